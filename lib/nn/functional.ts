@@ -1,0 +1,100 @@
+// Functional NN ops (torch.nn.functional): the modules are thin over these.
+import { N } from '../native';
+import { checkOptionKeys, invalidParameterError, is } from '../errors';
+import { Tensor } from '../tensor/tensor';
+
+type Pair = number | [number, number];
+type Reduction = 'mean' | 'sum' | 'none';
+const h = (t: Tensor | null | undefined): unknown => (t instanceof Tensor ? t._h : t);
+const wrap = (x: unknown): Tensor => new Tensor(x as never);
+
+export interface Conv2dOptions { stride?: Pair; padding?: Pair; dilation?: Pair; groups?: number }
+export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, o: Conv2dOptions = {}): Tensor {
+  checkOptionKeys('conv2d()', o, ['stride', 'padding', 'dilation', 'groups']);
+  return wrap(N.conv2d(h(input), h(weight), h(bias), o.stride ?? 1, o.padding ?? 0, o.dilation ?? 1, o.groups ?? 1));
+}
+
+export interface ConvTranspose2dOptions extends Conv2dOptions { outputPadding?: Pair }
+export function convTranspose2d(input: Tensor, weight: Tensor, bias?: Tensor | null, o: ConvTranspose2dOptions = {}): Tensor {
+  checkOptionKeys('convTranspose2d()', o, ['stride', 'padding', 'outputPadding', 'dilation', 'groups']);
+  return wrap(N.convTranspose2d(h(input), h(weight), h(bias), o.stride ?? 1, o.padding ?? 0, o.outputPadding ?? 0, o.groups ?? 1, o.dilation ?? 1));
+}
+
+export const linear = (input: Tensor, weight: Tensor, bias?: Tensor | null): Tensor => wrap(N.linear(h(input), h(weight), h(bias)));
+
+export interface BatchNormOptions { weight?: Tensor | null; bias?: Tensor | null; training?: boolean; momentum?: number; eps?: number }
+export function batchNorm(input: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, o: BatchNormOptions = {}): Tensor {
+  return wrap(N.batchNorm(h(input), h(o.weight), h(o.bias), h(runningMean), h(runningVar), o.training ?? false, o.momentum ?? 0.1, o.eps ?? 1e-5));
+}
+
+export interface InstanceNormOptions { weight?: Tensor | null; bias?: Tensor | null; runningMean?: Tensor | null; runningVar?: Tensor | null; useInputStats?: boolean; momentum?: number; eps?: number }
+export function instanceNorm(input: Tensor, o: InstanceNormOptions = {}): Tensor {
+  return wrap(N.instanceNorm(h(input), h(o.weight), h(o.bias), h(o.runningMean), h(o.runningVar), o.useInputStats ?? true, o.momentum ?? 0.1, o.eps ?? 1e-5));
+}
+
+export const layerNorm = (input: Tensor, normalizedShape: number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor =>
+  wrap(N.layerNorm(h(input), normalizedShape, h(weight), h(bias), eps));
+
+export const groupNorm = (input: Tensor, numGroups: number, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor =>
+  wrap(N.groupNorm(h(input), numGroups, h(weight), h(bias), eps));
+
+export const dropout = (input: Tensor, p = 0.5, training = true): Tensor => {
+  if (!is.inRange(p, 0, 1)) throw invalidParameterError('p', 'a probability in [0, 1]', p);
+  return wrap(N.dropout(h(input), p, training));
+};
+
+export const relu = (x: Tensor): Tensor => x.relu();
+export const leakyRelu = (x: Tensor, negativeSlope = 0.01): Tensor => x.leakyRelu(negativeSlope);
+export const tanh = (x: Tensor): Tensor => x.tanh();
+export const sigmoid = (x: Tensor): Tensor => x.sigmoid();
+export const softplus = (x: Tensor, beta = 1, threshold = 20): Tensor => x.softplus(beta, threshold);
+export const logSoftmax = (x: Tensor, dim: number): Tensor => wrap(N.logSoftmax(h(x), dim));
+export const softmax = (x: Tensor, dim: number): Tensor => wrap(N.softmax(h(x), dim));
+
+export interface InterpolateOptions { size?: Pair; scaleFactor?: number | [number, number]; mode?: 'nearest' | 'bilinear'; alignCorners?: boolean }
+/** 2-D resampling of NCHW input, as F.interpolate (nearest or bilinear). */
+export function interpolate(input: Tensor, o: InterpolateOptions): Tensor {
+  checkOptionKeys('interpolate()', o, ['size', 'scaleFactor', 'mode', 'alignCorners']);
+  const mode = o.mode ?? 'nearest';
+  if (mode !== 'nearest' && mode !== 'bilinear') throw invalidParameterError('mode', "'nearest' or 'bilinear'", mode);
+  const shape = input.shape;
+  if (shape.length !== 4) throw invalidParameterError('input', 'a 4-D (N, C, H, W) tensor', `a tensor of shape [${shape}]`);
+  let size: [number, number];
+  let scales: [number | null, number | null] = [null, null];
+  if (o.size !== undefined) size = typeof o.size === 'number' ? [o.size, o.size] : o.size;
+  else if (o.scaleFactor !== undefined) {
+    const s = typeof o.scaleFactor === 'number' ? [o.scaleFactor, o.scaleFactor] : o.scaleFactor;
+    size = [Math.floor(shape[2] * s[0]), Math.floor(shape[3] * s[1])];
+    scales = [s[0], s[1]];
+  } else throw invalidParameterError('options', 'size or scaleFactor', o);
+  if (mode === 'nearest') return wrap(N.upsampleNearest2d(h(input), size, scales[0], scales[1]));
+  return wrap(N.upsampleBilinear2d(h(input), size, o.alignCorners ?? false, scales[0], scales[1]));
+}
+
+export interface Pool2dOptions { stride?: Pair; padding?: Pair; dilation?: Pair; ceilMode?: boolean }
+/** Returns [output, indices] (indices feed maxUnpool2d). */
+export function maxPool2dWithIndices(input: Tensor, kernelSize: Pair, o: Pool2dOptions = {}): [Tensor, Tensor] {
+  const [v, i] = N.maxPool2dWithIndices(h(input), kernelSize, o.stride ?? kernelSize, o.padding ?? 0, o.dilation ?? 1, o.ceilMode ?? false);
+  return [wrap(v), wrap(i)];
+}
+export function maxPool2d(input: Tensor, kernelSize: Pair, o: Pool2dOptions = {}): Tensor {
+  const [v, i] = maxPool2dWithIndices(input, kernelSize, o);
+  i.dispose();
+  return v;
+}
+export const maxUnpool2d = (input: Tensor, indices: Tensor, outputSize: [number, number]): Tensor =>
+  wrap(N.maxUnpool2d(h(input), h(indices), outputSize));
+export function avgPool2d(input: Tensor, kernelSize: Pair, o: { stride?: Pair; padding?: Pair; ceilMode?: boolean; countIncludePad?: boolean } = {}): Tensor {
+  return wrap(N.avgPool2d(h(input), kernelSize, o.stride ?? kernelSize, o.padding ?? 0, o.ceilMode ?? false, o.countIncludePad ?? true));
+}
+
+// ---- losses
+export const binaryCrossEntropy = (input: Tensor, target: Tensor, o: { weight?: Tensor; reduction?: Reduction } = {}): Tensor =>
+  wrap(N.binaryCrossEntropy(h(input), h(target), h(o.weight), o.reduction));
+export const binaryCrossEntropyWithLogits = (input: Tensor, target: Tensor, o: { weight?: Tensor; posWeight?: Tensor; reduction?: Reduction } = {}): Tensor =>
+  wrap(N.binaryCrossEntropyWithLogits(h(input), h(target), h(o.weight), h(o.posWeight), o.reduction));
+export const mseLoss = (input: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor => wrap(N.mseLoss(h(input), h(target), reduction));
+export const nllLoss = (input: Tensor, target: Tensor, o: { weight?: Tensor; reduction?: Reduction; ignoreIndex?: number } = {}): Tensor =>
+  wrap(N.nllLoss(h(input), h(target), h(o.weight), o.reduction, o.ignoreIndex ?? -100));
+export const crossEntropy = (input: Tensor, target: Tensor, o: { weight?: Tensor; reduction?: Reduction; ignoreIndex?: number; labelSmoothing?: number } = {}): Tensor =>
+  wrap(N.crossEntropy(h(input), h(target), h(o.weight), o.reduction, o.ignoreIndex ?? -100, o.labelSmoothing ?? 0));

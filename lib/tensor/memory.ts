@@ -1,0 +1,29 @@
+// What is alive: tensors and bytes per device, CUDA allocator stats when present.
+import { N } from '../native';
+
+export interface MemoryInfo {
+  /** live tensor handles (all devices) */
+  tensors: number;
+  /** bytes of live CPU tensors (views counted by their own size) */
+  bytes: number;
+  cpu: { tensors: number; bytes: number };
+  cuda: { tensors: number; bytes: number; allocatedBytes?: number; peakAllocatedBytes?: number; reservedBytes?: number };
+}
+
+export function memory(): MemoryInfo {
+  const c = N.memoryCounters();
+  const cuda: MemoryInfo['cuda'] = { tensors: c.cudaTensors, bytes: c.cudaBytes };
+  if (N.cudaIsAvailable()) Object.assign(cuda, N.cudaMemoryStats(0));
+  return { tensors: c.tensors, bytes: c.cpuBytes, cpu: { tensors: c.tensors - c.cudaTensors, bytes: c.cpuBytes }, cuda };
+}
+
+export const cuda = {
+  isAvailable: (): boolean => N.cudaIsAvailable(),
+  deviceCount: (): number => N.cudaDeviceCount(),
+  synchronize: (device?: number): void => N.cudaSynchronize(device),
+  manualSeed: (seed: number): void => N.cudaManualSeed(seed),
+  emptyCache: (): void => N.cudaEmptyCache(),
+};
+
+export const getNumThreads = (): number => N.getNumThreads();
+export const setNumThreads = (n: number): void => N.setNumThreads(n);

@@ -1,0 +1,89 @@
+// Deterministic memory: every tensor made inside tidy(fn) is freed when fn
+// returns, except what it returns and what was keep()-ed. Finalizers are a backstop.
+import { AsyncLocalStorage } from 'async_hooks';
+
+export interface Disposable {
+  dispose(): void;
+}
+
+type Scope = Disposable[];
+
+let syncScope: Scope | null = null;
+const asyncScope = new AsyncLocalStorage<Scope>();
+const kept = new WeakSet<Disposable>();
+
+/** Called for every new tensor: records it in the innermost scope, if any. */
+export function track(t: Disposable): void {
+  const scope = syncScope ?? asyncScope.getStore();
+  if (scope) scope.push(t);
+}
+
+/** Excludes a tensor from the scopes that would free it; returns it. */
+export function keep<T extends Disposable>(t: T): T {
+  kept.add(t);
+  return t;
+}
+
+function collect(value: unknown, out: Set<Disposable>, depth = 0): void {
+  if (value === null || typeof value !== 'object' || depth > 4) return;
+  if (typeof (value as Disposable).dispose === 'function' && (value as { _h?: unknown })._h !== undefined) {
+    out.add(value as Disposable);
+    return;
+  }
+  if (Array.isArray(value)) for (const v of value) collect(v, out, depth + 1);
+  else if (value instanceof Map) for (const v of value.values()) collect(v, out, depth + 1);
+  else if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) collect(v, out, depth + 1);
+}
+
+function release(scope: Scope, result: unknown, parent: Scope | null | undefined): void {
+  const returned = new Set<Disposable>();
+  collect(result, returned);
+  for (const t of scope) {
+    if (returned.has(t)) {
+      if (parent && !kept.has(t)) parent.push(t);
+    } else if (!kept.has(t)) {
+      t.dispose();
+    }
+  }
+}
+
+/** Runs fn; frees every tensor it made except those it returns (in arrays/objects too). */
+export function tidy<T>(fn: () => T): T {
+  const parent = syncScope ?? asyncScope.getStore() ?? null;
+  const scope: Scope = [];
+  const saved = syncScope;
+  syncScope = scope;
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    syncScope = saved;
+    release(scope, undefined, parent);
+    throw e;
+  }
+  syncScope = saved;
+  if (result instanceof Promise) {
+    throw new TypeError('tidy(fn): fn returned a Promise; use tidyAsync for async functions');
+  }
+  release(scope, result, parent);
+  return result;
+}
+
+/** The async form of tidy: tensors made anywhere in fn's async call tree are tracked. */
+export async function tidyAsync<T>(fn: () => Promise<T>): Promise<T> {
+  const parent = syncScope ?? asyncScope.getStore() ?? null;
+  const scope: Scope = [];
+  const saved = syncScope;
+  syncScope = null;
+  let result: T;
+  try {
+    result = await asyncScope.run(scope, fn);
+  } catch (e) {
+    release(scope, undefined, parent);
+    throw e;
+  } finally {
+    syncScope = saved;
+  }
+  release(scope, result, parent);
+  return result;
+}

@@ -1,0 +1,89 @@
+// Module entry: per-environment state, lifetime, memory report, library info.
+#include "common.h"
+
+#include <ATen/Parallel.h>
+#include <torch/version.h>
+
+namespace tg {
+
+void RegisterTensorCore(Napi::Env env, Napi::Object exports) {
+  // The JS error class is handed in once, so native errors are real TorchErrors.
+  TG_OP(exports, "setErrorClass", {
+    if (!info[0].IsFunction()) ThrowArg(info, 0, "cls", "a class");
+    State(info.Env()).torchError = Napi::Persistent(info[0].As<Napi::Function>());
+    return info.Env().Undefined();
+  });
+  TG_OP(exports, "dispose", {
+    Napi::Value v = info[0];
+    if (!IsTensor(v)) ThrowArg(info, 0, "tensor", "a Tensor");
+    Release(info.Env(), v.As<Napi::External<TensorBox>>().Data());
+    return info.Env().Undefined();
+  });
+  TG_OP(exports, "isDisposed", {
+    Napi::Value v = info[0];
+    if (!IsTensor(v)) ThrowArg(info, 0, "tensor", "a Tensor");
+    return Napi::Boolean::New(info.Env(), !v.As<Napi::External<TensorBox>>().Data()->tensor.defined());
+  });
+  TG_OP(exports, "memoryCounters", {
+    auto& c = *State(info.Env()).counters;
+    auto o = Napi::Object::New(info.Env());
+    o.Set("tensors", Napi::Number::New(info.Env(), static_cast<double>(c.liveTensors.load())));
+    o.Set("cpuBytes", Napi::Number::New(info.Env(), static_cast<double>(c.cpuBytes.load())));
+    o.Set("cudaTensors", Napi::Number::New(info.Env(), static_cast<double>(c.cudaTensors.load())));
+    o.Set("cudaBytes", Napi::Number::New(info.Env(), static_cast<double>(c.cudaBytes.load())));
+    return o;
+  });
+  TG_OP(exports, "libraryInfo", {
+    auto env = info.Env();
+    auto o = Napi::Object::New(env);
+    o.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));
+    o.Set("cudaCompiled", Napi::Boolean::New(env,
+#ifdef TORCH_GAN_CUDA
+                                              true
+#else
+                                              false
+#endif
+                                              ));
+    o.Set("parallelInfo", Napi::String::New(env, at::get_parallel_info()));
+    o.Set("blas", Napi::String::New(env, at::globalContext().hasMKL() ? "mkl" : "external"));
+    o.Set("mkldnn", Napi::Boolean::New(env, at::globalContext().userEnabledMkldnn() && at::hasMKLDNN()));
+    return o;
+  });
+  TG_OP(exports, "getNumThreads", { return Napi::Number::New(info.Env(), at::get_num_threads()); });
+  TG_OP(exports, "setNumThreads", {
+    int64_t n = IntArg(info, 0, "n");
+    if (n < 1) throw Napi::RangeError::New(info.Env(), "argument 'n' must be a positive integer, received " + std::to_string(n));
+    at::set_num_threads(static_cast<int>(n));
+    return info.Env().Undefined();
+  });
+  TG_OP(exports, "manualSeed", {
+    int64_t seed = IntArg(info, 0, "seed");
+    torch::manual_seed(static_cast<uint64_t>(seed));
+    return info.Env().Undefined();
+  });
+  TG_OP(exports, "getRngState", { return Wrap(info.Env(), at::detail::getDefaultCPUGenerator().get_state()); });
+  TG_OP(exports, "setRngState", {
+    at::Tensor& s = TensorArg(info, 0, "state");
+    auto gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(s);
+    return info.Env().Undefined();
+  });
+}
+
+static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData<EnvState>(new EnvState());
+  RegisterTensorCore(env, exports);
+  RegisterCreation(env, exports);
+  RegisterMath(env, exports);
+  RegisterShape(env, exports);
+  RegisterNN(env, exports);
+  RegisterAutograd(env, exports);
+  RegisterDevice(env, exports);
+  return exports;
+}
+
+}  // namespace tg
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return tg::Init(env, exports); }
+NODE_API_MODULE(torch_gan, InitModule)

@@ -1,0 +1,85 @@
+// Autograd: requires_grad, .grad, backward, grad (with create_graph for
+// gradients of gradients), grad mode. Grad mode is thread-local in libtorch; the
+// JS layer sets it around its scopes on the thread that runs the ops.
+#include "common.h"
+
+#include <torch/csrc/autograd/autograd.h>
+
+namespace tg {
+
+static std::vector<at::Tensor> OptTensorListArg(const Napi::CallbackInfo& info, size_t i, const char* name, size_t expected) {
+  std::vector<at::Tensor> out;
+  if (info[i].IsUndefined() || info[i].IsNull()) return out;
+  if (!info[i].IsArray()) ThrowArg(info, i, name, "an array of Tensors (or null entries)");
+  auto arr = info[i].As<Napi::Array>();
+  if (arr.Length() != expected) {
+    throw Napi::RangeError::New(info.Env(), std::string("argument '") + name + "' must have one entry per output (" + std::to_string(expected) +
+                                                "), received " + std::to_string(arr.Length()));
+  }
+  for (uint32_t k = 0; k < arr.Length(); ++k) {
+    Napi::Value e = arr.Get(k);
+    if (e.IsNull() || e.IsUndefined()) {
+      out.emplace_back();
+      continue;
+    }
+    if (!IsTensor(e)) throw Napi::TypeError::New(info.Env(), std::string("argument '") + name + "[" + std::to_string(k) + "]' must be a Tensor or null, received " + Describe(e));
+    std::string elemName = std::string(name) + "[" + std::to_string(k) + "]";
+    out.push_back(TensorOf(info, e, i, elemName.c_str()));
+  }
+  return out;
+}
+
+static c10::optional<bool> OptBool(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (info[i].IsUndefined() || info[i].IsNull()) return c10::nullopt;
+  return BoolArg(info, i, name);
+}
+
+void RegisterAutograd(Napi::Env env, Napi::Object exports) {
+  TG_OP(exports, "requiresGrad", { return Napi::Boolean::New(info.Env(), TensorArg(info, 0, "self").requires_grad()); });
+  TG_OP(exports, "setRequiresGrad", {
+    TensorArg(info, 0, "self").set_requires_grad(BoolArg(info, 1, "requiresGrad"));
+    return info.Env().Undefined();
+  });
+  TG_OP(exports, "isLeaf", { return Napi::Boolean::New(info.Env(), TensorArg(info, 0, "self").is_leaf()); });
+  TG_OP(exports, "gradFn", {
+    auto fn = TensorArg(info, 0, "self").grad_fn();
+    return fn ? Napi::Value(Napi::String::New(info.Env(), fn->name())) : info.Env().Null();
+  });
+  TG_OP(exports, "grad", { return Wrap(info.Env(), TensorArg(info, 0, "self").grad()); });
+  TG_OP(exports, "setGrad", {
+    auto& t = TensorArg(info, 0, "self");
+    auto g = OptTensorArg(info, 1, "grad");
+    t.mutable_grad() = g ? *g : at::Tensor();
+    return info.Env().Undefined();
+  });
+  // Sets every listed tensor's .grad to none (as PyTorch's zero_grad(set_to_none=True)).
+  TG_OP(exports, "clearGrads", {
+    for (auto& t : TensorListArg(info, 0, "tensors")) t.mutable_grad() = at::Tensor();
+    return info.Env().Undefined();
+  });
+  // backward(tensors, gradTensors?, retainGraph?, createGraph)
+  TG_OP(exports, "backward", {
+    auto outputs = TensorListArg(info, 0, "tensors");
+    auto grads = OptTensorListArg(info, 1, "gradient", outputs.size());
+    bool create = BoolArg(info, 3, "createGraph");
+    torch::autograd::backward(outputs, grads, OptBool(info, 2, "retainGraph"), create);
+    return info.Env().Undefined();
+  });
+  // gradOf(outputs, inputs, gradOutputs?, retainGraph?, createGraph, allowUnused) -> (Tensor|null)[]
+  TG_OP(exports, "autogradGrad", {
+    auto outputs = TensorListArg(info, 0, "outputs");
+    auto inputs = TensorListArg(info, 1, "inputs");
+    auto gradOutputs = OptTensorListArg(info, 2, "gradOutputs", outputs.size());
+    bool create = BoolArg(info, 4, "createGraph");
+    bool allowUnused = BoolArg(info, 5, "allowUnused");
+    auto res = torch::autograd::grad(outputs, inputs, gradOutputs, OptBool(info, 3, "retainGraph"), create, allowUnused);
+    return WrapList(info.Env(), res);
+  });
+  TG_OP(exports, "isGradEnabled", { return Napi::Boolean::New(info.Env(), at::GradMode::is_enabled()); });
+  TG_OP(exports, "setGradEnabled", {
+    at::GradMode::set_enabled(BoolArg(info, 0, "enabled"));
+    return info.Env().Undefined();
+  });
+}
+
+}  // namespace tg

@@ -1,0 +1,106 @@
+// Shared plumbing for the bindings: the tensor handle, per-environment state,
+// argument conversion (each names its parameter) and the single error boundary.
+#pragma once
+
+#include <napi.h>
+#include <torch/torch.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace tg {
+
+// Live-tensor accounting, shared by every handle of one environment (worker thread).
+// Handles keep it alive with a shared_ptr, so finalizers that run after the
+// environment's teardown still find it.
+struct Counters {
+  std::atomic<int64_t> liveTensors{0};
+  std::atomic<int64_t> cpuBytes{0};
+  std::atomic<int64_t> cudaBytes{0};
+  std::atomic<int64_t> cudaTensors{0};
+};
+
+// State per Node environment (main thread or worker_threads worker).
+struct EnvState {
+  Napi::FunctionReference torchError;  // the JS TorchError class, set from JS at load
+  std::shared_ptr<Counters> counters = std::make_shared<Counters>();
+};
+
+EnvState& State(Napi::Env env);
+
+// What a JS Tensor holds: an External pointing at a TensorBox. dispose() resets
+// the tensor at once; the finalizer only deletes the box (a backstop for GC).
+struct TensorBox {
+  at::Tensor tensor;
+  int64_t bytes = 0;
+  bool cuda = false;
+  std::shared_ptr<Counters> counters;
+};
+
+extern const napi_type_tag kTensorTag;
+
+Napi::Value Wrap(Napi::Env env, at::Tensor t);
+Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts);
+void Release(Napi::Env env, TensorBox* box);
+
+// --- argument conversion: every failure is a TypeError naming op, parameter,
+// what was expected and what was received ---
+[[noreturn]] void ThrowArg(const Napi::CallbackInfo& info, size_t i, const char* name, const char* expected);
+std::string Describe(const Napi::Value& v);
+
+bool IsTensor(const Napi::Value& v);
+at::Tensor& TensorArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+at::Tensor& TensorOf(const Napi::CallbackInfo& info, const Napi::Value& v, size_t i, const char* name);
+c10::optional<at::Tensor> OptTensorArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+std::vector<at::Tensor> TensorListArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+int64_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+c10::optional<int64_t> OptIntArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+double NumArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+c10::optional<double> OptNumArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+bool BoolArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+std::vector<int64_t> IntListArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+at::Scalar ScalarArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+at::ScalarType DtypeArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+c10::optional<at::ScalarType> OptDtypeArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+c10::Device DeviceArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+
+const char* DtypeName(at::ScalarType t);
+
+// The one error boundary: c10::Error and std::exception become a JS TorchError
+// (message without the C++ backtrace, a code for OOM/index/type/value errors).
+[[noreturn]] void RethrowAsJs(Napi::Env env, const char* op);
+
+// The op being run on this thread, so argument errors can name it.
+const char*& CurrentOp();
+
+template <typename F>
+inline Napi::Value Guard(const Napi::CallbackInfo& info, const char* op, F&& body) {
+  CurrentOp() = op;
+  try {
+    return body();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (...) {
+    RethrowAsJs(info.Env(), op);
+  }
+}
+
+// Registers one guarded binding: OP(exports, "name", { ...body using info... })
+#define TG_OP(exports, NAME, ...)                                                          \
+  (exports).Set(NAME, Napi::Function::New((exports).Env(),                                 \
+                                          [](const Napi::CallbackInfo& info) -> Napi::Value { \
+                                            return ::tg::Guard(info, NAME, [&]() -> Napi::Value __VA_ARGS__); \
+                                          }, NAME))
+
+void RegisterTensorCore(Napi::Env env, Napi::Object exports);
+void RegisterCreation(Napi::Env env, Napi::Object exports);
+void RegisterMath(Napi::Env env, Napi::Object exports);
+void RegisterShape(Napi::Env env, Napi::Object exports);
+void RegisterNN(Napi::Env env, Napi::Object exports);
+void RegisterAutograd(Napi::Env env, Napi::Object exports);
+void RegisterDevice(Napi::Env env, Napi::Object exports);
+
+}  // namespace tg

@@ -1,0 +1,306 @@
+// Handles, argument conversion and the error boundary.
+#include "common.h"
+
+#include <cmath>
+#include <sstream>
+
+namespace tg {
+
+const napi_type_tag kTensorTag = {0x7f3a9c1d5e2b4a60ULL, 0x9d8e7c6b5a493827ULL};
+
+const char*& CurrentOp() {
+  thread_local const char* op = "";
+  return op;
+}
+
+EnvState& State(Napi::Env env) { return *env.GetInstanceData<EnvState>(); }
+
+static int64_t ViewBytes(const at::Tensor& t) {
+  return t.defined() ? static_cast<int64_t>(t.numel()) * static_cast<int64_t>(t.element_size()) : 0;
+}
+
+Napi::Value Wrap(Napi::Env env, at::Tensor t) {
+  if (!t.defined()) return env.Null();
+  auto* box = new TensorBox();
+  box->bytes = ViewBytes(t);
+  box->cuda = t.is_cuda();
+  box->tensor = std::move(t);
+  box->counters = State(env).counters;
+  auto& c = *box->counters;
+  c.liveTensors.fetch_add(1, std::memory_order_relaxed);
+  if (box->cuda) {
+    c.cudaBytes.fetch_add(box->bytes, std::memory_order_relaxed);
+    c.cudaTensors.fetch_add(1, std::memory_order_relaxed);
+  } else {
+    c.cpuBytes.fetch_add(box->bytes, std::memory_order_relaxed);
+    Napi::MemoryManagement::AdjustExternalMemory(env, box->bytes);
+  }
+  auto ext = Napi::External<TensorBox>::New(env, box, [](Napi::Env env, TensorBox* b) {
+    Release(env, b);
+    delete b;
+  });
+  ext.TypeTag(&kTensorTag);
+  return ext;
+}
+
+Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts) {
+  auto arr = Napi::Array::New(env, ts.size());
+  for (size_t i = 0; i < ts.size(); ++i) arr.Set(static_cast<uint32_t>(i), Wrap(env, ts[i]));
+  return arr;
+}
+
+// Idempotent: frees the tensor now and settles the accounting once.
+void Release(Napi::Env env, TensorBox* box) {
+  if (!box->tensor.defined()) return;
+  box->tensor = at::Tensor();
+  auto& c = *box->counters;
+  c.liveTensors.fetch_sub(1, std::memory_order_relaxed);
+  if (box->cuda) {
+    c.cudaBytes.fetch_sub(box->bytes, std::memory_order_relaxed);
+    c.cudaTensors.fetch_sub(1, std::memory_order_relaxed);
+  } else {
+    c.cpuBytes.fetch_sub(box->bytes, std::memory_order_relaxed);
+    if (env) Napi::MemoryManagement::AdjustExternalMemory(env, -box->bytes);
+  }
+}
+
+// ---------------------------------------------------------------- arguments
+
+std::string Describe(const Napi::Value& v) {
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsNull()) return "null";
+  if (v.IsBoolean()) return v.As<Napi::Boolean>().Value() ? "true" : "false";
+  if (v.IsNumber()) {
+    std::ostringstream s;
+    s << "number " << v.As<Napi::Number>().DoubleValue();
+    return s.str();
+  }
+  if (v.IsString()) {
+    std::string s = v.As<Napi::String>().Utf8Value();
+    if (s.size() > 40) s = s.substr(0, 40) + "...";
+    return "string '" + s + "'";
+  }
+  if (v.IsExternal()) {
+    if (!v.As<Napi::External<TensorBox>>().CheckTypeTag(&kTensorTag)) return "a foreign external";
+    auto* box = v.As<Napi::External<TensorBox>>().Data();
+    return box->tensor.defined() ? "a Tensor" : "a disposed Tensor";
+  }
+  if (v.IsArray()) return "an array of length " + std::to_string(v.As<Napi::Array>().Length());
+  if (v.IsTypedArray()) return "a typed array";
+  if (v.IsFunction()) return "a function";
+  if (v.IsBigInt()) return "a bigint";
+  return "an object";
+}
+
+void ThrowArg(const Napi::CallbackInfo& info, size_t i, const char* name, const char* expected) {
+  Napi::Value v = i < info.Length() ? info[i] : info.Env().Undefined();
+  std::string msg = std::string(CurrentOp()) + "(): argument '" + name + "' must be " + expected + ", received " + Describe(v);
+  throw Napi::TypeError::New(info.Env(), msg);
+}
+
+static inline Napi::Value At(const Napi::CallbackInfo& info, size_t i) {
+  return i < info.Length() ? info[i] : info.Env().Undefined();
+}
+
+bool IsTensor(const Napi::Value& v) {
+  return v.IsExternal() && v.As<Napi::External<TensorBox>>().CheckTypeTag(&kTensorTag);
+}
+
+[[noreturn]] static void ThrowDisposed(Napi::Env env, const std::string& name) {
+  std::string msg = std::string(CurrentOp()) + "(): argument '" + name +
+                    "' is a disposed Tensor: it was freed by dispose() or by the tidy() scope that made it; keep() it or clone() it to use it later";
+  auto& state = State(env);
+  Napi::Object err = state.torchError.IsEmpty() ? Napi::Error::New(env, msg).Value() : state.torchError.New({Napi::String::New(env, msg)});
+  err.Set("code", Napi::String::New(env, "ERR_TENSOR_DISPOSED"));
+  throw Napi::Error(env, err);
+}
+
+at::Tensor& TensorOf(const Napi::CallbackInfo& info, const Napi::Value& v, size_t i, const char* name) {
+  if (!IsTensor(v)) ThrowArg(info, i, name, "a Tensor");
+  auto* box = v.As<Napi::External<TensorBox>>().Data();
+  if (!box->tensor.defined()) ThrowDisposed(info.Env(), name);
+  return box->tensor;
+}
+
+at::Tensor& TensorArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  return TensorOf(info, At(info, i), i, name);
+}
+
+c10::optional<at::Tensor> OptTensorArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = At(info, i);
+  if (v.IsUndefined() || v.IsNull()) return c10::nullopt;
+  if (!IsTensor(v)) ThrowArg(info, i, name, "a Tensor, null or undefined");
+  return TensorOf(info, v, i, name);
+}
+
+std::vector<at::Tensor> TensorListArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = At(info, i);
+  if (!v.IsArray()) ThrowArg(info, i, name, "an array of Tensors");
+  auto arr = v.As<Napi::Array>();
+  std::vector<at::Tensor> out;
+  out.reserve(arr.Length());
+  for (uint32_t k = 0; k < arr.Length(); ++k) {
+    Napi::Value e = arr.Get(k);
+    std::string elemName = std::string(name) + "[" + std::to_string(k) + "]";
+    if (!IsTensor(e)) {
+      throw Napi::TypeError::New(info.Env(), std::string(CurrentOp()) + "(): argument '" + elemName + "' must be a Tensor, received " + Describe(e));
+    }
+    out.push_back(TensorOf(info, e, i, elemName.c_str()));
+  }
+  return out;
+}
+
+static bool IsInteger(double d) { return std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 9007199254740992.0; }
+
+int64_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = At(info, i);
+  if (!v.IsNumber() || !IsInteger(v.As<Napi::Number>().DoubleValue())) ThrowArg(info, i, name, "an integer");
+  return v.As<Napi::Number>().Int64Value();
+}
+
+c10::optional<int64_t> OptIntArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = At(info, i);
+  if (v.IsUndefined() || v.IsNull()) return c10::nullopt;
+  return IntArg(info, i, name);
+}
+
+double NumArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = At(info, i);
+  if (!v.IsNumber()) ThrowArg(info, i, name, "a number");
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+c10::optional<double> OptNumArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = At(info, i);
+  if (v.IsUndefined() || v.IsNull()) return c10::nullopt;
+  return NumArg(info, i, name);
+}
+
+bool BoolArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = At(info, i);
+  if (!v.IsBoolean()) ThrowArg(info, i, name, "a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+
+std::vector<int64_t> IntListArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = At(info, i);
+  if (v.IsNumber()) return {IntArg(info, i, name)};
+  if (!v.IsArray()) ThrowArg(info, i, name, "an integer or an array of integers");
+  auto arr = v.As<Napi::Array>();
+  std::vector<int64_t> out(arr.Length());
+  for (uint32_t k = 0; k < arr.Length(); ++k) {
+    Napi::Value e = arr.Get(k);
+    if (!e.IsNumber() || !IsInteger(e.As<Napi::Number>().DoubleValue())) {
+      throw Napi::TypeError::New(info.Env(), std::string(CurrentOp()) + "(): argument '" + name + "[" + std::to_string(k) +
+                                                 "]' must be an integer, received " + Describe(e));
+    }
+    out[k] = e.As<Napi::Number>().Int64Value();
+  }
+  return out;
+}
+
+// JS numbers that are whole become integer scalars (like Python's `1`), so an
+// int tensor plus 1 stays an int tensor; others are doubles.
+at::Scalar ScalarArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = At(info, i);
+  if (v.IsBoolean()) return at::Scalar(v.As<Napi::Boolean>().Value());
+  if (!v.IsNumber()) ThrowArg(info, i, name, "a number");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (IsInteger(d)) return at::Scalar(static_cast<int64_t>(d));
+  return at::Scalar(d);
+}
+
+struct DtypeEntry {
+  const char* name;
+  at::ScalarType type;
+};
+static const DtypeEntry kDtypes[] = {
+    {"float32", at::kFloat}, {"float64", at::kDouble}, {"float16", at::kHalf}, {"bfloat16", at::kBFloat16},
+    {"int64", at::kLong},    {"int32", at::kInt},      {"int16", at::kShort},  {"int8", at::kChar},
+    {"uint8", at::kByte},    {"bool", at::kBool},
+};
+
+const char* DtypeName(at::ScalarType t) {
+  for (const auto& e : kDtypes)
+    if (e.type == t) return e.name;
+  return "unsupported";
+}
+
+at::ScalarType DtypeArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = At(info, i);
+  if (v.IsString()) {
+    std::string s = v.As<Napi::String>().Utf8Value();
+    for (const auto& e : kDtypes)
+      if (s == e.name) return e.type;
+  }
+  ThrowArg(info, i, name, "a dtype: 'float32', 'float64', 'float16', 'bfloat16', 'int64', 'int32', 'int16', 'int8', 'uint8' or 'bool'");
+}
+
+c10::optional<at::ScalarType> OptDtypeArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = At(info, i);
+  if (v.IsUndefined() || v.IsNull()) return c10::nullopt;
+  return DtypeArg(info, i, name);
+}
+
+c10::Device DeviceArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = At(info, i);
+  if (v.IsString()) {
+    std::string s = v.As<Napi::String>().Utf8Value();
+    if (s == "cpu") return c10::Device(c10::kCPU);
+    if (s == "cuda") return c10::Device(c10::kCUDA, 0);
+    if (s.rfind("cuda:", 0) == 0 && s.size() > 5 && s.find_first_not_of("0123456789", 5) == std::string::npos) {
+      return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(std::stoi(s.substr(5))));
+    }
+  }
+  ThrowArg(info, i, name, "a device: 'cpu', 'cuda' or 'cuda:N'");
+}
+
+std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = At(info, i);
+  if (!v.IsString()) ThrowArg(info, i, name, "a string");
+  return v.As<Napi::String>().Utf8Value();
+}
+
+// ---------------------------------------------------------------- errors
+
+static void ThrowTorchError(Napi::Env env, const char* op, const std::string& message, const char* code) {
+  // libtorch messages can span lines (e.g. shape reports); keep them whole but trimmed.
+  std::string msg = std::string(op) + "(): " + message;
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  auto& state = State(env);
+  Napi::Object err;
+  if (!state.torchError.IsEmpty()) {
+    err = state.torchError.New({Napi::String::New(env, msg)});
+  } else {
+    err = Napi::Error::New(env, msg).Value();
+  }
+  err.Set("code", Napi::String::New(env, code));
+  err.Set("op", Napi::String::New(env, op));
+  throw Napi::Error(env, err);
+}
+
+void RethrowAsJs(Napi::Env env, const char* op) {
+  try {
+    throw;
+  } catch (const c10::OutOfMemoryError& e) {
+    ThrowTorchError(env, op, e.what_without_backtrace(), "ERR_TORCH_OUT_OF_MEMORY");
+  } catch (const c10::IndexError& e) {
+    ThrowTorchError(env, op, e.what_without_backtrace(), "ERR_TORCH_INDEX");
+  } catch (const c10::TypeError& e) {
+    ThrowTorchError(env, op, e.what_without_backtrace(), "ERR_TORCH_TYPE");
+  } catch (const c10::ValueError& e) {
+    ThrowTorchError(env, op, e.what_without_backtrace(), "ERR_TORCH_VALUE");
+  } catch (const c10::NotImplementedError& e) {
+    ThrowTorchError(env, op, e.what_without_backtrace(), "ERR_TORCH_NOT_IMPLEMENTED");
+  } catch (const c10::Error& e) {
+    ThrowTorchError(env, op, e.what_without_backtrace(), "ERR_TORCH");
+  } catch (const std::bad_alloc&) {
+    ThrowTorchError(env, op, "out of memory", "ERR_TORCH_OUT_OF_MEMORY");
+  } catch (const std::exception& e) {
+    ThrowTorchError(env, op, e.what(), "ERR_TORCH");
+  } catch (...) {
+    ThrowTorchError(env, op, "unknown native error", "ERR_TORCH");
+  }
+}
+
+}  // namespace tg

@@ -1,0 +1,212 @@
+// Tensor creation, metadata and reading values back (sync and async).
+#include "common.h"
+
+#include <cstring>
+
+namespace tg {
+
+// dtype at i (default float32), device at i + 1 (default cpu)
+static at::TensorOptions OptionsArg(const Napi::CallbackInfo& info, size_t i) {
+  auto dtype = OptDtypeArg(info, i, "dtype").value_or(at::kFloat);
+  c10::Device device(c10::kCPU);
+  if (i + 1 < info.Length() && !info[i + 1].IsUndefined() && !info[i + 1].IsNull()) device = DeviceArg(info, i + 1, "device");
+  return at::TensorOptions().dtype(dtype).device(device);
+}
+
+static std::vector<int64_t> SizeArg(const Napi::CallbackInfo& info, size_t i) {
+  auto size = IntListArg(info, i, "shape");
+  for (size_t k = 0; k < size.size(); ++k) {
+    if (size[k] < 0) {
+      throw Napi::RangeError::New(info.Env(), "argument 'shape[" + std::to_string(k) + "]' must be a non-negative integer, received " +
+                                                  std::to_string(size[k]));
+    }
+  }
+  return size;
+}
+
+static at::ScalarType TypedArrayDtype(napi_typedarray_type t) {
+  switch (t) {
+    case napi_float32_array: return at::kFloat;
+    case napi_float64_array: return at::kDouble;
+    case napi_int32_array: return at::kInt;
+    case napi_int16_array: return at::kShort;
+    case napi_int8_array: return at::kChar;
+    case napi_uint8_array:
+    case napi_uint8_clamped_array: return at::kByte;
+    case napi_bigint64_array: return at::kLong;
+    default: return at::ScalarType::Undefined;
+  }
+}
+
+// Copies a CPU tensor's values into a fresh JS typed array. float16/bfloat16 read as
+// Float32Array, bool as Uint8Array, int64 as BigInt64Array.
+static Napi::Value ToTypedArray(Napi::Env env, const at::Tensor& cpu) {
+  napi_typedarray_type kind;
+  switch (cpu.scalar_type()) {
+    case at::kFloat: kind = napi_float32_array; break;
+    case at::kDouble: kind = napi_float64_array; break;
+    case at::kInt: kind = napi_int32_array; break;
+    case at::kShort: kind = napi_int16_array; break;
+    case at::kChar: kind = napi_int8_array; break;
+    case at::kByte:
+    case at::kBool: kind = napi_uint8_array; break;
+    case at::kLong: kind = napi_bigint64_array; break;
+    default: throw std::runtime_error(std::string("cannot read dtype ") + DtypeName(cpu.scalar_type()));
+  }
+  size_t bytes = cpu.numel() * cpu.element_size();
+  auto buf = Napi::ArrayBuffer::New(env, bytes);
+  if (bytes) std::memcpy(buf.Data(), cpu.data_ptr(), bytes);
+  napi_value out;
+  NAPI_THROW_IF_FAILED(env, napi_create_typedarray(env, kind, cpu.numel(), buf, 0, &out), Napi::Value());
+  return Napi::Value(env, out);
+}
+
+static at::Tensor ReadableCopy(const at::Tensor& t) {
+  at::NoGradGuard noGrad;
+  at::Tensor c = t.detach().to(c10::Device(c10::kCPU));
+  if (c.scalar_type() == at::kHalf || c.scalar_type() == at::kBFloat16) c = c.to(at::kFloat);
+  return c.contiguous();
+}
+
+// Copies a tensor to the CPU on a worker thread, then hands back a typed array.
+class ReadWorker : public Napi::AsyncWorker {
+ public:
+  ReadWorker(Napi::Env env, at::Tensor t) : Napi::AsyncWorker(env), source_(std::move(t)), deferred_(env) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      result_ = ReadableCopy(source_);
+    } catch (const c10::Error& e) {
+      SetError(std::string("dataAsync(): ") + e.what_without_backtrace());
+    } catch (const std::exception& e) {
+      SetError(std::string("dataAsync(): ") + e.what());
+    }
+    source_ = at::Tensor();
+  }
+  void OnOK() override { deferred_.Resolve(ToTypedArray(Env(), result_)); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  at::Tensor source_, result_;
+  Napi::Promise::Deferred deferred_;
+};
+
+void RegisterCreation(Napi::Env env, Napi::Object exports) {
+  TG_OP(exports, "fromTypedArray", {
+    if (!info[0].IsTypedArray()) ThrowArg(info, 0, "data", "a typed array");
+    auto arr = info[0].As<Napi::TypedArray>();
+    at::ScalarType src = TypedArrayDtype(arr.TypedArrayType());
+    if (src == at::ScalarType::Undefined) ThrowArg(info, 0, "data", "a Float32Array, Float64Array, Int32Array, Int16Array, Int8Array, Uint8Array or BigInt64Array");
+    auto shape = SizeArg(info, 1);
+    int64_t numel = 1;
+    for (auto s : shape) numel *= s;
+    if (numel != static_cast<int64_t>(arr.ElementLength())) {
+      throw Napi::RangeError::New(info.Env(), "argument 'shape' holds " + std::to_string(numel) + " elements but 'data' has " +
+                                                  std::to_string(arr.ElementLength()));
+    }
+    at::Tensor t = at::empty(shape, at::TensorOptions().dtype(src));
+    if (numel) {
+      auto* base = static_cast<uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
+      std::memcpy(t.data_ptr(), base, numel * t.element_size());
+    }
+    auto opts = OptionsArg(info, 2);
+    if (!info[2].IsUndefined() && !info[2].IsNull()) t = t.to(opts.dtype().toScalarType());
+    if (opts.device().type() != c10::kCPU) t = t.to(opts.device());
+    return Wrap(info.Env(), t);
+  });
+  TG_OP(exports, "zeros", { return Wrap(info.Env(), at::zeros(SizeArg(info, 0), OptionsArg(info, 1))); });
+  TG_OP(exports, "ones", { return Wrap(info.Env(), at::ones(SizeArg(info, 0), OptionsArg(info, 1))); });
+  TG_OP(exports, "empty", { return Wrap(info.Env(), at::empty(SizeArg(info, 0), OptionsArg(info, 1))); });
+  TG_OP(exports, "full", { return Wrap(info.Env(), at::full(SizeArg(info, 0), ScalarArg(info, 1, "value"), OptionsArg(info, 2))); });
+  TG_OP(exports, "rand", { return Wrap(info.Env(), at::rand(SizeArg(info, 0), OptionsArg(info, 1))); });
+  TG_OP(exports, "randn", { return Wrap(info.Env(), at::randn(SizeArg(info, 0), OptionsArg(info, 1))); });
+  TG_OP(exports, "randint", {
+    int64_t low = IntArg(info, 0, "low"), high = IntArg(info, 1, "high");
+    auto opts = at::TensorOptions().dtype(OptDtypeArg(info, 3, "dtype").value_or(at::kLong));
+    if (info.Length() > 4 && !info[4].IsUndefined()) opts = opts.device(DeviceArg(info, 4, "device"));
+    return Wrap(info.Env(), at::randint(low, high, SizeArg(info, 2), opts));
+  });
+  TG_OP(exports, "arange", {
+    return Wrap(info.Env(), at::arange(ScalarArg(info, 0, "start"), ScalarArg(info, 1, "end"), ScalarArg(info, 2, "step"), OptionsArg(info, 3)));
+  });
+  TG_OP(exports, "linspace", {
+    return Wrap(info.Env(), at::linspace(ScalarArg(info, 0, "start"), ScalarArg(info, 1, "end"), IntArg(info, 2, "steps"), OptionsArg(info, 3)));
+  });
+  TG_OP(exports, "eye", { return Wrap(info.Env(), at::eye(IntArg(info, 0, "n"), IntArg(info, 1, "m"), OptionsArg(info, 2))); });
+  // *_like: dtype override optional, device follows the source
+  TG_OP(exports, "zerosLike", {
+    auto& t = TensorArg(info, 0, "input");
+    auto opts = t.options().requires_grad(false);
+    if (auto d = OptDtypeArg(info, 1, "dtype")) opts = opts.dtype(*d);
+    return Wrap(info.Env(), at::zeros_like(t, opts));
+  });
+  TG_OP(exports, "onesLike", {
+    auto& t = TensorArg(info, 0, "input");
+    auto opts = t.options().requires_grad(false);
+    if (auto d = OptDtypeArg(info, 1, "dtype")) opts = opts.dtype(*d);
+    return Wrap(info.Env(), at::ones_like(t, opts));
+  });
+  TG_OP(exports, "emptyLike", {
+    auto& t = TensorArg(info, 0, "input");
+    auto opts = t.options().requires_grad(false);
+    if (auto d = OptDtypeArg(info, 1, "dtype")) opts = opts.dtype(*d);
+    return Wrap(info.Env(), at::empty_like(t, opts));
+  });
+  TG_OP(exports, "fullLike", {
+    auto& t = TensorArg(info, 0, "input");
+    auto opts = t.options().requires_grad(false);
+    if (auto d = OptDtypeArg(info, 2, "dtype")) opts = opts.dtype(*d);
+    return Wrap(info.Env(), at::full_like(t, ScalarArg(info, 1, "value"), opts));
+  });
+  TG_OP(exports, "randLike", {
+    auto& t = TensorArg(info, 0, "input");
+    auto opts = t.options().requires_grad(false);
+    if (auto d = OptDtypeArg(info, 1, "dtype")) opts = opts.dtype(*d);
+    return Wrap(info.Env(), at::rand_like(t, opts));
+  });
+  TG_OP(exports, "randnLike", {
+    auto& t = TensorArg(info, 0, "input");
+    auto opts = t.options().requires_grad(false);
+    if (auto d = OptDtypeArg(info, 1, "dtype")) opts = opts.dtype(*d);
+    return Wrap(info.Env(), at::randn_like(t, opts));
+  });
+
+  // ---- metadata
+  TG_OP(exports, "shape", {
+    auto& t = TensorArg(info, 0, "tensor");
+    auto sizes = t.sizes();
+    auto arr = Napi::Array::New(info.Env(), sizes.size());
+    for (size_t k = 0; k < sizes.size(); ++k) arr.Set(static_cast<uint32_t>(k), Napi::Number::New(info.Env(), static_cast<double>(sizes[k])));
+    return arr;
+  });
+  TG_OP(exports, "dim", { return Napi::Number::New(info.Env(), static_cast<double>(TensorArg(info, 0, "tensor").dim())); });
+  TG_OP(exports, "numel", { return Napi::Number::New(info.Env(), static_cast<double>(TensorArg(info, 0, "tensor").numel())); });
+  TG_OP(exports, "dtype", { return Napi::String::New(info.Env(), DtypeName(TensorArg(info, 0, "tensor").scalar_type())); });
+  TG_OP(exports, "device", { return Napi::String::New(info.Env(), TensorArg(info, 0, "tensor").device().str()); });
+  TG_OP(exports, "isContiguous", { return Napi::Boolean::New(info.Env(), TensorArg(info, 0, "tensor").is_contiguous()); });
+
+  // ---- reading values
+  TG_OP(exports, "item", {
+    auto& t = TensorArg(info, 0, "tensor");
+    if (t.numel() != 1) {
+      throw Napi::RangeError::New(info.Env(), "item() needs a tensor with exactly one element, this one has " + std::to_string(t.numel()));
+    }
+    at::Scalar s = t.item();
+    if (s.isBoolean()) return Napi::Boolean::New(info.Env(), s.toBool());
+    return Napi::Number::New(info.Env(), s.toDouble());
+  });
+  TG_OP(exports, "data", { return ToTypedArray(info.Env(), ReadableCopy(TensorArg(info, 0, "tensor"))); });
+  TG_OP(exports, "dataAsync", {
+    auto* w = new ReadWorker(info.Env(), TensorArg(info, 0, "tensor"));
+    auto p = w->Promise();
+    w->Queue();
+    return p;
+  });
+  TG_OP(exports, "toString", {
+    std::ostringstream s;
+    s << TensorArg(info, 0, "tensor");
+    return Napi::String::New(info.Env(), s.str());
+  });
+}
+
+}  // namespace tg

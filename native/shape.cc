@@ -1,0 +1,64 @@
+// Shape and indexing ops, conversions (to/clone/detach).
+#include "common.h"
+
+namespace tg {
+
+void RegisterShape(Napi::Env env, Napi::Object exports) {
+  TG_OP(exports, "reshape", { return Wrap(info.Env(), TensorArg(info, 0, "self").reshape(IntListArg(info, 1, "shape"))); });
+  TG_OP(exports, "view", { return Wrap(info.Env(), TensorArg(info, 0, "self").view(IntListArg(info, 1, "shape"))); });
+  TG_OP(exports, "flatten", {
+    return Wrap(info.Env(), TensorArg(info, 0, "self").flatten(IntArg(info, 1, "startDim"), IntArg(info, 2, "endDim")));
+  });
+  TG_OP(exports, "squeeze", {
+    auto& a = TensorArg(info, 0, "self");
+    if (info[1].IsUndefined() || info[1].IsNull()) return Wrap(info.Env(), a.squeeze());
+    return Wrap(info.Env(), a.squeeze(IntArg(info, 1, "dim")));
+  });
+  TG_OP(exports, "unsqueeze", { return Wrap(info.Env(), TensorArg(info, 0, "self").unsqueeze(IntArg(info, 1, "dim"))); });
+  TG_OP(exports, "permute", { return Wrap(info.Env(), TensorArg(info, 0, "self").permute(IntListArg(info, 1, "dims"))); });
+  TG_OP(exports, "transpose", {
+    return Wrap(info.Env(), TensorArg(info, 0, "self").transpose(IntArg(info, 1, "dim0"), IntArg(info, 2, "dim1")));
+  });
+  TG_OP(exports, "contiguous", { return Wrap(info.Env(), TensorArg(info, 0, "self").contiguous()); });
+  TG_OP(exports, "expand", { return Wrap(info.Env(), TensorArg(info, 0, "self").expand(IntListArg(info, 1, "shape"))); });
+  TG_OP(exports, "repeat", { return Wrap(info.Env(), TensorArg(info, 0, "self").repeat(IntListArg(info, 1, "repeats"))); });
+  TG_OP(exports, "flip", { return Wrap(info.Env(), TensorArg(info, 0, "self").flip(IntListArg(info, 1, "dims"))); });
+  TG_OP(exports, "cat", { return Wrap(info.Env(), at::cat(TensorListArg(info, 0, "tensors"), IntArg(info, 1, "dim"))); });
+  TG_OP(exports, "stack", { return Wrap(info.Env(), at::stack(TensorListArg(info, 0, "tensors"), IntArg(info, 1, "dim"))); });
+  TG_OP(exports, "split", {
+    auto& a = TensorArg(info, 0, "self");
+    int64_t dim = IntArg(info, 2, "dim");
+    if (info[1].IsArray()) return WrapList(info.Env(), a.split_with_sizes(IntListArg(info, 1, "splitSizes"), dim));
+    return WrapList(info.Env(), a.split(IntArg(info, 1, "splitSize"), dim));
+  });
+  TG_OP(exports, "chunk", { return WrapList(info.Env(), TensorArg(info, 0, "self").chunk(IntArg(info, 1, "chunks"), IntArg(info, 2, "dim"))); });
+  TG_OP(exports, "narrow", {
+    return Wrap(info.Env(), TensorArg(info, 0, "self").narrow(IntArg(info, 1, "dim"), IntArg(info, 2, "start"), IntArg(info, 3, "length")));
+  });
+  TG_OP(exports, "select", { return Wrap(info.Env(), TensorArg(info, 0, "self").select(IntArg(info, 1, "dim"), IntArg(info, 2, "index"))); });
+  TG_OP(exports, "slice", {
+    auto& a = TensorArg(info, 0, "self");
+    return Wrap(info.Env(), a.slice(IntArg(info, 1, "dim"), OptIntArg(info, 2, "start"), OptIntArg(info, 3, "end"), IntArg(info, 4, "step")));
+  });
+  TG_OP(exports, "indexSelect", {
+    return Wrap(info.Env(), TensorArg(info, 0, "self").index_select(IntArg(info, 1, "dim"), TensorArg(info, 2, "index")));
+  });
+  TG_OP(exports, "gather", { return Wrap(info.Env(), TensorArg(info, 0, "self").gather(IntArg(info, 1, "dim"), TensorArg(info, 2, "index"))); });
+  TG_OP(exports, "maskedFill", {
+    return Wrap(info.Env(), TensorArg(info, 0, "self").masked_fill(TensorArg(info, 1, "mask"), ScalarArg(info, 2, "value")));
+  });
+  TG_OP(exports, "to", {
+    auto& a = TensorArg(info, 0, "self");
+    c10::Device device = info[1].IsUndefined() || info[1].IsNull() ? a.device() : DeviceArg(info, 1, "device");
+    at::ScalarType dtype = OptDtypeArg(info, 2, "dtype").value_or(a.scalar_type());
+    bool copy = info.Length() > 3 && info[3].IsBoolean() && info[3].As<Napi::Boolean>().Value();
+    return Wrap(info.Env(), a.to(device, dtype, /*non_blocking=*/false, copy));
+  });
+  TG_OP(exports, "clone", { return Wrap(info.Env(), TensorArg(info, 0, "self").clone()); });
+  TG_OP(exports, "detach", { return Wrap(info.Env(), TensorArg(info, 0, "self").detach()); });
+  // A new handle to the same tensor (same storage, same autograd identity): lets
+  // tidy() return or keep a tensor that another handle also refers to.
+  TG_OP(exports, "alias", { return Wrap(info.Env(), TensorArg(info, 0, "self")); });
+}
+
+}  // namespace tg
