@@ -2,6 +2,7 @@
 // (prebuilds/<platform>-<arch>/), via node-gyp-build. A failure explains itself.
 import * as path from 'path';
 import { TorchError } from './errors';
+import { setHandleFreer } from './tensor/scope';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const nodeGypBuild: (dir: string) => any = require('node-gyp-build');
@@ -40,6 +41,7 @@ if (process.env.OPENBLAS_NUM_THREADS === undefined) process.env.OPENBLAS_NUM_THR
 
 export const N: any = load();
 N.setErrorClass(TorchError);
+setHandleFreer((h) => N.dispose(h));
 
 // libtorch may pick fewer intra-op threads than there are cores; use them all
 // unless the user chose (TORCH_GAN_NUM_THREADS or OMP_NUM_THREADS).

@@ -14,23 +14,20 @@ void RegisterTensorCore(Napi::Env env, Napi::Object exports) {
     return info.Env().Undefined();
   });
   TG_OP(exports, "dispose", {
-    Napi::Value v = info[0];
-    if (!IsTensor(v)) ThrowArg(info, 0, "tensor", "a Tensor");
-    Release(info.Env(), v.As<Napi::External<TensorBox>>().Data());
-    return info.Env().Undefined();
+    if (!IsTensor(info[0])) ThrowArg(info, 0, "tensor", "a Tensor");
+    return Napi::Boolean::New(info.Env(), ReleaseHandle(info.Env(), info[0]));
   });
   TG_OP(exports, "isDisposed", {
-    Napi::Value v = info[0];
-    if (!IsTensor(v)) ThrowArg(info, 0, "tensor", "a Tensor");
-    return Napi::Boolean::New(info.Env(), !v.As<Napi::External<TensorBox>>().Data()->tensor.defined());
+    if (!IsTensor(info[0])) ThrowArg(info, 0, "tensor", "a Tensor");
+    return Napi::Boolean::New(info.Env(), SlotOf(info.Env(), info[0]) == nullptr);
   });
   TG_OP(exports, "memoryCounters", {
-    auto& c = *State(info.Env()).counters;
+    auto& c = State(info.Env());
     auto o = Napi::Object::New(info.Env());
-    o.Set("tensors", Napi::Number::New(info.Env(), static_cast<double>(c.liveTensors.load())));
-    o.Set("cpuBytes", Napi::Number::New(info.Env(), static_cast<double>(c.cpuBytes.load())));
-    o.Set("cudaTensors", Napi::Number::New(info.Env(), static_cast<double>(c.cudaTensors.load())));
-    o.Set("cudaBytes", Napi::Number::New(info.Env(), static_cast<double>(c.cudaBytes.load())));
+    o.Set("tensors", Napi::Number::New(info.Env(), static_cast<double>(c.liveTensors)));
+    o.Set("cpuBytes", Napi::Number::New(info.Env(), static_cast<double>(c.cpuBytes)));
+    o.Set("cudaTensors", Napi::Number::New(info.Env(), static_cast<double>(c.cudaTensors)));
+    o.Set("cudaBytes", Napi::Number::New(info.Env(), static_cast<double>(c.cudaBytes)));
     return o;
   });
   TG_OP(exports, "libraryInfo", {

@@ -12,38 +12,35 @@
 
 namespace tg {
 
-// Live-tensor accounting, shared by every handle of one environment (worker thread).
-// Handles keep it alive with a shared_ptr, so finalizers that run after the
-// environment's teardown still find it.
-struct Counters {
-  std::atomic<int64_t> liveTensors{0};
-  std::atomic<int64_t> cpuBytes{0};
-  std::atomic<int64_t> cudaBytes{0};
-  std::atomic<int64_t> cudaTensors{0};
+// Tensors live in a per-environment slot table; JS holds an External whose
+// pointer value encodes (generation << 32 | slot + 1). The pointer is never
+// dereferenced, so a stale or foreign handle is caught by the bounds and
+// generation checks instead of crashing. No per-handle V8 finalizer: the JS
+// layer frees deterministically (dispose/tidy) and uses a FinalizationRegistry
+// only for tensors that live outside any scope.
+struct Slot {
+  at::Tensor tensor;
+  int64_t bytes = 0;
+  uint32_t generation = 1;
+  bool cuda = false;
 };
 
-// State per Node environment (main thread or worker_threads worker).
 struct EnvState {
   Napi::FunctionReference torchError;  // the JS TorchError class, set from JS at load
-  std::shared_ptr<Counters> counters = std::make_shared<Counters>();
+  std::vector<Slot> slots;
+  std::vector<uint32_t> freeSlots;
+  int64_t liveTensors = 0, cpuBytes = 0, cudaBytes = 0, cudaTensors = 0;
+  int64_t unreportedBytes = 0;  // external-memory delta not yet told to V8
 };
 
 EnvState& State(Napi::Env env);
 
-// What a JS Tensor holds: an External pointing at a TensorBox. dispose() resets
-// the tensor at once; the finalizer only deletes the box (a backstop for GC).
-struct TensorBox {
-  at::Tensor tensor;
-  int64_t bytes = 0;
-  bool cuda = false;
-  std::shared_ptr<Counters> counters;
-};
-
-extern const napi_type_tag kTensorTag;
-
 Napi::Value Wrap(Napi::Env env, at::Tensor t);
 Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts);
-void Release(Napi::Env env, TensorBox* box);
+// Frees the tensor behind a handle; false if it was already freed (idempotent).
+bool ReleaseHandle(Napi::Env env, const Napi::Value& handle);
+// The slot a live or disposed handle refers to, or nullptr for a non-handle.
+Slot* SlotOf(Napi::Env env, const Napi::Value& v);
 
 // --- argument conversion: every failure is a TypeError naming op, parameter,
 // what was expected and what was received ---

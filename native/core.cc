@@ -6,8 +6,6 @@
 
 namespace tg {
 
-const napi_type_tag kTensorTag = {0x7f3a9c1d5e2b4a60ULL, 0x9d8e7c6b5a493827ULL};
-
 const char*& CurrentOp() {
   thread_local const char* op = "";
   return op;
@@ -16,31 +14,43 @@ const char*& CurrentOp() {
 EnvState& State(Napi::Env env) { return *env.GetInstanceData<EnvState>(); }
 
 static int64_t ViewBytes(const at::Tensor& t) {
-  return t.defined() ? static_cast<int64_t>(t.numel()) * static_cast<int64_t>(t.element_size()) : 0;
+  return static_cast<int64_t>(t.numel()) * static_cast<int64_t>(t.element_size());
+}
+
+// V8 is told about native memory in steps of 1 MiB, not per op.
+static void ReportBytes(Napi::Env env, EnvState& s, int64_t delta) {
+  s.unreportedBytes += delta;
+  if (s.unreportedBytes > (1 << 20) || s.unreportedBytes < -(1 << 20)) {
+    Napi::MemoryManagement::AdjustExternalMemory(env, s.unreportedBytes);
+    s.unreportedBytes = 0;
+  }
 }
 
 Napi::Value Wrap(Napi::Env env, at::Tensor t) {
   if (!t.defined()) return env.Null();
-  auto* box = new TensorBox();
-  box->bytes = ViewBytes(t);
-  box->cuda = t.is_cuda();
-  box->tensor = std::move(t);
-  box->counters = State(env).counters;
-  auto& c = *box->counters;
-  c.liveTensors.fetch_add(1, std::memory_order_relaxed);
-  if (box->cuda) {
-    c.cudaBytes.fetch_add(box->bytes, std::memory_order_relaxed);
-    c.cudaTensors.fetch_add(1, std::memory_order_relaxed);
+  auto& s = State(env);
+  uint32_t index;
+  if (!s.freeSlots.empty()) {
+    index = s.freeSlots.back();
+    s.freeSlots.pop_back();
   } else {
-    c.cpuBytes.fetch_add(box->bytes, std::memory_order_relaxed);
-    Napi::MemoryManagement::AdjustExternalMemory(env, box->bytes);
+    index = static_cast<uint32_t>(s.slots.size());
+    s.slots.emplace_back();
   }
-  auto ext = Napi::External<TensorBox>::New(env, box, [](Napi::Env env, TensorBox* b) {
-    Release(env, b);
-    delete b;
-  });
-  ext.TypeTag(&kTensorTag);
-  return ext;
+  Slot& slot = s.slots[index];
+  slot.bytes = ViewBytes(t);
+  slot.cuda = t.is_cuda();
+  slot.tensor = std::move(t);
+  s.liveTensors++;
+  if (slot.cuda) {
+    s.cudaBytes += slot.bytes;
+    s.cudaTensors++;
+  } else {
+    s.cpuBytes += slot.bytes;
+    ReportBytes(env, s, slot.bytes);
+  }
+  uintptr_t code = (static_cast<uintptr_t>(slot.generation) << 32) | (static_cast<uintptr_t>(index) + 1);
+  return Napi::External<void>::New(env, reinterpret_cast<void*>(code));
 }
 
 Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts) {
@@ -49,19 +59,41 @@ Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts) {
   return arr;
 }
 
-// Idempotent: frees the tensor now and settles the accounting once.
-void Release(Napi::Env env, TensorBox* box) {
-  if (!box->tensor.defined()) return;
-  box->tensor = at::Tensor();
-  auto& c = *box->counters;
-  c.liveTensors.fetch_sub(1, std::memory_order_relaxed);
-  if (box->cuda) {
-    c.cudaBytes.fetch_sub(box->bytes, std::memory_order_relaxed);
-    c.cudaTensors.fetch_sub(1, std::memory_order_relaxed);
+static Slot* Decode(EnvState& s, const Napi::Value& v, bool* stale) {
+  *stale = false;
+  if (!v.IsExternal()) return nullptr;
+  auto code = reinterpret_cast<uintptr_t>(v.As<Napi::External<void>>().Data());
+  uint64_t index = (code & 0xffffffffu);
+  uint32_t generation = static_cast<uint32_t>(static_cast<uint64_t>(code) >> 32);
+  if (index == 0 || index > s.slots.size()) return nullptr;
+  Slot& slot = s.slots[index - 1];
+  if (slot.generation != generation || !slot.tensor.defined()) *stale = true;
+  return &slot;
+}
+
+Slot* SlotOf(Napi::Env env, const Napi::Value& v) {
+  bool stale;
+  Slot* slot = Decode(State(env), v, &stale);
+  return slot && !stale ? slot : nullptr;
+}
+
+bool ReleaseHandle(Napi::Env env, const Napi::Value& v) {
+  auto& s = State(env);
+  bool stale;
+  Slot* slot = Decode(s, v, &stale);
+  if (!slot || stale) return false;
+  slot->tensor = at::Tensor();
+  slot->generation++;  // every outstanding handle to this slot is now stale
+  s.liveTensors--;
+  if (slot->cuda) {
+    s.cudaBytes -= slot->bytes;
+    s.cudaTensors--;
   } else {
-    c.cpuBytes.fetch_sub(box->bytes, std::memory_order_relaxed);
-    if (env) Napi::MemoryManagement::AdjustExternalMemory(env, -box->bytes);
+    s.cpuBytes -= slot->bytes;
+    ReportBytes(env, s, -slot->bytes);
   }
+  s.freeSlots.push_back(static_cast<uint32_t>(slot - s.slots.data()));
+  return true;
 }
 
 // ---------------------------------------------------------------- arguments
@@ -81,9 +113,10 @@ std::string Describe(const Napi::Value& v) {
     return "string '" + s + "'";
   }
   if (v.IsExternal()) {
-    if (!v.As<Napi::External<TensorBox>>().CheckTypeTag(&kTensorTag)) return "a foreign external";
-    auto* box = v.As<Napi::External<TensorBox>>().Data();
-    return box->tensor.defined() ? "a Tensor" : "a disposed Tensor";
+    bool stale;
+    Slot* slot = Decode(State(v.Env()), v, &stale);
+    if (!slot) return "a foreign external";
+    return stale ? "a disposed Tensor" : "a Tensor";
   }
   if (v.IsArray()) return "an array of length " + std::to_string(v.As<Napi::Array>().Length());
   if (v.IsTypedArray()) return "a typed array";
@@ -102,8 +135,10 @@ static inline Napi::Value At(const Napi::CallbackInfo& info, size_t i) {
   return i < info.Length() ? info[i] : info.Env().Undefined();
 }
 
+// True for a tensor handle of this environment, live or disposed.
 bool IsTensor(const Napi::Value& v) {
-  return v.IsExternal() && v.As<Napi::External<TensorBox>>().CheckTypeTag(&kTensorTag);
+  bool stale;
+  return Decode(State(v.Env()), v, &stale) != nullptr;
 }
 
 [[noreturn]] static void ThrowDisposed(Napi::Env env, const std::string& name) {
@@ -116,10 +151,11 @@ bool IsTensor(const Napi::Value& v) {
 }
 
 at::Tensor& TensorOf(const Napi::CallbackInfo& info, const Napi::Value& v, size_t i, const char* name) {
-  if (!IsTensor(v)) ThrowArg(info, i, name, "a Tensor");
-  auto* box = v.As<Napi::External<TensorBox>>().Data();
-  if (!box->tensor.defined()) ThrowDisposed(info.Env(), name);
-  return box->tensor;
+  bool stale;
+  Slot* slot = Decode(State(info.Env()), v, &stale);
+  if (!slot) ThrowArg(info, i, name, "a Tensor");
+  if (stale) ThrowDisposed(info.Env(), name);
+  return slot->tensor;
 }
 
 at::Tensor& TensorArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
@@ -263,7 +299,7 @@ std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* name
 
 // ---------------------------------------------------------------- errors
 
-static void ThrowTorchError(Napi::Env env, const char* op, const std::string& message, const char* code) {
+[[noreturn]] static void ThrowTorchError(Napi::Env env, const char* op, const std::string& message, const char* code) {
   // libtorch messages can span lines (e.g. shape reports); keep them whole but trimmed.
   std::string msg = std::string(op) + "(): " + message;
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();

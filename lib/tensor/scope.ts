@@ -4,6 +4,8 @@ import { AsyncLocalStorage } from 'async_hooks';
 
 export interface Disposable {
   dispose(): void;
+  /** @internal the native handle, freed by the GC backstop */
+  readonly _h: unknown;
 }
 
 type Scope = Disposable[];
@@ -12,15 +14,30 @@ let syncScope: Scope | null = null;
 const asyncScope = new AsyncLocalStorage<Scope>();
 const kept = new WeakSet<Disposable>();
 
-/** Called for every new tensor: records it in the innermost scope, if any. */
+// The backstop for tensors no scope will free: when their JS object is collected,
+// the native tensor is freed (dispose is idempotent, so an explicit dispose first is fine).
+// Tensors inside a scope are not registered: the scope frees them, at no GC cost.
+let freeHandle: (h: unknown) => void = () => {};
+const backstop = new FinalizationRegistry<unknown>((h) => freeHandle(h));
+/** @internal */
+export function setHandleFreer(fn: (h: unknown) => void): void {
+  freeHandle = fn;
+}
+const unscoped = (t: Disposable): void => backstop.register(t, t._h);
+
+/** Called for every new tensor: records it in the innermost scope, or registers the GC backstop. */
 export function track(t: Disposable): void {
   const scope = syncScope ?? asyncScope.getStore();
   if (scope) scope.push(t);
+  else unscoped(t);
 }
 
 /** Excludes a tensor from the scopes that would free it; returns it. */
 export function keep<T extends Disposable>(t: T): T {
-  kept.add(t);
+  if (!kept.has(t)) {
+    kept.add(t);
+    unscoped(t);
+  }
   return t;
 }
 
@@ -40,7 +57,9 @@ function release(scope: Scope, result: unknown, parent: Scope | null | undefined
   collect(result, returned);
   for (const t of scope) {
     if (returned.has(t)) {
-      if (parent && !kept.has(t)) parent.push(t);
+      if (kept.has(t)) continue;
+      if (parent) parent.push(t);
+      else unscoped(t);
     } else if (!kept.has(t)) {
       t.dispose();
     }
