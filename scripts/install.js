@@ -1,21 +1,18 @@
 'use strict';
-// `npm install`: use a local build or a prebuild that loads; otherwise build with
-// cmake-js against the libtorch found; otherwise fail with one message listing fixes.
+// `npm install`: use a local build or a prebuild that loads for the libtorch found;
+// otherwise compile with cmake-js; otherwise fail with one message listing the fixes.
 const path = require('path');
 const root = path.join(__dirname, '..');
+const { loadAddon } = require('./load-addon');
 
-function loads() {
+if (process.env.TORCH_GAN_FORCE_BUILD !== '1') {
   try {
-    require('node-gyp-build')(root);
-    return true;
+    const { file, kind } = loadAddon(root);
+    console.log(`torch-gan: using the ${kind === 'build' ? 'local build' : 'prebuilt binary'} ${path.relative(root, file)}`);
+    process.exit(0);
   } catch {
-    return false;
+    // nothing loads: compile below
   }
-}
-
-if (process.env.TORCH_GAN_FORCE_BUILD !== '1' && loads()) {
-  console.log('torch-gan: using the existing native build');
-  process.exit(0);
 }
 try {
   require('./build-native').buildNative();

@@ -1,0 +1,122 @@
+'use strict';
+// Finds and loads the native addon; shared by the run-time loader (lib/native.ts)
+// and `npm install` (scripts/install.js). Order:
+//   1. a local build: build/Release/torch_gan.node
+//   2. a prebuild for this platform made for the libtorch found at run time
+//      (prebuilds/<platform>-<arch>/torch-gan.napi.<libc>.libtorch<MAJOR>_<MINOR>-<cpu|cuda>.node;
+//      node-gyp-build's naming, with one extra tag that node-gyp-build ignores)
+// libtorch is located by the same routine as the build (scripts/find-libtorch.js).
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const { findLibtorch, FIXES } = require('./find-libtorch');
+
+const ADDON = 'torch_gan.node';
+
+function libc() {
+  const report = typeof process.report?.getReport === 'function' ? process.report.getReport() : null;
+  return report && report.header && report.header.glibcVersionRuntime ? 'glibc' : 'musl';
+}
+
+function flavourTag(torch) {
+  const [major, minor] = String(torch.version).split('.');
+  return `libtorch${major}_${minor}-${torch.cuda ? 'cuda' : 'cpu'}`;
+}
+
+function prebuildName(torch) {
+  return `torch-gan.napi.${libc()}.${flavourTag(torch)}.node`;
+}
+
+function prebuildDir(root) {
+  return path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+}
+
+/** Lists prebuilds for this platform with the libtorch flavour they were made for. */
+function listPrebuilds(root) {
+  let files = [];
+  try {
+    files = fs.readdirSync(prebuildDir(root)).filter((f) => f.endsWith('.node'));
+  } catch {
+    return [];
+  }
+  return files.map((file) => {
+    const m = file.match(/\.libtorch(\d+)_(\d+)-(cpu|cuda)\./);
+    return { file: path.join(prebuildDir(root), file), version: m ? `${m[1]}.${m[2]}` : null, cuda: m ? m[3] === 'cuda' : false };
+  });
+}
+
+// A prebuild's rpath points where libtorch was at build time. When libtorch is
+// elsewhere here (LIBTORCH, a Python wheel), load its libraries first, by path and
+// globally, so the addon's dependencies resolve by soname. RTLD_NODELETE keeps
+// them loaded although process.dlopen closes what registers no Node module.
+function preloadLibtorch(libDir) {
+  const RTLD_NODELETE = 0x1000;
+  const flags = os.constants.dlopen.RTLD_NOW | os.constants.dlopen.RTLD_GLOBAL | RTLD_NODELETE;
+  for (const name of ['libc10.so', 'libtorch_cpu.so', 'libc10_cuda.so', 'libtorch_cuda.so', 'libtorch.so']) {
+    const file = path.join(libDir, name);
+    if (!fs.existsSync(file)) continue;
+    try {
+      process.dlopen({ exports: {} }, file, flags);
+    } catch (e) {
+      if (!/did not self-register|Module did not/.test(String(e && e.message))) throw e;
+    }
+  }
+}
+
+function requireAddon(file) {
+  const m = { exports: {} };
+  process.dlopen(m, file, os.constants.dlopen.RTLD_NOW);
+  return m.exports;
+}
+
+/**
+ * Loads the addon. Returns { binding, file, kind: 'build'|'prebuild', torch }.
+ * Throws an Error that lists what was tried and the possible solutions.
+ */
+function loadAddon(root) {
+  const tried = [];
+  const local = path.join(root, 'build', 'Release', ADDON);
+  if (fs.existsSync(local) && process.env.TORCH_GAN_PREBUILDS_ONLY !== '1') {
+    try {
+      return { binding: requireAddon(local), file: local, kind: 'build', torch: null };
+    } catch (e) {
+      tried.push(`${local}: ${firstLine(e)}`);
+    }
+  } else tried.push(`${local}: not built`);
+
+  let torch = null;
+  try {
+    torch = findLibtorch();
+  } catch (e) {
+    tried.push(`libtorch: ${firstLine(e)}`);
+  }
+  const prebuilds = listPrebuilds(root);
+  if (torch) {
+    const want = String(torch.version).split('.').slice(0, 2).join('.');
+    const fits = prebuilds.filter((p) => p.version === want && p.cuda === torch.cuda);
+    for (const p of fits) {
+      try {
+        preloadLibtorch(torch.libDir);
+        return { binding: requireAddon(p.file), file: p.file, kind: 'prebuild', torch };
+      } catch (e) {
+        tried.push(`${p.file}: ${firstLine(e)}`);
+      }
+    }
+    if (!fits.length) {
+      const have = prebuilds.map((p) => `libtorch ${p.version} ${p.cuda ? 'CUDA' : 'CPU'}`).join(', ') || 'none';
+      tried.push(`prebuilds for ${process.platform}-${process.arch}: ${have}; none for libtorch ${want} ${torch.cuda ? 'CUDA' : 'CPU'} (found via ${torch.source} at ${torch.libDir})`);
+    }
+  }
+  const err = new Error(
+    ['torch-gan: the native addon could not be loaded. Tried:', ...tried.map((t) => `  - ${t}`),
+      'To build it for the libtorch you have: npm rebuild torch-gan (needs cmake and a C++ compiler).', FIXES].join('\n'),
+  );
+  err.code = 'TORCH_GAN_LOAD_FAILED';
+  throw err;
+}
+
+function firstLine(e) {
+  return String((e && e.message) || e).split('\n')[0];
+}
+
+module.exports = { loadAddon, listPrebuilds, prebuildName, prebuildDir, flavourTag };

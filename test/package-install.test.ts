@@ -1,0 +1,97 @@
+// The real install: npm pack, install the tarball into an empty project with no
+// compiler reachable, import it, run an op and a double backward. Then the failure
+// path: with libtorch hidden, the error names the fixes.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync, SpawnSyncReturns } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const root = path.resolve(__dirname, '..');
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'torch-gan-pack-'));
+const project = path.join(work, 'app');
+const bin = path.join(work, 'bin');
+
+function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> {
+  return spawnSync(cmd, args, { cwd: opts.cwd ?? root, env: opts.env ?? process.env, encoding: 'utf8', timeout: 300_000 });
+}
+
+// A PATH with node, npm and a shell, but no cc, c++, cmake or make.
+function compilerlessEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  fs.mkdirSync(bin, { recursive: true });
+  const link = (name: string, target: string) => {
+    const p = path.join(bin, name);
+    if (!fs.existsSync(p)) fs.symlinkSync(target, p);
+  };
+  link('node', process.execPath);
+  const npmOnPath = (process.env.PATH ?? '').split(path.delimiter).map((d) => path.join(d, 'npm')).find((p) => fs.existsSync(p));
+  assert.ok(npmOnPath, 'npm must be on PATH');
+  const npmCli = fs.realpathSync(npmOnPath!);
+  fs.writeFileSync(path.join(bin, 'npm'), `#!/bin/sh\nexec "${process.execPath}" "${npmCli}" "$@"\n`, { mode: 0o755 });
+  for (const tool of ['sh', 'env', 'uname', 'ls', 'rm', 'mkdir', 'cat', 'sed', 'tar', 'gzip', 'git']) {
+    const found = ['/bin', '/usr/bin'].map((d) => path.join(d, tool)).find((p) => fs.existsSync(p));
+    if (found) link(tool, found);
+  }
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: bin, npm_config_audit: 'false', npm_config_fund: 'false', ...extra };
+  for (const k of Object.keys(env)) if (k.startsWith('npm_lifecycle') || k === 'npm_config_local_prefix') delete env[k];
+  return env;
+}
+
+const smoke = `
+const tg = require('torch-gan');
+const x = tg.tensor([1, 2, 3], { dtype: 'float64', requiresGrad: true });
+const [g] = tg.autograd.grad(x.pow(3).sum(), x, { createGraph: true });
+const [gg] = tg.autograd.grad(g.sum(), x);
+console.log(JSON.stringify({ sum: x.add(1).sum().item(), g: g.toArray(), gg: gg.toArray(), kind: tg.diagnostics().addon.kind }));
+`;
+
+let tarball = '';
+
+test('npm pack ships the prebuild, compiled JS and sources, never libtorch', () => {
+  const pre = run(process.execPath, [path.join(root, 'scripts', 'prebuild.js')]);
+  assert.is(pre.status, 0, pre.stderr + pre.stdout);
+  const pack = run('npm', ['pack', '--json', '--pack-destination', work]);
+  assert.is(pack.status, 0, pack.stderr);
+  const info = JSON.parse(pack.stdout.slice(pack.stdout.indexOf('[')))[0];
+  tarball = path.join(work, info.filename);
+  const files: string[] = info.files.map((f: { path: string }) => f.path);
+  assert.ok(files.some((f) => /^prebuilds\/linux-x64\/torch-gan\.napi\.glibc\.libtorch\d+_\d+-cpu\.node$/.test(f)), files.join('\n'));
+  assert.ok(files.includes('dist/index.js'));
+  assert.ok(files.includes('scripts/find-libtorch.js'));
+  assert.not.ok(files.some((f) => /lib(torch|c10)[^/]*\.so/.test(f)), 'libtorch libraries must not be packed');
+  assert.not.ok(files.some((f) => f.startsWith('build/')), 'the local build must not be packed');
+});
+
+test('installs with --ignore-scripts and no compiler, then trains a double backward', () => {
+  fs.mkdirSync(project, { recursive: true });
+  fs.writeFileSync(path.join(project, 'package.json'), '{"name":"app","version":"1.0.0","private":true}');
+  const env = compilerlessEnv();
+  const inst = run('npm', ['install', tarball, '--ignore-scripts', '--omit=optional', '--no-package-lock'], { cwd: project, env });
+  assert.is(inst.status, 0, inst.stderr);
+  const r = run('node', ['-e', smoke], { cwd: project, env });
+  assert.is(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out, { sum: 9, g: [3, 12, 27], gg: [6, 12, 18], kind: 'prebuild' });
+});
+
+test('the install script uses the prebuild without compiling', () => {
+  const env = compilerlessEnv();
+  const r = run('npm', ['rebuild', 'torch-gan', '--foreground-scripts'], { cwd: project, env });
+  assert.is(r.status, 0, r.stderr + r.stdout);
+  assert.match(r.stdout + r.stderr, /using the prebuilt binary prebuilds\/linux-x64\/torch-gan\.napi\.glibc\.libtorch/);
+});
+
+test('with libtorch hidden, loading and installing fail with a message listing the fixes', () => {
+  const env = compilerlessEnv({ LIBTORCH: path.join(work, 'no-libtorch-here') });
+  const r = run('node', ['-e', "require('torch-gan')"], { cwd: project, env });
+  assert.is.not(r.status, 0);
+  for (const fix of [/apt-get install -y libtorch-dev/, /Set LIBTORCH/, /Install PyTorch/]) assert.match(r.stderr, fix);
+  assert.not.match(r.stderr, /^\s+at .*\.cc:\d+/m, 'no C++ backtrace');
+  const inst = run('npm', ['rebuild', 'torch-gan', '--foreground-scripts'], { cwd: project, env });
+  assert.is.not(inst.status, 0);
+  assert.match(inst.stdout + inst.stderr, /libtorch-dev/);
+});
+
+test.after(() => fs.rmSync(work, { recursive: true, force: true }));
+test.run();
