@@ -66,3 +66,4 @@ function withGradMode<T>(enabled: boolean, fn: () => T): T {
 export const noGrad = <T>(fn: () => T): T => withGradMode(false, fn);
 /** Runs fn with gradient recording on (torch.enable_grad). */
 export const enableGrad = <T>(fn: () => T): T => withGradMode(true, fn);
+export { gradcheck, gradgradcheck, GradcheckError, type GradcheckOptions } from './gradcheck';
