@@ -49,6 +49,11 @@ void RegisterAutograd(Napi::Env env, Napi::Object exports) {
   TG_OP(exports, "setGrad", {
     auto& t = TensorArg(info, 0, "self");
     auto g = OptTensorArg(info, 1, "grad");
+    if (g) {
+      TORCH_CHECK(g->sizes() == t.sizes(), "assigned grad has shape ", g->sizes(), " but the tensor has shape ", t.sizes());
+      TORCH_CHECK(g->scalar_type() == t.scalar_type(), "assigned grad has dtype ", DtypeName(g->scalar_type()), " but the tensor has dtype ", DtypeName(t.scalar_type()));
+      TORCH_CHECK(g->device() == t.device(), "assigned grad is on ", g->device(), " but the tensor is on ", t.device());
+    }
     t.mutable_grad() = g ? *g : at::Tensor();
     return info.Env().Undefined();
   });

@@ -192,7 +192,7 @@ void RegisterCreation(Napi::Env env, Napi::Object exports) {
       throw Napi::RangeError::New(info.Env(), "item() needs a tensor with exactly one element, this one has " + std::to_string(t.numel()));
     }
     at::Scalar s = t.item();
-    if (s.isBoolean()) return Napi::Boolean::New(info.Env(), s.toBool());
+    if (s.isBoolean()) return Napi::Number::New(info.Env(), s.toBool() ? 1 : 0);  // typed as number in JS
     return Napi::Number::New(info.Env(), s.toDouble());
   });
   TG_OP(exports, "data", { return ToTypedArray(info.Env(), ReadableCopy(TensorArg(info, 0, "tensor"))); });

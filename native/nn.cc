@@ -34,6 +34,11 @@ static at::Tensor ConvTranspose2dViaConvBackward(const at::Tensor& x, const at::
                                                  const std::vector<int64_t>& dilation) {
   TORCH_CHECK(w.dim() == 4, "expected a 4-D weight [in, out/groups, kH, kW], got ", w.dim(), "-D");
   TORCH_CHECK(x.size(1) == w.size(0), "input has ", x.size(1), " channels but weight expects ", w.size(0));
+  for (size_t d = 0; d < 2; ++d) {
+    TORCH_CHECK(Pick(outputPadding, d) < Pick(stride, d) || Pick(outputPadding, d) < Pick(dilation, d),
+                "output padding must be smaller than either stride or dilation, got output_padding=", Pick(outputPadding, d),
+                " stride=", Pick(stride, d), " dilation=", Pick(dilation, d));
+  }
   int64_t outH = (x.size(2) - 1) * Pick(stride, 0) - 2 * Pick(padding, 0) + Pick(dilation, 0) * (w.size(2) - 1) + Pick(outputPadding, 0) + 1;
   int64_t outW = (x.size(3) - 1) * Pick(stride, 1) - 2 * Pick(padding, 1) + Pick(dilation, 1) * (w.size(3) - 1) + Pick(outputPadding, 1) + 1;
   TORCH_CHECK(outH > 0 && outW > 0, "transposed convolution output would be empty (", outH, "x", outW, ")");

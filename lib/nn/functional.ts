@@ -24,11 +24,13 @@ export const linear = (input: Tensor, weight: Tensor, bias?: Tensor | null): Ten
 
 export interface BatchNormOptions { weight?: Tensor | null; bias?: Tensor | null; training?: boolean; momentum?: number; eps?: number }
 export function batchNorm(input: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, o: BatchNormOptions = {}): Tensor {
+  checkOptionKeys('batchNorm()', o, ['weight', 'bias', 'training', 'momentum', 'eps']);
   return wrap(N.batchNorm(h(input), h(o.weight), h(o.bias), h(runningMean), h(runningVar), o.training ?? false, o.momentum ?? 0.1, o.eps ?? 1e-5));
 }
 
 export interface InstanceNormOptions { weight?: Tensor | null; bias?: Tensor | null; runningMean?: Tensor | null; runningVar?: Tensor | null; useInputStats?: boolean; momentum?: number; eps?: number }
 export function instanceNorm(input: Tensor, o: InstanceNormOptions = {}): Tensor {
+  checkOptionKeys('instanceNorm()', o, ['weight', 'bias', 'runningMean', 'runningVar', 'useInputStats', 'momentum', 'eps']);
   return wrap(N.instanceNorm(h(input), h(o.weight), h(o.bias), h(o.runningMean), h(o.runningVar), o.useInputStats ?? true, o.momentum ?? 0.1, o.eps ?? 1e-5));
 }
 
@@ -58,7 +60,7 @@ export function interpolate(input: Tensor, o: InterpolateOptions): Tensor {
   const mode = o.mode ?? 'nearest';
   if (mode !== 'nearest' && mode !== 'bilinear') throw invalidParameterError('mode', "'nearest' or 'bilinear'", mode);
   const shape = input.shape;
-  if (shape.length !== 4) throw invalidParameterError('input', 'a 4-D (N, C, H, W) tensor', `a tensor of shape [${shape}]`);
+  if (shape.length !== 4) throw new TypeError(`interpolate(): expected a 4-D (N, C, H, W) tensor for input but received a tensor of shape [${shape}]`);
   let size: [number, number];
   let scales: [number | null, number | null] = [null, null];
   if (o.size !== undefined) size = typeof o.size === 'number' ? [o.size, o.size] : o.size;
@@ -74,6 +76,7 @@ export function interpolate(input: Tensor, o: InterpolateOptions): Tensor {
 export interface Pool2dOptions { stride?: Pair; padding?: Pair; dilation?: Pair; ceilMode?: boolean }
 /** Returns [output, indices] (indices feed maxUnpool2d). */
 export function maxPool2dWithIndices(input: Tensor, kernelSize: Pair, o: Pool2dOptions = {}): [Tensor, Tensor] {
+  checkOptionKeys('maxPool2d()', o, ['stride', 'padding', 'dilation', 'ceilMode']);
   const [v, i] = N.maxPool2dWithIndices(h(input), kernelSize, o.stride ?? kernelSize, o.padding ?? 0, o.dilation ?? 1, o.ceilMode ?? false);
   return [wrap(v), wrap(i)];
 }
@@ -85,16 +88,25 @@ export function maxPool2d(input: Tensor, kernelSize: Pair, o: Pool2dOptions = {}
 export const maxUnpool2d = (input: Tensor, indices: Tensor, outputSize: [number, number]): Tensor =>
   wrap(N.maxUnpool2d(h(input), h(indices), outputSize));
 export function avgPool2d(input: Tensor, kernelSize: Pair, o: { stride?: Pair; padding?: Pair; ceilMode?: boolean; countIncludePad?: boolean } = {}): Tensor {
+  checkOptionKeys('avgPool2d()', o, ['stride', 'padding', 'ceilMode', 'countIncludePad']);
   return wrap(N.avgPool2d(h(input), kernelSize, o.stride ?? kernelSize, o.padding ?? 0, o.ceilMode ?? false, o.countIncludePad ?? true));
 }
 
 // ---- losses
-export const binaryCrossEntropy = (input: Tensor, target: Tensor, o: { weight?: Tensor; reduction?: Reduction } = {}): Tensor =>
-  wrap(N.binaryCrossEntropy(h(input), h(target), h(o.weight), o.reduction));
-export const binaryCrossEntropyWithLogits = (input: Tensor, target: Tensor, o: { weight?: Tensor; posWeight?: Tensor; reduction?: Reduction } = {}): Tensor =>
-  wrap(N.binaryCrossEntropyWithLogits(h(input), h(target), h(o.weight), h(o.posWeight), o.reduction));
+export function binaryCrossEntropy(input: Tensor, target: Tensor, o: { weight?: Tensor; reduction?: Reduction } = {}): Tensor {
+  checkOptionKeys('binaryCrossEntropy()', o, ['weight', 'reduction']);
+  return wrap(N.binaryCrossEntropy(h(input), h(target), h(o.weight), o.reduction));
+}
+export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, o: { weight?: Tensor; posWeight?: Tensor; reduction?: Reduction } = {}): Tensor {
+  checkOptionKeys('binaryCrossEntropyWithLogits()', o, ['weight', 'posWeight', 'reduction']);
+  return wrap(N.binaryCrossEntropyWithLogits(h(input), h(target), h(o.weight), h(o.posWeight), o.reduction));
+}
 export const mseLoss = (input: Tensor, target: Tensor, reduction: Reduction = 'mean'): Tensor => wrap(N.mseLoss(h(input), h(target), reduction));
-export const nllLoss = (input: Tensor, target: Tensor, o: { weight?: Tensor; reduction?: Reduction; ignoreIndex?: number } = {}): Tensor =>
-  wrap(N.nllLoss(h(input), h(target), h(o.weight), o.reduction, o.ignoreIndex ?? -100));
-export const crossEntropy = (input: Tensor, target: Tensor, o: { weight?: Tensor; reduction?: Reduction; ignoreIndex?: number; labelSmoothing?: number } = {}): Tensor =>
-  wrap(N.crossEntropy(h(input), h(target), h(o.weight), o.reduction, o.ignoreIndex ?? -100, o.labelSmoothing ?? 0));
+export function nllLoss(input: Tensor, target: Tensor, o: { weight?: Tensor; reduction?: Reduction; ignoreIndex?: number } = {}): Tensor {
+  checkOptionKeys('nllLoss()', o, ['weight', 'reduction', 'ignoreIndex']);
+  return wrap(N.nllLoss(h(input), h(target), h(o.weight), o.reduction, o.ignoreIndex ?? -100));
+}
+export function crossEntropy(input: Tensor, target: Tensor, o: { weight?: Tensor; reduction?: Reduction; ignoreIndex?: number; labelSmoothing?: number } = {}): Tensor {
+  checkOptionKeys('crossEntropy()', o, ['weight', 'reduction', 'ignoreIndex', 'labelSmoothing']);
+  return wrap(N.crossEntropy(h(input), h(target), h(o.weight), o.reduction, o.ignoreIndex ?? -100, o.labelSmoothing ?? 0));
+}

@@ -75,7 +75,8 @@ export function tensor(data: TypedArray | Nested, shapeOrOptions?: number[] | Te
   flatten(data, inferred, 0, flat, '');
   const isBool = typeof data === 'boolean' || (Array.isArray(data) && flatSample(data) === 'boolean');
   const dtype = o.dtype ?? (isBool ? 'bool' : 'float32');
-  const src = dtype === 'float64' ? Float64Array.from(flat) : Float32Array.from(flat);
+  // float32 data goes straight in; every other dtype via float64, exact for integers up to 2^53
+  const src = dtype === 'float32' ? Float32Array.from(flat) : Float64Array.from(flat);
   if (shape !== undefined) {
     const n = shape.reduce((a, b) => a * b, 1);
     if (n !== flat.length) throw invalidParameterError('shape', `a shape holding ${flat.length} elements`, shape);
@@ -100,7 +101,7 @@ export const ones = (shape: number[], options?: TensorOptions): Tensor => { cons
 export const empty = (shape: number[], options?: TensorOptions): Tensor => { const o = opts('empty()', options); return finish(N.empty(shape, o.dtype, o.device), o); };
 export const full = (shape: number[], value: number | boolean, options?: TensorOptions): Tensor => {
   const o = opts('full()', options);
-  return finish(N.full(shape, value, o.dtype, o.device), o);
+  return finish(N.full(shape, value, o.dtype ?? (typeof value === 'boolean' ? 'bool' : undefined), o.device), o);
 };
 /** U[0, 1) */
 export const rand = (shape: number[], options?: TensorOptions): Tensor => { const o = opts('rand()', options); return finish(N.rand(shape, o.dtype, o.device), o); };
@@ -166,4 +167,12 @@ export const where = (condition: Tensor, input: Tensor | number, other: Tensor |
 export function manualSeed(seed: number): void {
   if (!is.nonNegativeInteger(seed)) throw invalidParameterError('seed', 'a non-negative integer', seed);
   N.manualSeed(seed);
+}
+
+/** The CPU generator's state (a uint8 tensor), to save with a checkpoint. */
+export const getRngState = (): Tensor => new Tensor(N.getRngState());
+/** Restores a state from getRngState(): the same random numbers follow. */
+export function setRngState(state: Tensor): void {
+  if (!(state instanceof Tensor)) throw invalidParameterError('state', 'a uint8 Tensor from getRngState()', state);
+  N.setRngState(state._h);
 }

@@ -82,6 +82,7 @@ export function tidy<T>(fn: () => T): T {
   }
   syncScope = saved;
   if (result instanceof Promise) {
+    release(scope, undefined, parent);
     throw new TypeError('tidy(fn): fn returned a Promise; use tidyAsync for async functions');
   }
   release(scope, result, parent);

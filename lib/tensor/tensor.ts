@@ -43,6 +43,7 @@ export class Tensor {
   keep(): this { return keepTensor(this); }
 
   // ---- reading
+  /** The single value as a number (bool tensors read as 1 or 0). */
   item(): number { return N.item(this._h); }
   /** A typed-array copy (float16/bfloat16 as Float32Array, int64 as BigInt64Array, bool as Uint8Array). */
   data(): Float32Array | Float64Array | Int32Array | Int16Array | Int8Array | Uint8Array | BigInt64Array { return N.data(this._h); }
