@@ -1,0 +1,123 @@
+// A small declarative flag parser: every flag has a type, a default and help
+// text; a bad flag is a clear message and exit code 2, before any work starts.
+
+export type FlagType = 'int' | 'number' | 'string' | 'bool' | 'choice';
+export interface FlagSpec {
+  type: FlagType;
+  help: string;
+  default?: number | string | boolean;
+  choices?: readonly string[];
+  min?: number;
+  max?: number;
+  /** a flag that must be given (no default) */
+  required?: boolean;
+}
+export type FlagSpecs = Record<string, FlagSpec>;
+export type ParsedFlags = Record<string, number | string | boolean | undefined>;
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+function convert(name: string, spec: FlagSpec, raw: string): number | string | boolean {
+  switch (spec.type) {
+    case 'int': {
+      const v = Number(raw);
+      if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(v)) throw new UsageError(`--${name} expects an integer, received '${raw}'`);
+      checkRange(name, spec, v);
+      return v;
+    }
+    case 'number': {
+      const v = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(v)) throw new UsageError(`--${name} expects a number, received '${raw}'`);
+      checkRange(name, spec, v);
+      return v;
+    }
+    case 'bool':
+      if (raw === 'true' || raw === '1') return true;
+      if (raw === 'false' || raw === '0') return false;
+      throw new UsageError(`--${name} expects true or false, received '${raw}'`);
+    case 'choice':
+      if (!spec.choices!.includes(raw)) throw new UsageError(`--${name} expects one of ${spec.choices!.join(', ')}, received '${raw}'`);
+      return raw;
+    default:
+      return raw;
+  }
+}
+
+function checkRange(name: string, spec: FlagSpec, v: number): void {
+  if (spec.min !== undefined && v < spec.min) throw new UsageError(`--${name} must be at least ${spec.min}, received ${v}`);
+  if (spec.max !== undefined && v > spec.max) throw new UsageError(`--${name} must be at most ${spec.max}, received ${v}`);
+}
+
+/** Parses argv (without node and script). Flags: --name value, --name=value, --bool-flag. */
+export function parseFlags(argv: string[], specs: FlagSpecs): ParsedFlags & { help?: boolean } {
+  const out: ParsedFlags & { help?: boolean } = {};
+  for (const [name, spec] of Object.entries(specs)) out[camel(name)] = spec.default;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--help' || arg === '-h') {
+      out.help = true;
+      continue;
+    }
+    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument '${arg}' (flags start with --; see --help)`);
+    let [name, value] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+    name = name.replace(/_/g, '-'); // accept seed 002's --lr_D style too
+    const spec = specs[name] ?? specs[name.toLowerCase()];
+    if (!spec) throw new UsageError(`unknown flag --${name} (see --help)`);
+    if (value === undefined) {
+      if (spec.type === 'bool' && (argv[i + 1] === undefined || argv[i + 1].startsWith('--'))) value = 'true';
+      else if (argv[i + 1] === undefined) throw new UsageError(`--${name} needs a value`);
+      else value = argv[++i];
+    }
+    out[camel(specs[name] ? name : name.toLowerCase())] = convert(name, spec, value);
+  }
+  for (const [name, spec] of Object.entries(specs)) {
+    if (spec.required && out[camel(name)] === undefined && !out.help) throw new UsageError(`--${name} is required`);
+  }
+  return out;
+}
+
+export function helpText(title: string, specs: FlagSpecs): string {
+  const lines = [title, '', 'Options:'];
+  for (const [name, spec] of Object.entries(specs)) {
+    const kind = spec.type === 'choice' ? spec.choices!.join('|') : spec.type === 'bool' ? '' : spec.type === 'int' ? 'N' : spec.type === 'number' ? 'X' : 'VALUE';
+    const def = spec.default === undefined ? '' : ` (default: ${spec.default})`;
+    lines.push(`  --${name}${kind ? ' ' + kind : ''}`.padEnd(36) + spec.help + def);
+  }
+  lines.push('  --help'.padEnd(36) + 'show this help');
+  return lines.join('\n');
+}
+
+/** Runs main with parsed flags; usage errors print a message and exit 2. */
+export function runCli(title: string, specs: FlagSpecs, main: (flags: ParsedFlags) => Promise<void> | void): void {
+  let flags: ParsedFlags & { help?: boolean };
+  try {
+    flags = parseFlags(process.argv.slice(2), specs);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`error: ${e.message}`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  if (flags.help) {
+    console.log(helpText(title, specs));
+    return;
+  }
+  Promise.resolve()
+    .then(() => main(flags))
+    .catch((e) => {
+      if (e instanceof UsageError) {
+        console.error(`error: ${e.message}`);
+        process.exit(2);
+      }
+      console.error(`error: ${(e as Error).message}`);
+      process.exit(1);
+    });
+}

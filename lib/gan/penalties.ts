@@ -1,0 +1,322 @@
+// Lipschitz constraints on the critic: the WGAN-GP gradient penalty (Gulrajani et
+// al. 2017), DRAGAN's (Kodali et al. 2017) and WGAN's weight clipping (Arjovsky et al. 2017).
+//
+// Both penalties differentiate the critic's output with respect to its input with
+// createGraph, so the penalty itself can be back-propagated into the critic's
+// weights (a gradient of a gradient). The gradient norm is taken PER SAMPLE, over
+// every non-batch dimension: the penalty constrains the critic at each point, and a
+// single norm over the whole batch (a common mistake) constrains something else.
+// The norm is sqrt(sum(g²) + 1e-12): the derivative of sqrt at 0 is infinite, so the
+// small constant keeps the double backward finite when a gradient vanishes.
+import { checkOptionKeys, invalidParameterError, is } from '../errors';
+import { Tensor } from '../tensor/tensor';
+import { rand, onesLike } from '../tensor/creation';
+import { grad, noGrad } from '../autograd';
+
+/** A critic: a function of a batch, or a module with forward(). Its output has one value per sample ([N] or [N, 1]). */
+export type Critic = ((x: Tensor) => Tensor) | { forward(x: Tensor): Tensor };
+
+/** Added under the square root of the per-sample squared norm. */
+export const NORM_EPS = 1e-12;
+
+export function callCritic(critic: Critic, x: Tensor): Tensor {
+  if (typeof critic === 'function') return critic(x);
+  if (critic !== null && typeof critic === 'object' && typeof (critic as { forward?: unknown }).forward === 'function') {
+    return (critic as { forward(x: Tensor): Tensor }).forward(x);
+  }
+  throw invalidParameterError('critic', 'a function of a batch or a module with forward()', critic);
+}
+
+// ---------------------------------------------------------------- BatchNorm guard
+
+/** Names (paths) of batch-norm layers inside a module tree; [] for a plain function. */
+export function findBatchNorm(critic: unknown): string[] {
+  const found: string[] = [];
+  const seen = new Set<unknown>();
+  const visit = (m: unknown, path: string, depth: number): void => {
+    if (m === null || typeof m !== 'object' || seen.has(m) || depth > 32) return;
+    seen.add(m);
+    const ctor = (m as object).constructor?.name ?? '';
+    if (/^BatchNorm/.test(ctor) || /^SyncBatchNorm/.test(ctor)) found.push(path === '' ? ctor : `${path} (${ctor})`);
+    for (const [name, child] of childrenOf(m)) visit(child, path === '' ? name : `${path}.${name}`, depth + 1);
+  };
+  visit(critic, '', 0);
+  return found;
+}
+
+/** The direct submodules of a module, whatever the module API exposes. */
+function childrenOf(m: object): [string, unknown][] {
+  const anyM = m as Record<string, unknown>;
+  if (typeof anyM.namedChildren === 'function') {
+    const r = (anyM.namedChildren as () => unknown).call(m);
+    return toPairs(r);
+  }
+  if (typeof anyM.children === 'function') {
+    const r = (anyM.children as () => unknown).call(m);
+    return toPairs(r);
+  }
+  for (const key of ['_modules', 'modules_', '_children']) {
+    const v = anyM[key];
+    if (v !== undefined && typeof v === 'object' && v !== null) return toPairs(v);
+  }
+  return [];
+}
+
+function toPairs(r: unknown): [string, unknown][] {
+  if (r instanceof Map) return [...r.entries()].map(([k, v]) => [String(k), v]);
+  if (Array.isArray(r)) return r.map((e, i) => (Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' ? [e[0], e[1]] : [String(i), e]));
+  if (r !== null && typeof r === 'object' && typeof (r as Iterable<unknown>)[Symbol.iterator] === 'function') return toPairs([...(r as Iterable<unknown>)]);
+  if (r !== null && typeof r === 'object') return Object.entries(r as object);
+  return [];
+}
+
+/** Throws when the critic contains batch norm (unless allowed): a per-sample penalty is meaningless there. */
+export function assertPenaltyCompatible(critic: unknown, where: string, allowBatchNorm = false): void {
+  if (allowBatchNorm) return;
+  const bn = findBatchNorm(critic);
+  if (bn.length === 0) return;
+  throw new Error(
+    `${where}: the critic contains batch normalization (${bn.join(', ')}). A gradient penalty constrains the critic's ` +
+      `gradient with respect to each input sample separately, but batch norm makes every output depend on the whole ` +
+      `batch, so the per-sample gradient is not what the penalty assumes (Gulrajani et al. 2017, "No critic batch ` +
+      `normalization"). Use LayerNorm, InstanceNorm2d or no normalization in the critic (the DCGAN builders take ` +
+      `normalization: 'layer' | 'instance' | 'none'), or pass allowBatchNormWithPenalty: true to do it anyway.`,
+  );
+}
+
+// ---------------------------------------------------------------- shared core
+
+/** Per-sample L2 norms sqrt(sum(g²) + 1e-12) over all non-batch dimensions: shape [N]. */
+export function perSampleNorm(g: Tensor): Tensor {
+  const n = g.shape[0];
+  const flat = g.reshape(n, -1);
+  const sq = flat.square();
+  const s = sq.sum(1);
+  const s2 = s.add(NORM_EPS);
+  const norm = s2.sqrt();
+  for (const t of [flat, sq, s, s2]) t.dispose();
+  return norm;
+}
+
+export interface PenaltyResult {
+  /** the penalty, a scalar with a graph into the critic's parameters (add it to the critic loss) */
+  penalty: Tensor;
+  /** mean per-sample gradient norm (a number; 1 is what the penalty aims at) */
+  gradNorm: number;
+  /** the per-sample gradient norms, detached, shape [N] */
+  gradNorms: Tensor;
+}
+
+interface CoreOptions {
+  lambda: number;
+  k: number;
+  oneSided: boolean;
+}
+
+/** λ·mean((‖∇D(x̂)‖ − k)²) (or relu(‖·‖ − k)² one-sided) at the points x̂ (a leaf requiring grad). */
+function penaltyAt(critic: Critic, xHat: Tensor, o: CoreOptions, where: string): PenaltyResult {
+  const made: Tensor[] = [];
+  const tmp = <T extends Tensor>(t: T): T => {
+    made.push(t);
+    return t;
+  };
+  try {
+    const out = tmp(callCritic(critic, xHat));
+    if (!(out instanceof Tensor)) throw new TypeError(`${where}: the critic must return a Tensor`);
+    const n = xHat.shape[0];
+    if (out.numel() !== n) {
+      throw new RangeError(`${where}: the critic must give one value per sample (${n}), but gave a tensor of shape [${out.shape}]`);
+    }
+    const [g] = grad(out, xHat, { gradOutputs: tmp(onesLike(out)), createGraph: true, retainGraph: true });
+    if (g === null) throw new Error(`${where}: the critic's output does not depend on its input`);
+    tmp(g);
+    const norms = tmp(perSampleNorm(g));
+    const dev = tmp(norms.sub(o.k));
+    const clipped = o.oneSided ? tmp(dev.relu()) : dev;
+    const sq = tmp(clipped.square());
+    const m = tmp(sq.mean());
+    const penalty = m.mul(o.lambda);
+    const gradNorms = norms.detach();
+    const meanNorm = noGrad(() => {
+      const mm = gradNorms.mean();
+      const v = mm.item();
+      mm.dispose();
+      return v;
+    });
+    return { penalty, gradNorm: meanNorm, gradNorms };
+  } finally {
+    for (const t of made) t.dispose();
+  }
+}
+
+function perSampleShape(x: Tensor): number[] {
+  const s = x.shape;
+  return [s[0], ...s.slice(1).map(() => 1)];
+}
+
+/** A per-sample coefficient ([N] or [N, 1, ...]) as [N, 1, ...] matching x. */
+function perSampleCoefficient(name: string, c: unknown, x: Tensor): Tensor {
+  if (!(c instanceof Tensor)) throw invalidParameterError(name, 'a Tensor with one value per sample', c);
+  const n = x.shape[0];
+  if (c.numel() !== n || c.shape[0] !== n) {
+    throw invalidParameterError(name, `a Tensor of shape [${n}] or [${perSampleShape(x)}] (one value per sample)`, `a tensor of shape [${c.shape}]`);
+  }
+  return c.reshape(perSampleShape(x)).to({ dtype: x.dtype, device: x.device });
+}
+
+function checkLambdaK(where: string, lambda: unknown, k: unknown): void {
+  if (!is.finite(lambda) || lambda < 0) throw invalidParameterError(`${where} options.lambda`, 'a non-negative number', lambda);
+  if (!is.finite(k) || k < 0) throw invalidParameterError(`${where} options.k`, 'a non-negative number', k);
+}
+
+function checkBatch(name: string, x: unknown): asserts x is Tensor {
+  if (!(x instanceof Tensor)) throw invalidParameterError(name, 'a Tensor (a batch)', x);
+  if (x.ndim < 1 || x.shape[0] < 1) throw invalidParameterError(name, 'a batch with at least one sample', `a tensor of shape [${x.shape}]`);
+}
+
+// ---------------------------------------------------------------- WGAN-GP
+
+export interface GradientPenaltyOptions {
+  /** weight λ; default 10 */
+  lambda?: number;
+  /** the target norm; default 1 */
+  k?: number;
+  /** penalise only norms above k: mean(relu(‖g‖ − k)²); default false */
+  oneSided?: boolean;
+  /** the interpolation weights, one per sample ([N] or [N, 1, ...]); default U[0, 1) */
+  eps?: Tensor;
+  /** allow a critic that contains batch norm; default false (refused, see assertPenaltyCompatible) */
+  allowBatchNormWithPenalty?: boolean;
+}
+const GP_KEYS = ['lambda', 'k', 'oneSided', 'eps', 'allowBatchNormWithPenalty'] as const;
+
+/**
+ * The WGAN-GP gradient penalty λ·E[(‖∇D(x̂)‖₂ − 1)²] at x̂ = εx + (1−ε)x̃, one ε ~ U[0,1) per
+ * sample. `real` and `fake` are detached first (fake would otherwise drag the generator in).
+ */
+export function gradientPenalty(critic: Critic, real: Tensor, fake: Tensor, options: GradientPenaltyOptions = {}): PenaltyResult {
+  const where = 'gradientPenalty()';
+  checkOptionKeys(where, options, GP_KEYS);
+  checkBatch('real', real);
+  checkBatch('fake', fake);
+  if (real.shape.join() !== fake.shape.join()) {
+    throw invalidParameterError('fake', `a batch of the same shape as real ([${real.shape}])`, `a tensor of shape [${fake.shape}]`);
+  }
+  const lambda = options.lambda ?? 10;
+  const k = options.k ?? 1;
+  checkLambdaK(where, lambda, k);
+  assertPenaltyCompatible(critic, where, options.allowBatchNormWithPenalty ?? false);
+  const xHat = noGrad(() => {
+    const r = real.detach();
+    const f = fake.detach();
+    const e = options.eps !== undefined ? perSampleCoefficient('options.eps', options.eps, real) : rand(perSampleShape(real), { dtype: real.dtype, device: real.device });
+    const a = e.mul(r);
+    const oneMinus = e.rsub(1);
+    const b = oneMinus.mul(f);
+    const x = a.add(b);
+    for (const t of [r, f, e, a, oneMinus, b]) t.dispose();
+    return x;
+  });
+  xHat.requiresGrad_(true);
+  try {
+    return penaltyAt(critic, xHat, { lambda, k, oneSided: options.oneSided ?? false }, where);
+  } finally {
+    xHat.dispose();
+  }
+}
+
+// ---------------------------------------------------------------- DRAGAN
+
+export interface DraganPenaltyOptions {
+  /** weight λ; default 10 */
+  lambda?: number;
+  /** the target norm; default 1 */
+  k?: number;
+  /** the perturbation scale c in X_p = X + c·std(X)·u; default 0.5 (the authors') */
+  noiseScale?: number;
+  /**
+   * false (default): the authors' notebook, u ~ U[0, 1), a perturbation with positive mean.
+   * true: zero-mean u − 0.5 ~ U[−0.5, 0.5) (the paper's δ is symmetric).
+   */
+  symmetric?: boolean;
+  /** the raw uniform draw u in [0, 1), shape of real; default rand */
+  noise?: Tensor;
+  /** the interpolation weights, one per sample; default U[0, 1) */
+  alpha?: Tensor;
+  /** penalise only norms above k; default false */
+  oneSided?: boolean;
+  allowBatchNormWithPenalty?: boolean;
+}
+const DRAGAN_KEYS = ['lambda', 'k', 'noiseScale', 'symmetric', 'noise', 'alpha', 'oneSided', 'allowBatchNormWithPenalty'] as const;
+
+/**
+ * DRAGAN's penalty, as the authors' notebook computes it: X_p = X + 0.5·std(X)·U[0,1) (std over
+ * the whole batch, unbiased), one α ~ U[0,1) per sample, x̂ = αX + (1−α)X_p, then
+ * λ·E[(‖∇D(x̂)‖₂ − k)²] with λ = 10, k = 1 and the norm per sample.
+ */
+export function draganPenalty(critic: Critic, real: Tensor, options: DraganPenaltyOptions = {}): PenaltyResult {
+  const where = 'draganPenalty()';
+  checkOptionKeys(where, options, DRAGAN_KEYS);
+  checkBatch('real', real);
+  const lambda = options.lambda ?? 10;
+  const k = options.k ?? 1;
+  checkLambdaK(where, lambda, k);
+  const c = options.noiseScale ?? 0.5;
+  if (!is.finite(c) || c < 0) throw invalidParameterError(`${where} options.noiseScale`, 'a non-negative number', c);
+  if (options.noise !== undefined) {
+    if (!(options.noise instanceof Tensor)) throw invalidParameterError(`${where} options.noise`, 'a Tensor', options.noise);
+    if (options.noise.shape.join() !== real.shape.join()) {
+      throw invalidParameterError(`${where} options.noise`, `a Tensor of the shape of real ([${real.shape}])`, `a tensor of shape [${options.noise.shape}]`);
+    }
+  }
+  assertPenaltyCompatible(critic, where, options.allowBatchNormWithPenalty ?? false);
+  const xHat = noGrad(() => {
+    const made: Tensor[] = [];
+    const tmp = <T extends Tensor>(t: T): T => {
+      made.push(t);
+      return t;
+    };
+    const x = tmp(real.detach());
+    const u0 = options.noise !== undefined ? tmp(options.noise.to({ dtype: x.dtype, device: x.device })) : tmp(rand(x.shape, { dtype: x.dtype, device: x.device }));
+    const u = options.symmetric ? tmp(u0.sub(0.5)) : u0;
+    const std = tmp(x.std());
+    const scaled = tmp(tmp(std.mul(c)).mul(u));
+    const xp = tmp(x.add(scaled));
+    const a = options.alpha !== undefined ? tmp(perSampleCoefficient('options.alpha', options.alpha, x)) : tmp(rand(perSampleShape(x), { dtype: x.dtype, device: x.device }));
+    const out = tmp(a.mul(x)).add(tmp(tmp(a.rsub(1)).mul(xp)));
+    for (const t of made) t.dispose();
+    return out;
+  });
+  xHat.requiresGrad_(true);
+  try {
+    return penaltyAt(critic, xHat, { lambda, k, oneSided: options.oneSided ?? false }, where);
+  } finally {
+    xHat.dispose();
+  }
+}
+
+// ---------------------------------------------------------------- WGAN weight clipping
+
+type ParamSource = Tensor[] | { parameters(): Tensor[] | Iterable<Tensor> };
+
+function paramList(params: ParamSource): Tensor[] {
+  if (Array.isArray(params)) return params;
+  if (params !== null && typeof params === 'object' && typeof (params as { parameters?: unknown }).parameters === 'function') {
+    return [...(params as { parameters(): Iterable<Tensor> }).parameters()];
+  }
+  throw invalidParameterError('params', 'an array of Tensors or a module with parameters()', params);
+}
+
+/** WGAN's weight clipping: clamps every parameter into [lower, upper] in place (no grad). Default ±0.01. */
+export function clipWeights_(params: ParamSource, lower = -0.01, upper = 0.01): void {
+  if (!is.finite(lower)) throw invalidParameterError('lower', 'a finite number', lower);
+  if (!is.finite(upper)) throw invalidParameterError('upper', 'a finite number', upper);
+  if (!(lower <= upper)) throw invalidParameterError('lower', `a number no greater than upper (${upper})`, lower);
+  const list = paramList(params);
+  noGrad(() => {
+    list.forEach((p, i) => {
+      if (!(p instanceof Tensor)) throw invalidParameterError(`params[${i}]`, 'a Tensor', p);
+      p.clamp_(lower, upper);
+    });
+  });
+}

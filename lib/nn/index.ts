@@ -1,0 +1,7 @@
+// torch.nn: modules, layers, initialisation (the functional ops are in ./functional).
+export { Module, pyFloat } from './module';
+export type { AnyModule, StateDict, LoadStateDictResult } from './module';
+export * from './layers';
+export * as init from './init';
+export { dcganInit } from './init';
+export * as functional from './functional';

@@ -1,0 +1,11 @@
+export { Linear } from './linear';
+export type { LinearOptions } from './linear';
+export { Conv2d, ConvTranspose2d } from './conv';
+export type { Conv2dOptions, ConvTranspose2dOptions } from './conv';
+export { BatchNorm1d, BatchNorm2d, InstanceNorm2d, LayerNorm, GroupNorm } from './norm';
+export type { NormOptions, LayerNormOptions, GroupNormOptions } from './norm';
+export { ReLU, LeakyReLU, Tanh, Sigmoid, Identity } from './activation';
+export { Sequential } from './container';
+export { Upsample, Unpool2d, Flatten, Unflatten, Dropout } from './misc';
+export type { UpsampleOptions, Unpool2dOptions } from './misc';
+export type { Pair, FactoryOptions } from './util';

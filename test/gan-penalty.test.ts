@@ -1,0 +1,219 @@
+// Gradient penalties against PyTorch 1.13 (test/fixtures/gan.json, made by
+// scripts/fixtures/make_gan_fixtures.py): values, per-sample norms and the penalty's
+// gradients with respect to the critic's weights (a double backward), in float64.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tg from '../lib';
+import { gradientPenalty, draganPenalty, clipWeights_, findBatchNorm, perSampleNorm } from '../lib/gan/penalties';
+import { Tensor } from '../lib/tensor/tensor';
+import * as F from '../lib/nn/functional';
+
+type Entry = { shape: number[]; data: number[] };
+type Case = {
+  params: Record<string, Entry>;
+  real: Entry;
+  fake: Entry;
+  eps: number[];
+  lambda: number;
+  wgangp: {
+    penalty: number; gradNorms: number[]; gradNorm: number; oneSidedPenalty: number; wholeBatchPenalty: number;
+    grads: Record<string, Entry>; oneSidedGrads: Record<string, Entry>;
+  };
+  dragan: {
+    noise: Entry; alpha: number[]; std: number; penalty: number; gradNorms: number[]; grads: Record<string, Entry>;
+    symmetricPenalty: number; symmetricGradNorms: number[]; symmetricGrads: Record<string, Entry>;
+  };
+  criticReal: number[];
+  criticFake: number[];
+};
+const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'gan.json'), 'utf8')) as { conv: Case; mlp: Case };
+
+const f64 = (e: Entry, requiresGrad = false): Tensor => tg.tensor(Float64Array.from(e.data), e.shape, { dtype: 'float64', requiresGrad });
+const vec = (a: number[]): Tensor => tg.tensor(Float64Array.from(a), [a.length], { dtype: 'float64' });
+
+function closeArr(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
+  assert.is(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < expected.length; i++) {
+    const d = Math.abs(actual[i] - expected[i]);
+    if (!(d <= tol * Math.max(1, Math.abs(expected[i])))) assert.unreachable(`${what}[${i}]: ${actual[i]} vs ${expected[i]} (|d| = ${d})`);
+  }
+}
+
+/** The fixture's critics as plain functions over leaf parameter tensors. */
+function makeCritic(name: 'conv' | 'mlp', c: Case): { critic: (x: Tensor) => Tensor; params: Record<string, Tensor> } {
+  const params: Record<string, Tensor> = {};
+  for (const [k, e] of Object.entries(c.params)) params[k] = f64(e, true);
+  const p = params;
+  if (name === 'conv') {
+    return {
+      params,
+      critic: (x) => tg.tidy(() => {
+        const h = F.conv2d(x, p['0.weight'], p['0.bias'], { stride: 2, padding: 1 }).leakyRelu(0.2);
+        return F.conv2d(h, p['2.weight'], p['2.bias']).reshape(-1);
+      }),
+    };
+  }
+  return {
+    params,
+    critic: (x) => tg.tidy(() => {
+      const h1 = F.linear(x, p['0.weight'], p['0.bias']).relu();
+      const h2 = F.linear(h1, p['2.weight'], p['2.bias']).relu();
+      return F.linear(h2, p['4.weight'], p['4.bias']).reshape(-1);
+    }),
+  };
+}
+
+function checkGrads(params: Record<string, Tensor>, pen: Tensor, expected: Record<string, Entry>, what: string): void {
+  const names = Object.keys(expected);
+  const gs = tg.autograd.grad(pen, names.map((n) => params[n]), { allowUnused: true, retainGraph: true });
+  names.forEach((n, i) => {
+    const g = gs[i];
+    const actual = g === null ? new Array(expected[n].data.length).fill(0) : g.toArray();
+    closeArr(actual, expected[n].data, 1e-5, `${what} d/d${n}`);
+  });
+}
+
+for (const name of ['conv', 'mlp'] as const) {
+  const c = fixture[name];
+
+  test(`${name}: the critic itself matches torch`, () => {
+    const { critic } = makeCritic(name, c);
+    closeArr(critic(f64(c.real)).toArray(), c.criticReal, 1e-10, 'D(real)');
+    closeArr(critic(f64(c.fake)).toArray(), c.criticFake, 1e-10, 'D(fake)');
+  });
+
+  test(`${name}: WGAN-GP penalty, per-sample norms and d(penalty)/d(weights) match torch within 1e-5`, () => {
+    const { critic, params } = makeCritic(name, c);
+    const r = gradientPenalty(critic, f64(c.real), f64(c.fake), { eps: vec(c.eps) });
+    closeArr([r.penalty.item()], [c.wgangp.penalty], 1e-5, 'penalty');
+    closeArr(r.gradNorms.toArray(), c.wgangp.gradNorms, 1e-5, 'gradNorms');
+    closeArr([r.gradNorm], [c.wgangp.gradNorm], 1e-5, 'gradNorm');
+    assert.is(r.gradNorms.requiresGrad, false, 'gradNorms are detached');
+    checkGrads(params, r.penalty, c.wgangp.grads, 'wgan-gp');
+  });
+
+  test(`${name}: one-sided WGAN-GP penalty matches torch`, () => {
+    const { critic, params } = makeCritic(name, c);
+    const r = gradientPenalty(critic, f64(c.real), f64(c.fake), { eps: vec(c.eps), oneSided: true });
+    closeArr([r.penalty.item()], [c.wgangp.oneSidedPenalty], 1e-5, 'one-sided penalty');
+    checkGrads(params, r.penalty, c.wgangp.oneSidedGrads, 'one-sided');
+  });
+
+  test(`${name}: eps given as [N, 1, ...] is the same as [N]`, () => {
+    const { critic } = makeCritic(name, c);
+    const shape = [c.eps.length, ...c.real.shape.slice(1).map(() => 1)];
+    const r = gradientPenalty(critic, f64(c.real), f64(c.fake), { eps: tg.tensor(Float64Array.from(c.eps), shape, { dtype: 'float64' }) });
+    closeArr([r.penalty.item()], [c.wgangp.penalty], 1e-5, 'penalty');
+  });
+
+  test(`${name}: DRAGAN penalty (authors' notebook) matches torch`, () => {
+    const { critic, params } = makeCritic(name, c);
+    const real = f64(c.real);
+    closeArr([real.std().item()], [c.dragan.std], 1e-12, 'unbiased std over the batch');
+    const r = draganPenalty(critic, real, { noise: f64(c.dragan.noise), alpha: vec(c.dragan.alpha) });
+    closeArr([r.penalty.item()], [c.dragan.penalty], 1e-5, 'dragan penalty');
+    closeArr(r.gradNorms.toArray(), c.dragan.gradNorms, 1e-5, 'dragan gradNorms');
+    checkGrads(params, r.penalty, c.dragan.grads, 'dragan');
+  });
+
+  test(`${name}: symmetric DRAGAN penalty matches torch`, () => {
+    const { critic, params } = makeCritic(name, c);
+    const r = draganPenalty(critic, f64(c.real), { noise: f64(c.dragan.noise), alpha: vec(c.dragan.alpha), symmetric: true });
+    closeArr([r.penalty.item()], [c.dragan.symmetricPenalty], 1e-5, 'symmetric penalty');
+    closeArr(r.gradNorms.toArray(), c.dragan.symmetricGradNorms, 1e-5, 'symmetric gradNorms');
+    checkGrads(params, r.penalty, c.dragan.symmetricGrads, 'symmetric');
+  });
+
+  test(`${name}: the per-sample norm is not seed 004's whole-batch norm (regression guard)`, () => {
+    const { critic } = makeCritic(name, c);
+    const r = gradientPenalty(critic, f64(c.real), f64(c.fake), { eps: vec(c.eps) });
+    const p = r.penalty.item();
+    assert.ok(Math.abs(p - c.wgangp.wholeBatchPenalty) > 0.1 * Math.abs(c.wgangp.wholeBatchPenalty), `${p} vs whole-batch ${c.wgangp.wholeBatchPenalty}`);
+  });
+}
+
+test('the penalty gradient reaches the weights and changes an optimizer step', () => {
+  const c = fixture.conv;
+  const { critic, params } = makeCritic('conv', c);
+  const w = params['0.weight'];
+  const before = w.toArray();
+  const { penalty } = gradientPenalty(critic, f64(c.real), f64(c.fake), { eps: vec(c.eps) });
+  penalty.backward();
+  const g = w.grad!;
+  const gmax = Math.max(...g.toArray().map(Math.abs));
+  assert.ok(gmax > 1e-3, `penalty gradient reaches 0.weight (max |g| = ${gmax})`);
+  // a plain SGD step with lr 0.1 moves the weights by -0.1 g
+  tg.noGrad(() => w.add_(g, -0.1));
+  const after = w.toArray();
+  const moved = after.some((v, i) => Math.abs(v - before[i]) > 1e-5);
+  assert.ok(moved, 'the step changed the weights');
+  // and the penalty fell
+  const p1 = penalty.item();
+  const p2 = gradientPenalty(critic, f64(c.real), f64(c.fake), { eps: vec(c.eps) }).penalty.item();
+  assert.ok(p2 < p1, `penalty decreases after a step on it (${p1} -> ${p2})`);
+});
+
+test('the norm is finite and its double backward has no NaN when the gradient is exactly zero', () => {
+  const w = tg.tensor([[0, 0]], { dtype: 'float64', requiresGrad: true });
+  const critic = (x: Tensor): Tensor => F.linear(x, w).reshape(-1);
+  const real = tg.tensor([[1, 2], [3, 4]], { dtype: 'float64' });
+  const fake = tg.tensor([[0, 1], [1, 0]], { dtype: 'float64' });
+  const r = gradientPenalty(critic, real, fake);
+  assert.ok(Math.abs(r.penalty.item() - 10) < 1e-4, `penalty is λ(1e-6 - 1)² ≈ 10, got ${r.penalty.item()}`);
+  r.penalty.backward();
+  const g = w.grad!.toArray();
+  assert.ok(g.every(Number.isFinite), `finite gradient ${g}`);
+});
+
+test('per-sample norm: sqrt(sum over non-batch dims + 1e-12)', () => {
+  const g = tg.tensor([[[3, 4]], [[0, 0]]], { dtype: 'float64' });
+  closeArr(perSampleNorm(g).toArray(), [5, 1e-6], 1e-12, 'norms');
+});
+
+test('a random eps is one value per sample (norms equal the per-sample fixture when eps is constant)', () => {
+  // with real == fake, x̂ == real whatever eps is: the per-sample norms equal a direct computation
+  const c = fixture.mlp;
+  const { critic } = makeCritic('mlp', c);
+  const real = f64(c.real);
+  tg.manualSeed(3);
+  const r = gradientPenalty(critic, real, real);
+  const x = real.clone().requiresGrad_(true);
+  const [g] = tg.autograd.grad(critic(x).sum(), x);
+  closeArr(r.gradNorms.toArray(), perSampleNorm(g!).toArray(), 1e-12, 'norms at the real points');
+});
+
+test('bad arguments are refused with clear errors', () => {
+  const c = fixture.mlp;
+  const { critic } = makeCritic('mlp', c);
+  const real = f64(c.real);
+  assert.throws(() => gradientPenalty(critic, real, real.index('0:2')), /same shape as real/);
+  assert.throws(() => gradientPenalty(critic, real, real, { lamda: 10 } as never), /Unknown option 'lamda'/);
+  assert.throws(() => gradientPenalty(critic, real, real, { lambda: -1 }), /non-negative number/);
+  assert.throws(() => gradientPenalty(critic, real, real, { eps: vec([0.5]) }), /one value per sample/);
+  assert.throws(() => draganPenalty(critic, real, { noise: vec([0.5]) }), /shape of real/);
+  assert.throws(() => gradientPenalty(((x: Tensor) => x.sum(1).reshape(-1, 1).repeat(1, 2)) as never, real, real), /one value per sample/);
+  assert.throws(() => gradientPenalty(42 as never, real, real), /critic/);
+});
+
+test('weight clipping clamps every parameter in place', () => {
+  const a = tg.tensor([-1, -0.005, 0.5], { requiresGrad: true });
+  const b = tg.tensor([[0.02, 0.001]], { requiresGrad: true });
+  clipWeights_([a, b]);
+  closeArr(a.toArray(), [-0.01, -0.005, 0.01], 1e-7, 'a');
+  closeArr(b.toArray(), [0.01, 0.001], 1e-7, 'b');
+  clipWeights_({ parameters: () => [a] }, -0.001, 0.002);
+  closeArr(a.toArray(), [-0.001, -0.001, 0.002], 1e-7, 'a');
+  assert.is(a.requiresGrad, true);
+  assert.throws(() => clipWeights_([a], 1, -1), /no greater than upper/);
+});
+
+test('findBatchNorm walks module trees by their children', () => {
+  class BatchNorm2d { forward(x: Tensor) { return x; } }
+  class Seq { constructor(private mods: unknown[]) {} namedChildren() { return this.mods.map((m, i) => [String(i), m]); } forward(x: Tensor) { return x; } }
+  assert.equal(findBatchNorm(new Seq([{}, new Seq([new BatchNorm2d()])])), ['1.0 (BatchNorm2d)']);
+  assert.equal(findBatchNorm((x: Tensor) => x), []);
+});
+
+test.run();
