@@ -9,6 +9,15 @@ import * as tg from '../lib';
 import { gradientPenalty, draganPenalty, clipWeights_, findBatchNorm, perSampleNorm } from '../lib/gan/penalties';
 import { Tensor } from '../lib/tensor/tensor';
 import * as F from '../lib/nn/functional';
+import { SGD } from '../lib/optim';
+import { Sequential, Linear, BatchNorm1d, LayerNorm, ReLU, Flatten } from '../lib/nn/layers';
+import { wassersteinCriticLoss } from '../lib/gan/losses';
+
+// These tensors are tiny: a second intra-op thread only adds a barrier per op, which costs
+// a scheduler slice whenever the cores are shared (measured 30-60x slower under load).
+let threads = 0;
+test.before(() => { threads = tg.getNumThreads(); tg.setNumThreads(1); });
+test.after(() => { tg.setNumThreads(threads); });
 
 type Entry = { shape: number[]; data: number[] };
 type Case = {
@@ -136,23 +145,59 @@ for (const name of ['conv', 'mlp'] as const) {
 
 test('the penalty gradient reaches the weights and changes an optimizer step', () => {
   const c = fixture.conv;
+  // one SGD step on the Wasserstein loss alone, and one on the loss plus the penalty, from the same weights
+  const stepWith = (withPenalty: boolean): { grad: number[]; after: Record<string, number[]> } => {
+    const { critic, params } = makeCritic('conv', c);
+    const opt = new SGD(Object.values(params), { lr: 0.1 });
+    opt.zeroGrad();
+    const real = f64(c.real);
+    const fake = f64(c.fake);
+    let loss = wassersteinCriticLoss(critic(real), critic(fake));
+    if (withPenalty) loss = loss.add(gradientPenalty(critic, real, fake, { eps: vec(c.eps) }).penalty);
+    loss.backward();
+    const grad = params['0.weight'].grad!.toArray();
+    opt.step();
+    const after: Record<string, number[]> = {};
+    for (const [k, p] of Object.entries(params)) after[k] = p.toArray();
+    return { grad, after };
+  };
+  const plain = stepWith(false);
+  const pen = stepWith(true);
+  const diff = Math.max(...pen.grad.map((g, i) => Math.abs(g - plain.grad[i])));
+  assert.ok(diff > 1e-3, `the penalty changes d(loss)/d(0.weight) (max change ${diff})`);
+  // the change is the penalty's own gradient, as torch computed it
+  const expected = c.wgangp.grads['0.weight'].data;
+  closeArr(pen.grad.map((g, i) => g - plain.grad[i]), expected, 1e-6, 'gradient difference = d(penalty)/d(0.weight)');
+  // (biases before a piecewise-linear activation get no penalty gradient: the input gradient does not depend on them)
+  for (const k of ['0.weight', '2.weight']) {
+    const moved = pen.after[k].some((v, i) => Math.abs(v - plain.after[k][i]) > 1e-6);
+    assert.ok(moved, `${k}: the step with the penalty differs`);
+  }
+  // and a step on the penalty alone lowers it
   const { critic, params } = makeCritic('conv', c);
-  const w = params['0.weight'];
-  const before = w.toArray();
-  const { penalty } = gradientPenalty(critic, f64(c.real), f64(c.fake), { eps: vec(c.eps) });
-  penalty.backward();
-  const g = w.grad!;
-  const gmax = Math.max(...g.toArray().map(Math.abs));
-  assert.ok(gmax > 1e-3, `penalty gradient reaches 0.weight (max |g| = ${gmax})`);
-  // a plain SGD step with lr 0.1 moves the weights by -0.1 g
-  tg.noGrad(() => w.add_(g, -0.1));
-  const after = w.toArray();
-  const moved = after.some((v, i) => Math.abs(v - before[i]) > 1e-5);
-  assert.ok(moved, 'the step changed the weights');
-  // and the penalty fell
-  const p1 = penalty.item();
-  const p2 = gradientPenalty(critic, f64(c.real), f64(c.fake), { eps: vec(c.eps) }).penalty.item();
-  assert.ok(p2 < p1, `penalty decreases after a step on it (${p1} -> ${p2})`);
+  const opt = new SGD(Object.values(params), { lr: 0.01 });
+  const p1 = gradientPenalty(critic, f64(c.real), f64(c.fake), { eps: vec(c.eps) }).penalty;
+  p1.backward();
+  opt.step();
+  const p2 = gradientPenalty(critic, f64(c.real), f64(c.fake), { eps: vec(c.eps) }).penalty;
+  assert.ok(p2.item() < p1.item(), `penalty decreases after a step on it (${p1.item()} -> ${p2.item()})`);
+});
+
+test('a critic with batch norm is refused (both penalties), with an explanation; allowed on request', () => {
+  const critic = new Sequential(new Linear(2, 4), new BatchNorm1d(4), new ReLU(), new Linear(4, 1), new Flatten(0));
+  const real = tg.randn([6, 2]);
+  const fake = tg.randn([6, 2]);
+  assert.throws(() => gradientPenalty(critic, real, fake), (e: Error) =>
+    /gradientPenalty\(\): the critic contains batch normalization \(1 \(BatchNorm1d\)\)/.test(e.message)
+    && /each input sample separately/.test(e.message) && /whole batch/.test(e.message)
+    && /LayerNorm, InstanceNorm2d or no normalization/.test(e.message) && /allowBatchNormWithPenalty: true/.test(e.message));
+  assert.throws(() => draganPenalty(critic, real), /draganPenalty\(\): the critic contains batch normalization/);
+  const r = gradientPenalty(critic, real, fake, { allowBatchNormWithPenalty: true });
+  assert.ok(Number.isFinite(r.penalty.item()));
+  // layer norm is fine
+  const ln = new Sequential(new Linear(2, 4), new LayerNorm(4), new ReLU(), new Linear(4, 1), new Flatten(0));
+  assert.ok(Number.isFinite(gradientPenalty(ln, real, fake).penalty.item()));
+  assert.equal(findBatchNorm(ln), []);
 });
 
 test('the norm is finite and its double backward has no NaN when the gradient is exactly zero', () => {
@@ -214,6 +259,20 @@ test('findBatchNorm walks module trees by their children', () => {
   class Seq { constructor(private mods: unknown[]) {} namedChildren() { return this.mods.map((m, i) => [String(i), m]); } forward(x: Tensor) { return x; } }
   assert.equal(findBatchNorm(new Seq([{}, new Seq([new BatchNorm2d()])])), ['1.0 (BatchNorm2d)']);
   assert.equal(findBatchNorm((x: Tensor) => x), []);
+});
+
+test('the penalties free everything but their results', () => {
+  const c = fixture.conv;
+  const { critic } = makeCritic('conv', c);
+  const real = f64(c.real);
+  const fake = f64(c.fake);
+  gradientPenalty(critic, real, fake); // warm up
+  const before = tg.memory().tensors;
+  for (const r of [gradientPenalty(critic, real, fake), gradientPenalty(critic, real, fake, { oneSided: true }), draganPenalty(critic, real), draganPenalty(critic, real, { symmetric: true })]) {
+    r.penalty.dispose();
+    r.gradNorms.dispose();
+  }
+  assert.is(tg.memory().tensors, before, 'live tensors');
 });
 
 test.run();

@@ -232,7 +232,7 @@ export class GanTrainer {
   criticStep(): { criticLoss: number; wassersteinEstimate: number; penalty: number; gradNorm: number } {
     const r = tidy(() => {
       const real = this.batches();
-      if (!(real instanceof Tensor)) throw invalidParameterError('batches()', 'a function returning a Tensor', real);
+      if (!(real instanceof Tensor)) throw invalidParameterError('the value returned by options.batches()', 'a Tensor (a batch of real samples)', real);
       const n = real.shape[0];
       if (!is.positiveInteger(n)) throw new RangeError(`batches() returned an empty batch (shape [${real.shape}])`);
       this.lastBatch = n;
