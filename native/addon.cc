@@ -17,6 +17,14 @@ void RegisterTensorCore(Napi::Env env, Napi::Object exports) {
     if (!IsTensor(info[0])) ThrowArg(info, 0, "tensor", "a Tensor");
     return Napi::Boolean::New(info.Env(), ReleaseHandle(info.Env(), info[0]));
   });
+  // Frees many handles in one call (what tidy() does at the end of a scope).
+  TG_OP(exports, "disposeMany", {
+    if (!info[0].IsArray()) ThrowArg(info, 0, "tensors", "an array of Tensors");
+    auto arr = info[0].As<Napi::Array>();
+    uint32_t n = arr.Length();
+    for (uint32_t k = 0; k < n; ++k) ReleaseHandle(info.Env(), arr.Get(k));
+    return info.Env().Undefined();
+  });
   TG_OP(exports, "isDisposed", {
     if (!IsTensor(info[0])) ThrowArg(info, 0, "tensor", "a Tensor");
     return Napi::Boolean::New(info.Env(), SlotOf(info.Env(), info[0]) == nullptr);

@@ -18,10 +18,12 @@ const kept = new WeakSet<Disposable>();
 // the native tensor is freed (dispose is idempotent, so an explicit dispose first is fine).
 // Tensors inside a scope are not registered: the scope frees them, at no GC cost.
 let freeHandle: (h: unknown) => void = () => {};
+let freeHandles: (hs: unknown[]) => void = (hs) => hs.forEach((h) => freeHandle(h));
 const backstop = new FinalizationRegistry<unknown>((h) => freeHandle(h));
 /** @internal */
-export function setHandleFreer(fn: (h: unknown) => void): void {
+export function setHandleFreer(fn: (h: unknown) => void, many?: (hs: unknown[]) => void): void {
   freeHandle = fn;
+  if (many) freeHandles = many;
 }
 const unscoped = (t: Disposable): void => backstop.register(t, t._h);
 
@@ -55,15 +57,19 @@ function collect(value: unknown, out: Set<Disposable>, depth = 0): void {
 function release(scope: Scope, result: unknown, parent: Scope | null | undefined): void {
   const returned = new Set<Disposable>();
   collect(result, returned);
+  const doomed: unknown[] = [];
   for (const t of scope) {
     if (returned.has(t)) {
       if (kept.has(t)) continue;
       if (parent) parent.push(t);
       else unscoped(t);
     } else if (!kept.has(t)) {
-      t.dispose();
+      doomed.push(t._h);
     }
   }
+  // One native call for the whole scope: disposal is idempotent, so handles that
+  // were disposed explicitly inside the scope are skipped there.
+  if (doomed.length) freeHandles(doomed);
 }
 
 /** Runs fn; frees every tensor it made except those it returns (in arrays/objects too). */
