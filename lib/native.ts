@@ -23,11 +23,13 @@ export const addonInfo: { file: string; kind: 'build' | 'prebuild' } = { file: l
 /** The raw binding: every function takes and returns native handles. */
 export const N: any = loaded.binding;
 N.setErrorClass(TorchError);
-setHandleFreer((h) => N.dispose(h));
+setHandleFreer((h) => N.dispose(h), (hs) => N.disposeMany(hs));
 
 // libtorch may pick fewer intra-op threads than there are cores; use them all
-// unless the user chose (TORCH_GAN_NUM_THREADS or OMP_NUM_THREADS).
-{
+// unless the user chose (TORCH_GAN_NUM_THREADS or OMP_NUM_THREADS). The setting is
+// process-wide (libtorch's), so a worker thread loading the addon leaves it as the
+// main thread set it.
+if (require('worker_threads').isMainThread) {
   const chosen = process.env.TORCH_GAN_NUM_THREADS ?? process.env.OMP_NUM_THREADS;
   const os = require('os');
   const n = chosen !== undefined ? Number(chosen) : (os.availableParallelism?.() ?? os.cpus().length);
