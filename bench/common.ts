@@ -91,6 +91,12 @@ export function blasInUse(): string {
   return 'unknown (no /etc/alternatives/libblas.so.3-*)';
 }
 
+/** The installed version of a Debian package, or null (not Debian, not installed). */
+export function debianPackageVersion(pkg: string): string | null {
+  const r = spawnSync('dpkg-query', ['-W', '-f=${Version}', pkg], { encoding: 'utf8' });
+  return r.status === 0 && r.stdout.trim() ? r.stdout.trim() : null;
+}
+
 export interface LibtorchInfo {
   source: string;
   version: string;
@@ -202,6 +208,20 @@ export function workerCommand(impl: ImplId, o: SpawnOptions): { cmd: string; arg
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Reply = Record<string, any>;
 
+const live = new Set<ChildProcessWithoutNullStreams>();
+let handlersInstalled = false;
+/** Kills the workers still running when the harness is interrupted. */
+function installSignalHandlers(): void {
+  if (handlersInstalled) return;
+  handlersInstalled = true;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      for (const p of live) p.kill('SIGKILL');
+      process.exit(130);
+    });
+  }
+}
+
 /** A long-lived worker: one command line in, one JSON line out. */
 export class Worker {
   private readonly proc: ChildProcessWithoutNullStreams;
@@ -212,6 +232,9 @@ export class Worker {
 
   constructor(readonly impl: ImplId, cmd: string, args: string[], env: NodeJS.ProcessEnv) {
     this.proc = spawn(cmd, args, { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    installSignalHandlers();
+    live.add(this.proc);
+    this.proc.on('exit', () => live.delete(this.proc));
     this.ready = new Promise<Reply>((resolve, reject) => this.waiting.push({ resolve, reject }));
     const rl = readline.createInterface({ input: this.proc.stdout });
     rl.on('line', (line) => {
@@ -219,7 +242,9 @@ export class Worker {
       try {
         msg = JSON.parse(line) as Reply;
       } catch {
-        this.stderr.push(`(stdout) ${line}`);
+        // Workers print nothing but JSON lines on stdout: fail the pending request rather than hang.
+        const w = this.waiting.shift();
+        if (w) w.reject(new Error(`${IMPL_LABEL[impl]} worker printed a line that is not JSON: ${line.slice(0, 200)}`));
         return;
       }
       const w = this.waiting.shift();

@@ -4,12 +4,14 @@
 //
 //   info                     versions and thread counts
 //   run <workload> <iters>   <iters> iterations of wgan-gp | dragan | dcgan, timed
+//   calls <workload> <iters> native calls per iteration, by binding function (not timed)
 //   quit
 //
 // npx tsx bench/ts_worker.ts --threads 2 [--data DIR] [--limit 10000]
 // TORCH_GAN_FAST_CONV_TRANSPOSE=0 in the environment: libtorch's own transposed-convolution kernel.
 import * as readline from 'readline';
 import { diagnostics, getNumThreads, manualSeed, setNumThreads } from '../lib';
+import { N } from '../lib/native';
 import { Batches, Workload, WORKLOADS, WorkloadName } from './workloads';
 
 function arg(name: string): string | undefined {
@@ -42,6 +44,32 @@ function handle(line: string): boolean {
         openblas_num_threads: process.env.OPENBLAS_NUM_THREADS ?? '', fast_conv_transpose: d.fastConvTranspose,
         blas: d.blas, mkldnn: d.mkldnn,
       });
+    } else if (cmd === 'calls') {
+      // Counts every call into the addon (the binding's unit of overhead) by wrapping N's functions.
+      const name = rest[0] as WorkloadName;
+      const iters = Number(rest[1] ?? 1);
+      if (!WORKLOADS.includes(name)) throw new Error(`unknown workload '${rest[0]}'`);
+      data ??= new Batches({ dir: arg('--data'), limit: Number(arg('--limit') ?? 10000) });
+      let w = workloads.get(name);
+      if (!w) workloads.set(name, (w = new Workload(name, data)));
+      const counts: Record<string, number> = {};
+      const saved = new Map<string, unknown>();
+      for (const [k, f] of Object.entries(N as Record<string, unknown>)) {
+        if (typeof f !== 'function') continue;
+        saved.set(k, f);
+        (N as Record<string, unknown>)[k] = function (this: unknown, ...args: unknown[]) {
+          counts[k] = (counts[k] ?? 0) + 1;
+          return (f as (...a: unknown[]) => unknown).apply(this, args);
+        };
+      }
+      try {
+        for (let i = 0; i < iters; i++) w.iteration();
+      } finally {
+        for (const [k, f] of saved) (N as Record<string, unknown>)[k] = f;
+      }
+      const perIter = Object.fromEntries(Object.entries(counts).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, v / iters]));
+      const total = Object.values(counts).reduce((a, b) => a + b, 0) / iters;
+      send({ workload: name, iters, calls_per_iter: total, by_function: perIter });
     } else if (cmd === 'run') {
       const name = rest[0] as WorkloadName;
       const iters = Number(rest[1] ?? 1);

@@ -16,10 +16,9 @@
 // dragan:  one critic step (BCE-with-logits real/fake + DRAGAN penalty), one generator
 //          step (non-saturating BCE); Adam(2e-4, betas [0.5, 0.999]).
 // dcgan:   as dragan without the penalty, BatchNorm2d networks.
-import { nn, optim, randn, tensor, tidy, Tensor } from '../lib';
-import { gradientPenalty, draganPenalty } from '../lib/gan/penalties';
-import { wassersteinCriticLoss, bceDiscriminatorLoss, nonSaturatingGeneratorLoss } from '../lib/gan/losses';
-import { loadFashionMnist } from '../lib/data';
+import { gan, loadFashionMnist, nn, optim, randn, tensor, tidy, Tensor } from '../lib';
+
+const { gradientPenalty, draganPenalty, wassersteinCriticLoss, bceDiscriminatorLoss, nonSaturatingGeneratorLoss } = gan;
 
 export const WORKLOADS = ['wgan-gp', 'dragan', 'dcgan'] as const;
 export type WorkloadName = (typeof WORKLOADS)[number];

@@ -46,9 +46,16 @@ static std::string jsonNum(double v) {
 static std::string jsonStr(const std::string& v) {
   std::string out = "\"";
   for (char c : v) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (c == '\n') { out += "\\n"; continue; }
-    out += c;
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", c);
+      out += buf;
+    } else {
+      out += c;
+    }
   }
   return out + "\"";
 }
@@ -262,6 +269,7 @@ static std::string micro(int64_t n, int repeats) {
     made.clear();
     r["dispose"].push_back(std::chrono::duration<double, std::nano>(Clock::now() - t0).count() / double(n));
     r["item"].push_back(nsPerOp(n, [&] { volatile double v = a.item<double>(); (void)v; }));
+    r["numel"].push_back(nsPerOp(n, [&] { volatile int64_t v = a.numel(); (void)v; }));
   }
   std::string out = "{";
   bool first = true;
