@@ -1,0 +1,182 @@
+// Measure a trained generator: FID, KID, the classifier score and the TVD of n generated images
+// against the real test set, printed beside the real-vs-real baselines so the numbers can be read.
+//   npx tsx examples/evaluate.ts --checkpoint generated/checkpoints --n 10000
+//   npx tsx examples/evaluate.ts --checkpoint fashion-run/checkpoints --dset fashion
+//   npx tsx examples/evaluate.ts --dset fashion          # only the real-vs-real baselines
+// The features come from the small classifier of lib/metrics (models/classifier-<dset>.safetensors,
+// trained by scripts/train-classifier.ts); see docs/quality.md for how each metric is computed.
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tg from '../lib';
+import { runCli, UsageError } from './cli/args';
+import { buildModels, RunConfig } from './cli/train-run';
+import { latestCheckpoint, loadCheckpoint } from '../lib/gan/checkpoint';
+import {
+  classifierOutputs, classifierPath, classifierScore, ClassifierOutputs, compareToReference, evaluateGenerator, loadClassifier,
+  loadMetricSplit, MetricDset, qualityReference, QualityReport, realBaseline,
+} from '../lib/metrics';
+import { writeJsonAtomic } from '../lib/io/atomic';
+
+export const evaluateFlags = {
+  checkpoint: { type: 'string', help: "a run's checkpoints folder (or one ckpt-N folder); without it, --dset prints only the real-vs-real baselines" },
+  n: { type: 'int', min: 10, max: 200000, default: 10000, help: 'generated samples' },
+  dset: { type: 'choice', choices: ['mnist', 'fashion'], help: "real data and classifier (default: the run's --dset)" },
+  classifier: { type: 'string', help: 'classifier weights (default models/classifier-<dset>.safetensors)' },
+  'kid-subsets': { type: 'int', min: 1, default: 100, help: 'KID subsets' },
+  'kid-subset-size': { type: 'int', min: 2, default: 1000, help: 'KID rows per subset' },
+  splits: { type: 'int', min: 1, default: 10, help: 'classifier-score splits' },
+  'tvd-dims': { type: 'int', min: 1, max: 8, default: 2, help: 'PCA dimensions of the TVD' },
+  seed: { type: 'int', min: 0, default: 0, help: 'seed of the noise' },
+  'batch-size': { type: 'int', min: 1, default: 500, help: 'generation batch' },
+  device: { type: 'string', default: 'cpu', help: 'cpu, cuda or cuda:N' },
+  json: { type: 'string', help: 'also write the numbers to this JSON file' },
+} as const;
+
+export interface CheckpointEvaluation {
+  checkpoint: string;
+  step: number;
+  config: RunConfig;
+  dset: MetricDset;
+  generated: QualityReport;
+  /** test half A vs test half B */
+  baselineHalves: QualityReport;
+  /** n real training images vs the test set: the same sample sizes as the generated comparison */
+  baselineTrain: QualityReport;
+  realNote: string;
+}
+
+/** The real side of an evaluation: the test set's classifier outputs, plus a train sample for the baseline. */
+export function realSide(dset: MetricDset, classifier: ReturnType<typeof loadClassifier>, n: number): { test: ClassifierOutputs; train: ClassifierOutputs; note: string } {
+  const split = loadMetricSplit(dset);
+  const test = classifierOutputs(classifier, split.test);
+  const m = Math.min(n, split.train.n);
+  const train = classifierOutputs(classifier, split.train, { n: m });
+  return { test, train, note: split.note };
+}
+
+/** Loads a checkpoint's generator and evaluates it (with both baselines). */
+export function evaluateCheckpoint(dir: string, o: {
+  n?: number; dset?: MetricDset; classifier?: string; kidSubsets?: number; kidSubsetSize?: number; splits?: number;
+  tvdDims?: number; seed?: number; batchSize?: number; device?: string; log?: (m: string) => void;
+  real?: { test: ClassifierOutputs; train: ClassifierOutputs; note: string };
+} = {}): CheckpointEvaluation {
+  const log = o.log ?? (() => {});
+  const root = path.resolve(dir);
+  if (!fs.existsSync(root)) throw new UsageError(`--checkpoint ${root}: no such folder`);
+  const { state, dir: ckDir } = latestCheckpoint(root);
+  const config = state.config as unknown as RunConfig;
+  const dset = o.dset ?? (config.dset === 'mnist' || config.dset === 'fashion' ? config.dset : undefined);
+  if (dset === undefined) throw new UsageError(`the run was trained on '${config.dset}'; the metrics classifier is for 28×28 mnist or fashion (pass --dset to force one)`);
+  if (config.imgDim !== 28 || config.channels !== 1) throw new UsageError(`the generator makes ${config.channels}×${config.imgDim}×${config.imgDim} images; the metrics classifier needs 1×28×28`);
+  const clfFile = o.classifier ?? classifierPath(dset);
+  if (!fs.existsSync(clfFile)) {
+    throw new UsageError(`no classifier weights at ${clfFile}; train them with: npx tsx scripts/train-classifier.ts --dset ${dset}`);
+  }
+  const device = (o.device ?? 'cpu') as tg.Device;
+  const classifier = loadClassifier(clfFile, { device });
+  const { generator, critic } = buildModels({ ...config, device });
+  critic.dispose();
+  try {
+    const st = loadCheckpoint(root, { generator }, { restoreRng: false });
+    const n = o.n ?? 10000;
+    const quality = {
+      kid: { subsets: o.kidSubsets ?? 100, subsetSize: o.kidSubsetSize ?? 1000, seed: 0 },
+      splits: o.splits ?? 10,
+      tvd: { dims: o.tvdDims ?? 2 },
+    };
+    log(`checkpoint ${ckDir} (iteration ${st.step}, ${config.loss} on ${config.dset}); classifier ${clfFile}`);
+    const real = o.real ?? realSide(dset, classifier, n);
+    log(`real: ${real.note}`);
+    const ref = qualityReference(real.test, { tvdDims: quality.tvd.dims });
+    const generated = evaluateGenerator(generator, classifier, ref, {
+      n, batchSize: o.batchSize ?? 500, seed: o.seed ?? 0, noiseScale: config.noiseScale, noiseKind: config.noiseKind, ...quality,
+    });
+    const baselineHalves = realBaseline(real.test, { ...quality, tvdDims: quality.tvd.dims });
+    const baselineTrain = compareToReference(ref, real.train, quality);
+    return { checkpoint: ckDir, step: st.step, config, dset, generated, baselineHalves, baselineTrain, realNote: real.note };
+  } finally {
+    generator.dispose();
+    classifier.dispose();
+  }
+}
+
+const sig = (v: number) => (Number.isFinite(v) ? (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toPrecision(3)) : 'n/a');
+/** Only the real-vs-real baselines of a data set (no generator). */
+export function baselines(dset: MetricDset, o: { n?: number; classifier?: string; kidSubsets?: number; kidSubsetSize?: number; splits?: number; tvdDims?: number; device?: string } = {}) {
+  const clfFile = o.classifier ?? classifierPath(dset);
+  if (!fs.existsSync(clfFile)) throw new UsageError(`no classifier weights at ${clfFile}; train them with: npx tsx scripts/train-classifier.ts --dset ${dset}`);
+  const classifier = loadClassifier(clfFile, { device: (o.device ?? 'cpu') as tg.Device });
+  try {
+    const quality = { kid: { subsets: o.kidSubsets ?? 100, subsetSize: o.kidSubsetSize ?? 1000, seed: 0 }, splits: o.splits ?? 10, tvd: { dims: o.tvdDims ?? 2 } };
+    const real = realSide(dset, classifier, o.n ?? 10000);
+    const ref = qualityReference(real.test, { tvdDims: quality.tvd.dims });
+    const testScore = classifierScore(real.test.probs, { splits: quality.splits });
+    return {
+      dset, realNote: real.note, testScore,
+      baselineTrain: compareToReference(ref, real.train, quality),
+      baselineHalves: realBaseline(real.test, { ...quality, tvdDims: quality.tvd.dims }),
+    };
+  } finally {
+    classifier.dispose();
+  }
+}
+
+export function baselineTable(b: ReturnType<typeof baselines>): string {
+  const row = (name: string, r: QualityReport) =>
+    `| ${name} | ${r.n} vs ${r.nReal} | ${fmt(r.fid)} | ${sig(r.kid.mean)} ± ${sig(r.kid.std)} | ${fmt(r.score.mean)} ± ${fmt(r.score.std)} | ${fmt(r.tvd, 4)} |`;
+  return [
+    '| real vs real | n vs n | FID | KID | classifier score | TVD (2-D PCA) |',
+    '| --- | --- | --- | --- | --- | --- |',
+    row(`${b.dset}: train vs test`, b.baselineTrain),
+    row(`${b.dset}: test half vs half`, b.baselineHalves),
+    `| ${b.dset}: test set's own score | ${b.baselineHalves.nReal * 2} | — | — | ${fmt(b.testScore.mean)} ± ${fmt(b.testScore.std)} | — |`,
+  ].join('\n');
+}
+
+const fmt = (v: number, digits = 3) => (Math.abs(v) >= 1e-3 || v === 0 ? v.toFixed(digits) : v.toExponential(2));
+
+/** A Markdown table of an evaluation. */
+export function evaluationTable(e: CheckpointEvaluation): string {
+  const row = (name: string, r: QualityReport) =>
+    `| ${name} | ${r.n} vs ${r.nReal} | ${fmt(r.fid)} | ${sig(r.kid.mean)} ± ${sig(r.kid.std)} | ${fmt(r.score.mean)} ± ${fmt(r.score.std)} | ${fmt(r.tvd, 4)} |`;
+  return [
+    '| samples | n vs test | FID | KID | classifier score | TVD (2-D PCA) |',
+    '| --- | --- | --- | --- | --- | --- |',
+    row(`generated (iteration ${e.step})`, e.generated),
+    row('real: train vs test (baseline)', e.baselineTrain),
+    row('real: test half vs half (baseline)', e.baselineHalves),
+  ].join('\n');
+}
+
+if (require.main === module) {
+  runCli('Evaluate a trained generator (FID, KID, classifier score, TVD) against the test set\n\nUsage: npx tsx examples/evaluate.ts --checkpoint DIR [--n 10000] [--dset mnist|fashion]', evaluateFlags, (f) => {
+    if (f.checkpoint === undefined) {
+      if (f.dset === undefined) throw new UsageError('--checkpoint DIR is required (or --dset mnist|fashion alone for the real-vs-real baselines)');
+      const b = baselines(f.dset as MetricDset, {
+        n: f.n as number, classifier: f.classifier as string | undefined, kidSubsets: f.kidSubsets as number, kidSubsetSize: f.kidSubsetSize as number,
+        splits: f.splits as number, tvdDims: f.tvdDims as number, device: f.device as string,
+      });
+      console.log(`real: ${b.realNote}\n`);
+      console.log(baselineTable(b));
+      if (f.json) writeJsonAtomic(path.resolve(f.json as string), b);
+      return;
+    }
+    const e = evaluateCheckpoint(f.checkpoint as string, {
+      n: f.n as number, dset: f.dset as MetricDset | undefined, classifier: f.classifier as string | undefined,
+      kidSubsets: f.kidSubsets as number, kidSubsetSize: f.kidSubsetSize as number, splits: f.splits as number,
+      tvdDims: f.tvdDims as number, seed: f.seed as number, batchSize: f.batchSize as number, device: f.device as string,
+      log: (m) => console.log(m),
+    });
+    console.log('');
+    console.log(evaluationTable(e));
+    console.log('');
+    console.log('Lower is better for FID, KID and TVD; higher is better for the classifier score (at most 10).');
+    console.log('The baselines are what real images score at these sample sizes: a generator matching the data would come close to them.');
+    if (e.generated.tvdDetail.warning) console.log(`TVD: ${e.generated.tvdDetail.warning}`);
+    if (f.json) {
+      writeJsonAtomic(path.resolve(f.json as string), e);
+      console.log(`wrote ${path.resolve(f.json as string)}`);
+    }
+  });
+}
+
