@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tg from '../lib';
 import { runCli, UsageError } from './cli/args';
-import { buildModels, RunConfig } from './cli/train-run';
+import { buildModels, RunConfig } from '../lib/gan/run';
 import { latestCheckpoint, loadCheckpoint } from '../lib/gan/checkpoint';
 import { imageGrid } from '../lib/io/png';
 import { writeFileAtomic } from '../lib/io/atomic';

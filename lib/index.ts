@@ -24,3 +24,8 @@ export type { GifOptions, GifFrame } from './io/gif';
 export * as gan from './gan';
 export { GanTrainer, recipes, trainerFromRecipe, dcganGenerator, dcganCritic, toyGenerator, toyCritic, gradientPenalty, draganPenalty, clipWeights_ } from './gan';
 export type { GanTrainerOptions, StepStats, TrainerLoss, Recipe, PenaltyResult } from './gan';
+export { TrainingWorker, GeneratorSampler, TrainingRun, openRun, resolveRunConfig } from './gan';
+export type { RunSpec, RunConfig, RunEvent, RunOptions, StartOptions, SampleOptions, SampleTensorData, TrainingStatus } from './gan';
+export * as metrics from './metrics';
+export { Classifier, loadClassifier, classifierOutputs, frechetDistance, kernelInceptionDistance, classifierScore, totalVariationDistance, qualityReference, evaluateGenerator, qualityCallback } from './metrics';
+export type { QualityReport, QualityReference, FeatureMatrix } from './metrics';

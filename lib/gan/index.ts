@@ -1,5 +1,8 @@
-// GAN training: losses, gradient penalties, model builders, the trainer and recipes.
+// GAN training: losses, gradient penalties, model builders, the trainer and recipes;
+// whole runs from a plain config (run) and training/sampling in worker threads (worker).
 export * from './losses';
 export * from './penalties';
 export * from './models';
 export * from './trainer';
+export * from './run';
+export * from './worker';

@@ -1,0 +1,570 @@
+// A complete DCGAN-family training run from a plain configuration object: the
+// engine shared by examples/cli/train-run.ts (the mnist/cifar10/celeba CLIs) and
+// the worker-thread trainer (./worker.ts).
+//
+//   RunSpec (plain JSON, every key optional)  --resolveRunConfig-->  RunConfig (complete, validated,
+//   the published recipe filled in; saved with every checkpoint so a resume rebuilds the same run)
+//   TrainingRun.create(config, dataset)  ->  models, optimizers, loader, trainer, fixed noise
+//   run.trainStep()                      ->  StepStats (numbers)
+//   run.saveCheckpoint(root)             ->  crash-safe checkpoint with the loader position and RNG
+//   openRun(spec, {resume: root})        ->  an exact continuation of a checkpointed run
+//
+// Order of random draws (and so the numbers) of a run: manualSeed(seed); 64 fixed-noise
+// vectors; generator init; critic init; then the trainer's draws. A resume restores the
+// RNG state, the loader position, the weights and the optimizer state.
+import * as fs from 'fs';
+import * as path from 'path';
+import { is } from '../errors';
+import { Tensor, tensor, tidy, randn, manualSeed, cuda } from '../tensor';
+import type { Device } from '../tensor';
+import { diagnostics } from '../diagnostics';
+import { noGrad } from '../autograd';
+import { Module } from '../nn/module';
+import { Adam, RMSprop, SGD } from '../optim';
+import { TensorDataLoader, loadDataset, Rng } from '../data';
+import type { ImageDataset, DatasetName, LoaderState } from '../data';
+import { imageGrid } from '../io/png';
+import { GanTrainer, StepStats } from './trainer';
+import { dcganCritic, dcganGenerator, Normalization, Upsampling, ImageSize, NORMALIZATIONS, UPSAMPLINGS } from './models';
+import { CheckpointState, latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
+
+export const RUN_LOSSES = ['gan', 'wgan', 'wgan-gp', 'dragan'] as const;
+export const RUN_DSETS = ['mnist', 'fashion', 'cifar10', 'celeba'] as const;
+export const RUN_OPTIMIZERS = ['adam', 'rmsprop', 'sgd'] as const;
+export type RunLoss = (typeof RUN_LOSSES)[number];
+export type RunDataset = (typeof RUN_DSETS)[number];
+export type RunOptimizer = (typeof RUN_OPTIMIZERS)[number];
+
+/**
+ * A run as a plain object (the CLI flags in camelCase; every key optional). Defaults:
+ * RUN_DEFAULTS, then the published recipe of the loss (optimizer, lr, betas, n_critic).
+ */
+export interface RunSpec {
+  /** 'gan' (DCGAN, BCE), 'wgan' (weight clipping), 'wgan-gp' (default), 'dragan' */
+  loss?: RunLoss;
+  /** how the generator upsamples (default 'deconv') */
+  generator?: Upsampling;
+  /** 'mnist' (default), 'fashion', 'cifar10', 'celeba' (needs data) */
+  dset?: RunDataset;
+  /** data folder (each data set has its default; required for celeba) */
+  data?: string;
+  /** 28, 32 or 64 (default: the data's) */
+  imgDim?: number;
+  /** use only the first N images */
+  limit?: number;
+  /** epochs of nBatchPerEpoch iterations (instead of iters) */
+  epochs?: number;
+  /** generator iterations (default 1000 unless epochs) */
+  iters?: number;
+  /** default 64 */
+  batchSize?: number;
+  nBatchPerEpoch?: number;
+  /** the critic's normalisation (default instance), and the generator's unless gNorm */
+  bnMode?: Normalization;
+  gNorm?: Normalization;
+  /** default 100 */
+  noiseDim?: number;
+  /** default 1 */
+  noiseScale?: number;
+  noiseKind?: 'normal' | 'uniform';
+  /** filters of the widest layer (default 32) */
+  baseWidth?: number;
+  /** critic steps per generator step (default: the recipe's) */
+  discIterations?: number;
+  clampLower?: number;
+  clampUpper?: number;
+  optD?: RunOptimizer;
+  optG?: RunOptimizer;
+  lrD?: number;
+  lrG?: number;
+  beta1?: number;
+  beta2?: number;
+  /** gradient penalty weight (default 10) */
+  lambda?: number;
+  /** 'cpu' (default), 'cuda', 'cuda:N' */
+  device?: string;
+  /** default 1 */
+  seed?: number;
+  /** sample grid period (default 100) */
+  sampleEvery?: number;
+  /** checkpoint period (default 500) */
+  checkpointEvery?: number;
+}
+
+/** The defaults of the RunSpec keys that have a fixed one (the rest come from the recipe or the data). */
+type DefaultedKey = 'loss' | 'generator' | 'dset' | 'batchSize' | 'noiseDim' | 'noiseScale' | 'noiseKind' | 'baseWidth' | 'clampLower' | 'clampUpper' | 'lambda' | 'device' | 'seed' | 'sampleEvery' | 'checkpointEvery';
+/** A RunSpec with RUN_DEFAULTS filled in. */
+export type DefaultedRunSpec = RunSpec & Required<Pick<RunSpec, DefaultedKey>>;
+export const RUN_DEFAULTS: Readonly<Required<Pick<RunSpec, DefaultedKey>>> = Object.freeze({
+  loss: 'wgan-gp',
+  generator: 'deconv',
+  dset: 'mnist',
+  batchSize: 64,
+  noiseDim: 100,
+  noiseScale: 1,
+  noiseKind: 'normal',
+  baseWidth: 32,
+  clampLower: -0.01,
+  clampUpper: 0.01,
+  lambda: 10,
+  device: 'cpu',
+  seed: 1,
+  sampleEvery: 100,
+  checkpointEvery: 500,
+});
+
+type KeySpec =
+  | { type: 'int'; min?: number; max?: number }
+  | { type: 'number'; min?: number; max?: number }
+  | { type: 'string' }
+  | { type: 'choice'; choices: readonly string[] };
+const SPEC: Record<keyof RunSpec, KeySpec> = {
+  loss: { type: 'choice', choices: RUN_LOSSES },
+  generator: { type: 'choice', choices: UPSAMPLINGS },
+  dset: { type: 'choice', choices: RUN_DSETS },
+  data: { type: 'string' },
+  imgDim: { type: 'int', min: 28, max: 64 },
+  limit: { type: 'int', min: 1 },
+  epochs: { type: 'int', min: 1 },
+  iters: { type: 'int', min: 1 },
+  batchSize: { type: 'int', min: 1, max: 4096 },
+  nBatchPerEpoch: { type: 'int', min: 1 },
+  bnMode: { type: 'choice', choices: NORMALIZATIONS },
+  gNorm: { type: 'choice', choices: NORMALIZATIONS },
+  noiseDim: { type: 'int', min: 1 },
+  noiseScale: { type: 'number', min: 1e-6 },
+  noiseKind: { type: 'choice', choices: ['normal', 'uniform'] },
+  baseWidth: { type: 'int', min: 1 },
+  discIterations: { type: 'int', min: 1 },
+  clampLower: { type: 'number' },
+  clampUpper: { type: 'number' },
+  optD: { type: 'choice', choices: RUN_OPTIMIZERS },
+  optG: { type: 'choice', choices: RUN_OPTIMIZERS },
+  lrD: { type: 'number', min: 0 },
+  lrG: { type: 'number', min: 0 },
+  beta1: { type: 'number', min: 0, max: 1 },
+  beta2: { type: 'number', min: 0, max: 1 },
+  lambda: { type: 'number', min: 0 },
+  device: { type: 'string' },
+  seed: { type: 'int', min: 0 },
+  sampleEvery: { type: 'int', min: 1 },
+  checkpointEvery: { type: 'int', min: 1 },
+};
+/** The keys a RunSpec may have. */
+export const RUN_SPEC_KEYS = Object.freeze(Object.keys(SPEC)) as readonly (keyof RunSpec)[];
+
+/** A complete, validated run configuration (saved in every checkpoint's state.json). */
+export interface RunConfig {
+  loss: RunLoss;
+  generator: Upsampling;
+  dset: RunDataset;
+  data?: string;
+  imgDim: number;
+  limit?: number;
+  iters: number;
+  batchSize: number;
+  criticNorm: Normalization;
+  generatorNorm: Normalization;
+  noiseDim: number;
+  noiseScale: number;
+  noiseKind: 'normal' | 'uniform';
+  baseWidth: number;
+  nCritic: number;
+  clamp: { lower: number; upper: number };
+  optD: RunOptimizer;
+  optG: RunOptimizer;
+  lrD: number;
+  lrG: number;
+  betas: [number, number];
+  lambda: number;
+  device: string;
+  seed: number;
+  sampleEvery: number;
+  checkpointEvery: number;
+  channels: number;
+}
+
+/** A configuration that cannot run; `option` is the RunSpec key at fault (when one is). */
+export class RunConfigError extends Error {
+  readonly code = 'ERR_RUN_CONFIG';
+  constructor(message: string, readonly option?: string) {
+    super(message);
+    this.name = 'RunConfigError';
+  }
+}
+
+/** How errors name an option: the key itself by default; the CLI passes key -> '--flag-name'. */
+export type OptionNamer = (key: string) => string;
+const plainName: OptionNamer = (k) => k;
+
+/** The published recipes (optimizer, learning rate, Adam betas, critic steps) per loss. */
+export const RUN_RECIPES = Object.freeze({
+  gan: { opt: 'adam', lr: 2e-4, betas: [0.5, 0.999], nCritic: 1 },
+  wgan: { opt: 'rmsprop', lr: 5e-5, betas: [0.5, 0.9], nCritic: 5 },
+  'wgan-gp': { opt: 'adam', lr: 1e-4, betas: [0.5, 0.9], nCritic: 5 },
+  dragan: { opt: 'adam', lr: 1e-4, betas: [0.5, 0.9], nCritic: 1 },
+} as const);
+
+/** Checks a RunSpec's keys and value types/ranges; returns it with RUN_DEFAULTS filled in. */
+export function validateRunSpec(spec: RunSpec, name: OptionNamer = plainName): DefaultedRunSpec {
+  if (!is.plainObject(spec)) throw new RunConfigError(`a run configuration must be a plain object, received ${spec === null ? 'null' : typeof spec}`);
+  for (const [key, value] of Object.entries(spec)) {
+    const s = SPEC[key as keyof RunSpec];
+    if (!s) throw new RunConfigError(`unknown option ${name(key)}; expected one of: ${RUN_SPEC_KEYS.map(name).join(', ')}`, key);
+    if (value === undefined) continue;
+    const received = typeof value === 'string' ? `'${value}'` : JSON.stringify(value) ?? String(value);
+    switch (s.type) {
+      case 'int':
+      case 'number':
+        if (s.type === 'int' ? !Number.isSafeInteger(value) : !is.finite(value)) {
+          throw new RunConfigError(`${name(key)} expects ${s.type === 'int' ? 'an integer' : 'a number'}, received ${received}`, key);
+        }
+        if (s.min !== undefined && (value as number) < s.min) throw new RunConfigError(`${name(key)} must be at least ${s.min}, received ${value}`, key);
+        if (s.max !== undefined && (value as number) > s.max) throw new RunConfigError(`${name(key)} must be at most ${s.max}, received ${value}`, key);
+        break;
+      case 'string':
+        if (!is.string(value)) throw new RunConfigError(`${name(key)} expects a string, received ${received}`, key);
+        break;
+      case 'choice':
+        if (!is.oneOf(value, s.choices)) throw new RunConfigError(`${name(key)} expects one of ${s.choices.join(', ')}, received ${received}`, key);
+        break;
+    }
+  }
+  const out: Record<string, unknown> = { ...RUN_DEFAULTS };
+  for (const [k, v] of Object.entries(spec)) if (v !== undefined) out[k] = v;
+  return out as unknown as DefaultedRunSpec;
+}
+
+/** A RunSpec's keys picked out of a larger object (parsed CLI flags, a request body). */
+export function pickRunSpec(o: Record<string, unknown>): RunSpec {
+  const spec: Record<string, unknown> = {};
+  for (const k of RUN_SPEC_KEYS) if (o[k] !== undefined) spec[k] = o[k];
+  return spec as RunSpec;
+}
+
+/** A spec → a complete, validated RunConfig for this data set (policy: the published recipes). */
+export function resolveRunConfig(spec: RunSpec, dataset: { channels: number; height: number; n: number }, name: OptionNamer = plainName): RunConfig {
+  const f = validateRunSpec(spec, name);
+  const loss = f.loss;
+  const recipe = RUN_RECIPES[loss];
+  const penalty = loss === 'wgan-gp' || loss === 'dragan';
+  const criticNorm = f.bnMode ?? 'instance';
+  if (penalty && criticNorm === 'batch') {
+    throw new RunConfigError(`${name('bnMode')} batch is refused with ${name('loss')} ${loss}: the gradient penalty is per sample and batch norm couples the samples of a batch; use instance, layer or none`, 'bnMode');
+  }
+  const generatorNorm = f.gNorm ?? f.bnMode ?? (loss === 'gan' ? 'batch' : 'instance');
+  const imgDim = f.imgDim ?? dataset.height;
+  if (![28, 32, 64].includes(imgDim)) throw new RunConfigError(`${name('imgDim')} must be 28, 32 or 64, received ${imgDim}`, 'imgDim');
+  if (imgDim !== dataset.height) throw new RunConfigError(`${name('imgDim')} ${imgDim} does not match the data's ${dataset.height}×${dataset.height} images`, 'imgDim');
+  const nCritic = f.discIterations ?? recipe.nCritic;
+  const batchSize = f.batchSize;
+  if (batchSize > dataset.n) throw new RunConfigError(`${name('batchSize')} ${batchSize} is larger than the data set (${dataset.n} images)`, 'batchSize');
+  let iters = f.iters;
+  if (f.epochs !== undefined) {
+    if (iters !== undefined) throw new RunConfigError(`give ${name('iters')} or ${name('epochs')}, not both`, 'epochs');
+    const perEpoch = f.nBatchPerEpoch ?? Math.max(1, Math.floor(Math.floor(dataset.n / batchSize) / nCritic));
+    iters = f.epochs * perEpoch;
+  }
+  const lower = f.clampLower;
+  const upper = f.clampUpper;
+  if (upper < lower) throw new RunConfigError(`${name('clampUpper')} (${upper}) must be >= ${name('clampLower')} (${lower})`, 'clampUpper');
+  const device = f.device;
+  if (!/^(cpu|cuda|cuda:\d+)$/.test(device)) throw new RunConfigError(`${name('device')} expects cpu, cuda or cuda:N, received '${device}'`, 'device');
+  if (device !== 'cpu' && !cuda.isAvailable()) {
+    const d = diagnostics();
+    throw new RunConfigError(`${name('device')} ${device}: CUDA is not available (libtorch ${d.libtorch.version}, CUDA build: ${d.libtorch.cudaCompiled})`, 'device');
+  }
+  return {
+    loss,
+    generator: f.generator,
+    dset: f.dset,
+    data: f.data,
+    imgDim,
+    limit: f.limit,
+    iters: iters ?? 1000,
+    batchSize,
+    criticNorm,
+    generatorNorm,
+    noiseDim: f.noiseDim,
+    noiseScale: f.noiseScale,
+    noiseKind: f.noiseKind,
+    baseWidth: f.baseWidth,
+    nCritic,
+    clamp: { lower, upper },
+    optD: f.optD ?? recipe.opt,
+    optG: f.optG ?? recipe.opt,
+    lrD: f.lrD ?? recipe.lr,
+    lrG: f.lrG ?? recipe.lr,
+    betas: [f.beta1 ?? recipe.betas[0], f.beta2 ?? recipe.betas[1]],
+    lambda: f.lambda,
+    device,
+    seed: f.seed,
+    sampleEvery: f.sampleEvery,
+    checkpointEvery: f.checkpointEvery,
+    channels: dataset.channels,
+  };
+}
+
+/** Loads a run's data set (dset, data folder, limit; imgDim for an image folder). */
+export async function loadRunData(spec: Pick<RunSpec, 'dset' | 'data' | 'limit' | 'imgDim'>, name: OptionNamer = plainName): Promise<ImageDataset> {
+  const dset = spec.dset ?? RUN_DEFAULTS.dset;
+  if (!is.oneOf(dset, RUN_DSETS)) throw new RunConfigError(`${name('dset')} expects one of ${RUN_DSETS.join(', ')}, received '${String(dset)}'`, 'dset');
+  const dir = spec.data;
+  const limit = spec.limit;
+  const opts = { ...(dir ? { dir } : {}), ...(limit ? { limit } : {}) };
+  const ds: DatasetName = dset === 'fashion' ? 'fashion-mnist' : dset === 'celeba' ? 'folder' : dset;
+  if (ds === 'folder' && !dir) throw new RunConfigError(`${name('dset')} celeba needs ${name('data')} DIR (a folder of CelebA images, e.g. img_align_celeba)`, 'data');
+  return loadDataset(ds, ds === 'folder' ? { ...opts, imgDim: spec.imgDim ?? 64 } : opts);
+}
+
+export type ModelConfig = Pick<RunConfig, 'imgDim' | 'noiseDim' | 'baseWidth' | 'channels' | 'generator' | 'generatorNorm' | 'criticNorm' | 'loss' | 'device'>;
+
+/** The generator a config describes. */
+export function buildGenerator(c: Omit<ModelConfig, 'criticNorm' | 'loss'>) {
+  return dcganGenerator({ imageSize: c.imgDim as ImageSize, noiseDim: c.noiseDim, baseWidth: c.baseWidth, channels: c.channels, device: c.device as Device, upsampling: c.generator, normalization: c.generatorNorm });
+}
+
+/** The networks a config describes (generator first, then critic: the order of their random init). */
+export function buildModels(c: ModelConfig) {
+  const generator = buildGenerator(c);
+  const critic = dcganCritic({ imageSize: c.imgDim as ImageSize, noiseDim: c.noiseDim, baseWidth: c.baseWidth, channels: c.channels, device: c.device as Device, normalization: c.criticNorm, loss: c.loss });
+  return { generator, critic };
+}
+
+export function makeOptimizer(kind: RunOptimizer, params: Tensor[], lr: number, betas: [number, number]): Adam | RMSprop | SGD {
+  if (kind === 'adam') return new Adam(params, { lr, betas });
+  if (kind === 'rmsprop') return new RMSprop(params, { lr });
+  return new SGD(params, { lr });
+}
+
+/**
+ * n noise vectors for `config`'s generator from a JS PRNG seeded with `seed`: the torch RNG
+ * (and so the training run's random numbers) is not touched. Shape [n, noiseDim, 1, 1] on the device.
+ */
+export function seededNoise(config: Pick<RunConfig, 'noiseDim' | 'noiseScale' | 'noiseKind' | 'device'>, n: number, seed: number): Tensor {
+  const rng = new Rng(seed);
+  const z = new Float32Array(n * config.noiseDim);
+  const s = config.noiseScale;
+  if (config.noiseKind === 'uniform') for (let i = 0; i < z.length; i++) z[i] = (2 * rng.uniform() - 1) * s;
+  else for (let i = 0; i < z.length; i++) z[i] = rng.normal() * s;
+  return tensor(z, [n, config.noiseDim, 1, 1], { device: config.device as Device });
+}
+
+/** Evaluates a generator (eval mode, no graph) on z; returns the images, the mode restored. */
+export function generate(generator: Module, z: Tensor): Tensor {
+  const was = generator.training;
+  generator.eval();
+  try {
+    return tidy(() => noGrad(() => generator.forward(z) as Tensor));
+  } finally {
+    generator.train(was);
+  }
+}
+
+/** What a resumed run came from. */
+export interface ResumedFrom {
+  dir: string;
+  step: number;
+}
+
+interface RunParts {
+  config: RunConfig;
+  generator: ReturnType<typeof buildGenerator>;
+  critic: ReturnType<typeof dcganCritic>;
+  optG: Adam | RMSprop | SGD;
+  optD: Adam | RMSprop | SGD;
+  loader: TensorDataLoader;
+  trainer: GanTrainer;
+  fixedNoise: Tensor;
+  resumedFrom: ResumedFrom | null;
+}
+
+/** A live training run: its networks, optimizers, loader, trainer and fixed noise. */
+export class TrainingRun {
+  readonly config: RunConfig;
+  readonly generator: ReturnType<typeof buildGenerator>;
+  readonly critic: ReturnType<typeof dcganCritic>;
+  readonly optG: Adam | RMSprop | SGD;
+  readonly optD: Adam | RMSprop | SGD;
+  readonly loader: TensorDataLoader;
+  readonly trainer: GanTrainer;
+  /** 64 noise vectors drawn right after seeding, for comparable sample grids over training. */
+  readonly fixedNoise: Tensor;
+  /** Where the run was resumed from, if it was. */
+  readonly resumedFrom: ResumedFrom | null;
+  private disposed = false;
+
+  private constructor(parts: RunParts) {
+    this.config = parts.config;
+    this.generator = parts.generator;
+    this.critic = parts.critic;
+    this.optG = parts.optG;
+    this.optD = parts.optD;
+    this.loader = parts.loader;
+    this.trainer = parts.trainer;
+    this.fixedNoise = parts.fixedNoise;
+    this.resumedFrom = parts.resumedFrom;
+  }
+
+  /**
+   * Seeds the RNG, draws the fixed noise, builds and initialises the networks, optimizers,
+   * loader and trainer; with resumeFrom (a checkpoint root), continues that checkpoint exactly.
+   */
+  static create(config: RunConfig, dataset: ImageDataset, options: { resumeFrom?: string } = {}): TrainingRun {
+    const device = config.device as Device;
+    const owned: { dispose(): void }[] = [];
+    try {
+      manualSeed(config.seed);
+      // Fixed noise for the sample grids, drawn first so a resume draws the same.
+      const fixedNoise = tidy(() => randn([64, config.noiseDim, 1, 1], { device }).mul(config.noiseScale)).keep();
+      owned.push(fixedNoise);
+      const { generator, critic } = buildModels(config);
+      owned.push(generator, critic);
+      const optG = makeOptimizer(config.optG, generator.parameters(), config.lrG, config.betas);
+      owned.push(optG);
+      const optD = makeOptimizer(config.optD, critic.parameters(), config.lrD, config.betas);
+      owned.push(optD);
+      const loader = new TensorDataLoader(dataset, { batchSize: config.batchSize, seed: config.seed, device, dropLast: true });
+      owned.push(loader);
+      const trainer = new GanTrainer({
+        generator: generator as Module,
+        critic: critic as Module,
+        optG,
+        optD,
+        loss: config.loss,
+        batches: () => loader.next(),
+        nCritic: config.nCritic,
+        noise: { dim: config.noiseDim, kind: config.noiseKind, scale: config.noiseScale },
+        batchSize: config.batchSize,
+        ...(config.loss === 'wgan-gp' || config.loss === 'dragan' ? { lambda: config.lambda } : {}),
+        ...(config.loss === 'wgan' ? { clamp: config.clamp } : {}),
+      });
+      let resumedFrom: ResumedFrom | null = null;
+      if (options.resumeFrom !== undefined) {
+        const st = loadCheckpoint(options.resumeFrom, { generator, critic, optG, optD });
+        trainer.iteration = st.step;
+        const loaderState = (st.extra as { loader?: LoaderState } | undefined)?.loader;
+        if (loaderState === undefined) throw new RunConfigError(`checkpoint ${st.dir}: state.json has no loader position (extra.loader); it cannot be resumed exactly`);
+        loader.loadStateDict(loaderState);
+        resumedFrom = { dir: st.dir, step: st.step };
+      }
+      return new TrainingRun({ config, generator, critic, optG, optD, loader, trainer, fixedNoise, resumedFrom });
+    } catch (e) {
+      for (const o of owned.reverse()) o.dispose();
+      throw e;
+    }
+  }
+
+  /** Generator updates done (the checkpoint step). */
+  get iteration(): number {
+    return this.trainer.iteration;
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** One training step (nCritic critic updates + one generator update); throws if the losses are not finite. */
+  trainStep(): StepStats {
+    if (this.disposed) throw new Error('TrainingRun: used after dispose()');
+    const s = this.trainer.step();
+    if (!Number.isFinite(s.criticLoss) || !Number.isFinite(s.generatorLoss)) {
+      const e = new Error(`training diverged at iteration ${s.iteration}: critic loss ${s.criticLoss}, generator loss ${s.generatorLoss} (try a lower learning rate)`);
+      (e as Error & { code?: string }).code = 'ERR_DIVERGED';
+      throw e;
+    }
+    return s;
+  }
+
+  /** The 8×8 grid (padding 2) of the fixed noise's samples as PNG bytes. */
+  fixedNoiseGrid(): Buffer {
+    const images = this.trainer.sample(64, this.fixedNoise);
+    try {
+      return imageGrid(images, { nrow: 8, padding: 2 });
+    } finally {
+      images.dispose();
+    }
+  }
+
+  /** n samples from seeded noise (seededNoise: the training RNG is untouched). Free the tensor. */
+  sample(n: number, seed: number): Tensor {
+    if (!is.positiveInteger(n)) throw new RangeError(`sample(): n must be a positive integer, received ${n}`);
+    const z = seededNoise(this.config, n, seed);
+    try {
+      return this.trainer.sample(n, z);
+    } finally {
+      z.dispose();
+    }
+  }
+
+  /** sample() as a PNG grid. */
+  samplePng(n: number, seed: number, nrow = Math.ceil(Math.sqrt(n))): Buffer {
+    const images = this.sample(n, seed);
+    try {
+      return imageGrid(images, { nrow, padding: 2 });
+    } finally {
+      images.dispose();
+    }
+  }
+
+  /** What a checkpoint of this run stores besides the tensors. */
+  checkpointState(): CheckpointState {
+    return { step: this.iteration, config: this.config as unknown as Record<string, unknown>, extra: { loader: this.loader.stateDict() } };
+  }
+
+  /** A crash-safe checkpoint of the current step in `root` (lib/gan/checkpoint); returns its folder. */
+  saveCheckpoint(root: string, options: { keep?: number } = {}): string {
+    if (this.disposed) throw new Error('TrainingRun: used after dispose()');
+    return saveCheckpoint(root, { generator: this.generator, critic: this.critic, optG: this.optG, optD: this.optD }, this.checkpointState(), options);
+  }
+
+  /** Frees every tensor of the run (networks, optimizer state, data, fixed noise). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.loader.dispose();
+    this.optD.dispose();
+    this.optG.dispose();
+    this.critic.dispose();
+    this.generator.dispose();
+    this.fixedNoise.dispose();
+  }
+}
+
+export interface OpenRunOptions {
+  /** a checkpoint root (…/checkpoints): continue its latest checkpoint; the spec's iters may extend the run */
+  resume?: string;
+  /** how errors name options (the CLI: '--flag-name') */
+  optionName?: OptionNamer;
+}
+
+/** What TrainingRun.create needs, prepared from a spec (the data loaded, the config resolved). */
+export interface PreparedRun {
+  config: RunConfig;
+  dataset: ImageDataset;
+  /** the checkpoint root to resume from */
+  resumeFrom?: string;
+}
+
+/**
+ * Loads the data and resolves the spec; with `resume`, the architecture and recipe come
+ * from the checkpoint's saved config (iters from the spec when given). Draws no random numbers.
+ */
+export async function prepareRun(spec: RunSpec, options: OpenRunOptions = {}): Promise<PreparedRun> {
+  const name = options.optionName ?? plainName;
+  validateRunSpec(spec, name);
+  const dataset = await loadRunData(spec, name);
+  let config = resolveRunConfig(spec, dataset, name);
+  if (options.resume === undefined) return { config, dataset };
+  const dir = options.resume;
+  if (!fs.existsSync(path.join(dir, 'latest.json'))) throw new RunConfigError(`${name('resume')}: no checkpoint in ${dir} (latest.json is missing)`, 'resume');
+  const saved = latestCheckpoint(dir).state.config as unknown as RunConfig;
+  config = { ...saved, iters: spec.iters ?? saved.iters };
+  return { config, dataset, resumeFrom: dir };
+}
+
+/** prepareRun, then TrainingRun.create: a ready run (resumed when options.resume is given). */
+export async function openRun(spec: RunSpec, options: OpenRunOptions = {}): Promise<TrainingRun> {
+  const p = await prepareRun(spec, options);
+  return TrainingRun.create(p.config, p.dataset, p.resumeFrom !== undefined ? { resumeFrom: p.resumeFrom } : {});
+}

@@ -1,0 +1,214 @@
+// What the main-thread side (./worker.ts) and the worker side (./worker-entry.ts) share:
+// the message protocol and the process-wide torch RNG guard.
+//
+// Why a guard: libtorch has ONE default CPU generator per process (at::detail::
+// getDefaultCPUGenerator), and the addon's randn/rand/manualSeed/getRngState use it from
+// every thread. Two workers training at once would interleave their draws, so neither
+// would reproduce its seed. Each worker therefore keeps its own generator state and runs
+// every section that may draw random numbers (seeding, network init, a training step,
+// checkpoint save/load) under a process-wide lock, with its own state swapped in:
+//   lock; setRngState(mine); work; mine = getRngState(); unlock
+// A worker's numbers are then those of a lone run with the same seed. Cost: the sections
+// of different workers do not overlap (on CPU they compete for the same cores anyway).
+// Code in the main thread that draws from the torch RNG while workers train is not
+// covered (it would shift a worker's draws that are in flight); seeded sampling uses a
+// JS PRNG (run.ts seededNoise) and needs no lock.
+import type { StepStats } from './trainer';
+
+/** Layout of the shared buffer: the lock word, one "waiting" flag per worker slot, one gate state per slot. */
+export const RNG_LOCK_SLOTS = 256;
+const WAITING = (slot: number) => 1 + slot;
+const GATE = (slot: number) => 1 + RNG_LOCK_SLOTS + slot;
+
+export function createSharedBuffer(): SharedArrayBuffer {
+  return new SharedArrayBuffer(4 * (1 + 2 * RNG_LOCK_SLOTS));
+}
+
+/**
+ * A mutex over a SharedArrayBuffer, owned by thread id. Fair enough for alternating
+ * long sections: a releasing thread with waiters pauses (≤ 5 ms) until one has taken it.
+ */
+export class RngLock {
+  private readonly a: Int32Array;
+  constructor(buffer: SharedArrayBuffer, private readonly slot: number, private readonly owner: number) {
+    this.a = new Int32Array(buffer);
+    if (!(slot >= 0 && slot < RNG_LOCK_SLOTS)) throw new RangeError(`RngLock: slot ${slot} out of range`);
+    if (!(owner > 0)) throw new RangeError('RngLock: owner must be a positive thread id');
+  }
+
+  acquire(): void {
+    const a = this.a;
+    Atomics.store(a, WAITING(this.slot), 1);
+    for (;;) {
+      const cur = Atomics.compareExchange(a, 0, 0, this.owner);
+      if (cur === 0) break;
+      Atomics.wait(a, 0, cur, 50);
+    }
+    Atomics.store(a, WAITING(this.slot), 0);
+  }
+
+  release(): void {
+    const a = this.a;
+    if (Atomics.compareExchange(a, 0, this.owner, 0) !== this.owner) return;
+    Atomics.notify(a, 0);
+    let waiting = false;
+    for (let s = 0; s < RNG_LOCK_SLOTS && !waiting; s++) if (s !== this.slot && Atomics.load(a, WAITING(s)) === 1) waiting = true;
+    // hand over: give a waiter the time to wake up and take the lock before we can retake it
+    if (waiting) Atomics.wait(a, 0, 0, 5);
+  }
+}
+
+// ---------------------------------------------------------------- the native gate
+//
+// Stopping a worker while it is inside an addon call aborts the whole process: the
+// call's JS error cannot be thrown into a stopping environment, and node-addon-api
+// (built without NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS) then throws a C++ exception
+// through the N-API boundary: "terminate called after throwing an instance of
+// 'Napi::Error'". This happens on worker.terminate() and on process.exit() in the
+// main thread (which stops every worker). So a worker only calls the addon inside
+// gate sections, and is stopped only outside one:
+//   worker: enter() CAS IDLE -> BUSY (or, if STOPPED, park forever); leave() -> IDLE
+//   main, at process exit: CAS IDLE -> STOPPED, waiting while BUSY (≤ a deadline)
+export const GATE_IDLE = 0;
+export const GATE_BUSY = 1;
+export const GATE_STOPPED = 2;
+
+/** Worker side. Starts inside a section (the worker's boot loads the addon). */
+export class NativeGate {
+  private readonly a: Int32Array;
+  private readonly i: number;
+  private depth = 1;
+  constructor(buffer: SharedArrayBuffer, slot: number) {
+    this.a = new Int32Array(buffer);
+    this.i = GATE(slot);
+  }
+
+  enter(): void {
+    if (this.depth++ > 0) return;
+    if (Atomics.compareExchange(this.a, this.i, GATE_IDLE, GATE_BUSY) !== GATE_IDLE) {
+      // the process is exiting: never touch the addon again; wait here to be stopped
+      for (;;) Atomics.wait(this.a, this.i, GATE_STOPPED);
+    }
+  }
+
+  leave(): void {
+    if (--this.depth > 0) return;
+    this.depth = 0;
+    Atomics.store(this.a, this.i, GATE_IDLE);
+    Atomics.notify(this.a, this.i);
+  }
+
+  run<T>(fn: () => T): T {
+    this.enter();
+    try {
+      return fn();
+    } finally {
+      this.leave();
+    }
+  }
+
+  async runAsync<T>(fn: () => Promise<T>): Promise<T> {
+    this.enter();
+    try {
+      return await fn();
+    } finally {
+      this.leave();
+    }
+  }
+}
+
+/** Main thread, before spawning a worker in `slot`: it boots inside a section. */
+export function resetGate(buffer: SharedArrayBuffer, slot: number): void {
+  const a = new Int32Array(buffer);
+  Atomics.store(a, GATE(slot), GATE_BUSY);
+  Atomics.store(a, WAITING(slot), 0);
+}
+
+/** Main thread: marks the worker STOPPED once it is outside a section; false if the deadline passed first. */
+export function stopAtSafePoint(buffer: SharedArrayBuffer, slot: number, deadline: number): boolean {
+  const a = new Int32Array(buffer);
+  for (;;) {
+    const prev = Atomics.compareExchange(a, GATE(slot), GATE_IDLE, GATE_STOPPED);
+    if (prev !== GATE_BUSY) return true;
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    Atomics.wait(a, GATE(slot), GATE_BUSY, left);
+  }
+}
+
+/** Main thread: frees what a worker that exited may have left (its waiting flag, the lock). */
+export function releaseSlot(buffer: SharedArrayBuffer, slot: number, owner: number): void {
+  const a = new Int32Array(buffer);
+  Atomics.store(a, WAITING(slot), 0);
+  Atomics.store(a, GATE(slot), GATE_IDLE);
+  if (Atomics.compareExchange(a, 0, owner, 0) === owner) Atomics.notify(a, 0);
+}
+
+// ---------------------------------------------------------------- protocol
+
+export interface WorkerBoot {
+  kind: 'trainer' | 'sampler';
+  /** createSharedBuffer(): the RNG lock and the native gates */
+  shared: SharedArrayBuffer;
+  slot: number;
+}
+
+/** main → worker */
+export type Request =
+  | { id: number; op: 'start'; spec: Record<string, unknown>; out?: string; resume?: boolean; threads?: number }
+  | { id: number; op: 'step' }
+  | { id: number; op: 'run'; iters?: number; checkpointEvery?: number; sampleEvery?: number }
+  | { id: number; op: 'sample'; n: number; seed?: number; format: 'png' | 'tensor-data'; nrow?: number }
+  | { id: number; op: 'checkpoint' }
+  | { id: number; op: 'load'; dir: string; device?: string }
+  | { id: number; op: 'close' };
+
+/** A control message that is not a request (no reply). */
+export type Control = { op: 'abort'; runId?: number };
+
+export interface WireError {
+  message: string;
+  name: string;
+  code?: string;
+  stack?: string;
+}
+
+export interface StatusInfo {
+  step: number;
+  /** the run's target iteration (config.iters or run({iters})) */
+  iters: number;
+  losses: { critic: number; generator: number; wasserstein: number; penalty: number; gradNorm: number } | null;
+  /** generator iterations per second over the last steps (0 before two steps) */
+  itPerSec: number;
+}
+
+/** worker → main */
+export type Reply =
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; error: WireError }
+  | { event: 'step'; runId: number; stats: StepStats; status: StatusInfo }
+  | { event: 'sample'; runId: number; step: number; png: Uint8Array; file?: string }
+  | { event: 'checkpoint'; runId: number; step: number; dir: string }
+  | { event: 'end'; runId: number; step: number; reason: 'done' | 'aborted' | 'closed' }
+  | { event: 'error'; runId: number; error: WireError };
+
+export function toWireError(e: unknown): WireError {
+  if (e instanceof Error) {
+    const code = (e as Error & { code?: unknown }).code;
+    return { message: e.message, name: e.name, ...(typeof code === 'string' ? { code } : {}), ...(e.stack ? { stack: e.stack } : {}) };
+  }
+  return { message: String(e), name: 'Error' };
+}
+
+/** An error from the worker, rebuilt with its message, name and code. */
+export class WorkerError extends Error {
+  code?: string;
+  /** the stack inside the worker */
+  workerStack?: string;
+  constructor(w: WireError) {
+    super(w.message);
+    this.name = w.name;
+    if (w.code !== undefined) this.code = w.code;
+    if (w.stack !== undefined) this.workerStack = w.stack;
+  }
+}
