@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { errorMessage as message } from './helpers/errors';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -27,15 +28,6 @@ CIFAR10_TRAIN_FILES.forEach((f, b) => {
   fs.writeFileSync(path.join(dir, 'test_batch.bin'), encodeCifar10Batch(images, labels));
 }
 
-function message(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    return (e as Error).message;
-  }
-  assert.unreachable('expected an error');
-  return '';
-}
 
 test('record layout: 1 label byte then 3072 planar RGB bytes', () => {
   const buf = fs.readFileSync(path.join(dir, 'data_batch_2.bin'));

@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { errorMessage as message } from './helpers/errors';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -18,16 +19,6 @@ const file = (name: string, data: Uint8Array) => {
   return p;
 };
 
-/** Runs fn, expects it to throw, returns the message. */
-function message(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    return (e as Error).message;
-  }
-  assert.unreachable('expected an error');
-  return '';
-}
 
 test('header layout is big-endian with magic 0x00000803 / 0x00000801', () => {
   assert.equal([...imgRaw.subarray(0, 16)], [0, 0, 8, 3, 0, 0, 0, 7, 0, 0, 0, 5, 0, 0, 0, 4]);

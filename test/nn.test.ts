@@ -2,6 +2,7 @@
 // made by scripts/fixtures/make_nn_fixtures.py), default and DCGAN initialisation.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { modelA } from './helpers/models';
 import * as tg from '../lib';
 import { Tensor } from '../lib';
 import fixture from './fixtures/nn_modules.json';
@@ -19,19 +20,6 @@ function close(actual: Tensor, expected: Enc, tol: number, what: string): void {
   assert.ok(worst <= tol, `${what}: max abs error ${worst} > ${tol}`);
 }
 
-function modelA() {
-  return new nn.Sequential(
-    new nn.Conv2d(2, 4, 3, { stride: 2, padding: 1 }),
-    new nn.BatchNorm2d(4),
-    new nn.LeakyReLU(0.2),
-    new nn.ConvTranspose2d(4, 3, 4, { stride: 2, padding: 1, bias: false }),
-    new nn.InstanceNorm2d(3, { affine: true, trackRunningStats: true }),
-    new nn.Tanh(),
-    new nn.LayerNorm([3, 8, 8]),
-    new nn.Flatten(),
-    new nn.Linear(192, 5),
-  );
-}
 
 function loadedModelA() {
   const m = modelA().double();

@@ -3,6 +3,7 @@
 // run by Debian's /usr/bin/python3 with PyTorch) loading our files.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { modelA } from './helpers/models';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -131,19 +132,6 @@ test('saveSafetensors validates its arguments and replaces files atomically', ()
   assert.equal(fs.readdirSync(dir).filter((x) => x.endsWith('.tmp')), []);
 });
 
-function modelA() {
-  return new nn.Sequential(
-    new nn.Conv2d(2, 4, 3, { stride: 2, padding: 1 }),
-    new nn.BatchNorm2d(4),
-    new nn.LeakyReLU(0.2),
-    new nn.ConvTranspose2d(4, 3, 4, { stride: 2, padding: 1, bias: false }),
-    new nn.InstanceNorm2d(3, { affine: true, trackRunningStats: true }),
-    new nn.Tanh(),
-    new nn.LayerNorm([3, 8, 8]),
-    new nn.Flatten(),
-    new nn.Linear(192, 5),
-  );
-}
 
 function trainedModelA() {
   tg.manualSeed(11);

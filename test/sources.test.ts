@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { errorMessage as message } from './helpers/errors';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -10,15 +11,6 @@ import { encodeIdxImages, encodeIdxLabels } from '../lib/data/idx';
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-src-'));
 const fashionT10k = path.join(FASHION_MNIST_DEFAULT_DIR, 't10k-images-idx3-ubyte.gz');
 
-function message(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    return (e as Error).message;
-  }
-  assert.unreachable('expected an error');
-  return '';
-}
 
 test('real data: Fashion-MNIST t10k has 10000 28x28 images with labels 0..9', () => {
   if (!fs.existsSync(fashionT10k)) {

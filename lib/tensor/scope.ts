@@ -6,6 +6,8 @@ export interface Disposable {
   dispose(): void;
   /** @internal the native handle, freed by the GC backstop */
   readonly _h: unknown;
+  /** @internal true once the handle was freed through this object */
+  _freed?: boolean;
 }
 
 type Scope = Disposable[];
@@ -63,12 +65,13 @@ function release(scope: Scope, result: unknown, parent: Scope | null | undefined
       if (kept.has(t)) continue;
       if (parent) parent.push(t);
       else unscoped(t);
-    } else if (!kept.has(t)) {
+    } else if (!t._freed && !kept.has(t)) {
+      t._freed = true;
       doomed.push(t._h);
     }
   }
-  // One native call for the whole scope: disposal is idempotent, so handles that
-  // were disposed explicitly inside the scope are skipped there.
+  // One native call for the whole scope; tensors disposed explicitly inside it
+  // (e.g. Sequential's intermediates) were skipped above.
   if (doomed.length) freeHandles(doomed);
 }
 

@@ -36,8 +36,15 @@ export class Tensor {
   isContiguous(): boolean { return N.isContiguous(this._h); }
 
   // ---- lifetime
+  /** @internal set once this object has freed its handle: later disposals cost no native call */
+  _freed = false;
+
   /** Frees the native tensor now. Idempotent. */
-  dispose(): void { N.dispose(this._h); }
+  dispose(): void {
+    if (this._freed) return;
+    this._freed = true;
+    N.dispose(this._h);
+  }
   get isDisposed(): boolean { return N.isDisposed(this._h); }
   /** Excludes this tensor from enclosing tidy() scopes. */
   keep(): this { return keepTensor(this); }
