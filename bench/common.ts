@@ -188,7 +188,7 @@ export function workerCommand(impl: ImplId, o: SpawnOptions): { cmd: string; arg
     case 'ts-plain': {
       const args = ['--require', require.resolve('tsx/cjs'), path.join(BENCH, 'ts_worker.ts'), '--impl', impl, ...common];
       if (o.dataDir) args.push('--data', o.dataDir);
-      return { cmd: process.execPath, args, env: childEnv(o.threads, { TORCH_GAN_FAST_CONV_TRANSPOSE: impl === 'ts' ? '1' : '0' }) };
+      return { cmd: process.execPath, args, env: childEnv(o.threads, { TORCH_GAN_FAST_KERNELS: impl === 'ts' ? '1' : '0' }) };
     }
     case 'py': {
       const args = [path.join(BENCH, 'pytorch_bench.py'), ...common];

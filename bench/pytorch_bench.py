@@ -199,7 +199,7 @@ def main():
                 send({'impl': 'py', 'torch': torch.__version__, 'python': sys.version.split()[0],
                       'threads': torch.get_num_threads(), 'interop_threads': torch.get_num_interop_threads(),
                       'openblas_num_threads': os.environ.get('OPENBLAS_NUM_THREADS', ''),
-                      'fast_conv_transpose': False, 'parallel_info': torch.__config__.parallel_info()})
+                      'fast_kernels': False, 'parallel_info': torch.__config__.parallel_info()})
             elif cmd == 'run':
                 name, iters = parts[1], int(parts[2])
                 if name not in ('wgan-gp', 'dragan', 'dcgan'):

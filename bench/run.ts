@@ -1,7 +1,7 @@
 // torch-gan vs PyTorch vs libtorch C++ on the same GAN iterations (see docs/benchmarks.md).
 //
 //   npm run bench -- [--rounds 5] [--warmup 2] [--iters N] [--workload wgan-gp|dragan|dcgan|all|none]
-//                    [--threads N] [--only ts,py,cpp] [--fast-conv-transpose on|off|both]
+//                    [--threads N] [--only ts,py,cpp] [--fast-kernels on|off|both]
 //                    [--micro] [--json results.json] [--python /usr/bin/python3] [--data DIR] [--limit 10000]
 //
 // Each implementation is a long-lived worker process (bench/ts_worker.ts,
@@ -30,8 +30,8 @@ const USAGE = `usage: npm run bench -- [options]
   --workload W               wgan-gp | dragan | dcgan | all (default) | none
   --threads N                intra-op threads everywhere (default: all cores, ${cores()})
   --only LIST                implementations: ts,py,cpp (default all; ts-plain also accepted)
-  --fast-conv-transpose M    on | off | both (default both): torch-gan with its fast transposed
-                             convolution, with libtorch's own kernel (TORCH_GAN_FAST_CONV_TRANSPOSE=0), or both
+  --fast-kernels M           on | off | both (default both): torch-gan with its libtorch 1.x CPU
+                             kernel substitutions, with exactly libtorch's kernels (TORCH_GAN_FAST_KERNELS=0), or both
   --micro                    also run the per-op micro benchmark (bench/micro.ts)
   --json FILE                write every measurement to FILE
   --python PATH              the Python with torch (default /usr/bin/python3, or $BENCH_PYTHON)
@@ -54,7 +54,7 @@ interface Options {
 
 function options(): Options {
   const f = parseFlags(process.argv.slice(2));
-  const known = ['rounds', 'warmup', 'iters', 'workload', 'threads', 'only', 'fast-conv-transpose', 'micro', 'json', 'python', 'data', 'limit', 'help'];
+  const known = ['rounds', 'warmup', 'iters', 'workload', 'threads', 'only', 'fast-kernels', 'micro', 'json', 'python', 'data', 'limit', 'help'];
   for (const k of f.keys()) if (!known.includes(k)) throw new Error(`unknown flag --${k}\n${USAGE}`);
   if (f.has('help')) {
     console.log(USAGE);
@@ -75,8 +75,8 @@ function options(): Options {
     workloads = w.split(',') as WorkloadName[];
     for (const x of workloads) if (!WORKLOADS.includes(x)) throw new Error(`--workload: unknown '${x}' (wgan-gp, dragan, dcgan, all, none)`);
   }
-  const fct = String(f.get('fast-conv-transpose') ?? 'both');
-  if (!['on', 'off', 'both'].includes(fct)) throw new Error(`--fast-conv-transpose expects on, off or both, got '${fct}'`);
+  const fct = String(f.get('fast-kernels') ?? 'both');
+  if (!['on', 'off', 'both'].includes(fct)) throw new Error(`--fast-kernels expects on, off or both, got '${fct}'`);
   const only = String(f.get('only') ?? 'ts,py,cpp').split(',').map((s) => s.trim());
   for (const o of only) if (!['ts', 'ts-plain', 'py', 'cpp'].includes(o)) throw new Error(`--only: unknown '${o}' (ts, py, cpp)`);
   const impls: ImplId[] = [];
@@ -168,8 +168,8 @@ async function main(): Promise<void> {
     log('');
     log(
       table(
-        ['worker', 'torch', 'threads', 'OPENBLAS_NUM_THREADS', 'fast conv-transpose'],
-        active.map((i) => [IMPL_LABEL[i], String(infos[i].torch), String(infos[i].threads), String(infos[i].openblas_num_threads), String(infos[i].fast_conv_transpose)]),
+        ['worker', 'torch', 'threads', 'OPENBLAS_NUM_THREADS', 'fast kernels'],
+        active.map((i) => [IMPL_LABEL[i], String(infos[i].torch), String(infos[i].threads), String(infos[i].openblas_num_threads), String(infos[i].fast_kernels)]),
       ),
     );
     if (infos.py?.python) log(`(PyTorch worker: Python ${infos.py.python}, ${o.python})`);
@@ -225,8 +225,8 @@ async function main(): Promise<void> {
     }
     log(table(header, rows));
     log('');
-    log('torch-gan = the TypeScript API (bench/workloads.ts) with its fast transposed convolution (the default on libtorch 1.x CPU);');
-    log('torch-gan (plain kernels) = the same with TORCH_GAN_FAST_CONV_TRANSPOSE=0, i.e. the kernels PyTorch and C++ run:');
+    log('torch-gan = the TypeScript API (bench/workloads.ts) with its libtorch 1.x CPU kernel substitutions (the default there);');
+    log('torch-gan (plain kernels) = the same with TORCH_GAN_FAST_KERNELS=0, i.e. the kernels PyTorch and C++ run:');
     log('its ratios to PyTorch / C++ are the binding\'s own overhead. PyTorch = bench/pytorch_bench.py; C++ = bench/cpp/bench.cpp.');
   } else if (o.workloads.length > 0) {
     log('no implementation could run');

@@ -8,7 +8,7 @@
 //   quit
 //
 // npx tsx bench/ts_worker.ts --threads 2 [--data DIR] [--limit 10000]
-// TORCH_GAN_FAST_CONV_TRANSPOSE=0 in the environment: libtorch's own transposed-convolution kernel.
+// TORCH_GAN_FAST_KERNELS=0 in the environment: exactly libtorch's own kernels.
 import * as readline from 'readline';
 import { diagnostics, getNumThreads, manualSeed, setNumThreads } from '../lib';
 import { N } from '../lib/native';
@@ -41,7 +41,7 @@ function handle(line: string): boolean {
       const d = diagnostics();
       send({
         torch: d.libtorch.version, node: process.version, threads: getNumThreads(),
-        openblas_num_threads: process.env.OPENBLAS_NUM_THREADS ?? '', fast_conv_transpose: d.fastConvTranspose,
+        openblas_num_threads: process.env.OPENBLAS_NUM_THREADS ?? '', fast_kernels: d.fastKernels,
         blas: d.blas, mkldnn: d.mkldnn,
       });
     } else if (cmd === 'calls') {

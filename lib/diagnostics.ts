@@ -1,6 +1,7 @@
 // What torch-gan is running on: addon, libtorch, devices, threads, BLAS.
 import * as fs from 'fs';
 import { N, addonInfo } from './native';
+import { invalidParameterError } from './errors';
 
 export interface Diagnostics {
   addon: { file: string; kind: 'build' | 'prebuild' };
@@ -9,7 +10,8 @@ export interface Diagnostics {
   threads: { intraOp: number; openblas: string | undefined };
   blas: string;
   mkldnn: boolean;
-  fastConvTranspose: boolean;
+  /** whether the libtorch 1.x CPU kernel substitutions are on (see setFastKernels) */
+  fastKernels: boolean;
   warnings: string[];
 }
 
@@ -38,7 +40,20 @@ export function diagnostics(): Diagnostics {
     threads: { intraOp: N.getNumThreads(), openblas: process.env.OPENBLAS_NUM_THREADS },
     blas,
     mkldnn: info.mkldnn,
-    fastConvTranspose: N.fastConvTransposeActive(),
+    fastKernels: N.fastKernelsActive(),
     warnings,
   };
+}
+
+/**
+ * Turns torch-gan's kernel substitutions for libtorch 1.x on the CPU on (the default) or off:
+ * transposed convolutions computed through oneDNN, and the input gradient of convolutions with
+ * 1-3 input channels through libtorch's im2col kernel. Each gives the same values as libtorch's
+ * own kernel, faster (docs/benchmarks.md). Off, torch-gan runs exactly the kernels PyTorch runs;
+ * the environment variable TORCH_GAN_FAST_KERNELS=0 does the same from the start. No effect on
+ * libtorch 2.x or CUDA.
+ */
+export function setFastKernels(enabled: boolean): void {
+  if (typeof enabled !== 'boolean') throw invalidParameterError('setFastKernels() enabled', 'a boolean', enabled);
+  N.setFastKernels(enabled);
 }

@@ -6,7 +6,7 @@ export * as F from './nn/functional';
 export { TorchError } from './errors';
 export * as nn from './nn';
 export * as optim from './optim';
-export { diagnostics } from './diagnostics';
+export { diagnostics, setFastKernels } from './diagnostics';
 export type { Diagnostics } from './diagnostics';
 export { saveSafetensors, loadSafetensors, readSafetensorsHeader, saveModule, loadModule, saveOptimizer, loadOptimizer } from './io/safetensors';
 export type { SafetensorsHeader, SafetensorsEntry, LoadSafetensorsOptions } from './io/safetensors';

@@ -1,5 +1,6 @@
 // Functional NN ops: convolutions, normalisation, pooling, resampling, losses.
 #include "common.h"
+#include "cpu_kernels.h"
 
 #include <torch/version.h>
 
@@ -7,50 +8,6 @@
 #include <cstdlib>
 
 namespace tg {
-
-// libtorch 1.x has no oneDNN kernel for transposed convolution on the CPU
-// (aten::slow_conv_transpose2d), while the same product computed as the input
-// gradient of a plain convolution takes the oneDNN path and is 20-80x faster on
-// DCGAN shapes. It stays differentiable (convolution_backward has a derivative).
-// On by default where it helps; TORCH_GAN_FAST_CONV_TRANSPOSE=0 or
-// setFastConvTranspose(false) turns it off (e.g. to compare with plain libtorch).
-static std::atomic<bool> gFastConvTranspose{[] {
-  const char* e = std::getenv("TORCH_GAN_FAST_CONV_TRANSPOSE");
-  return !(e && std::string(e) == "0");
-}()};
-
-// Measured on DCGAN shapes (bench/): a single output channel per group is the
-// one case where the slow kernel wins (its im2col is tiny), so it keeps it.
-static bool FastConvTransposeApplies(const at::Tensor& x, const at::Tensor& w) {
-  return TORCH_VERSION_MAJOR < 2 && gFastConvTranspose.load(std::memory_order_relaxed) && x.device().is_cpu() &&
-         (x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble) && x.dim() == 4 && w.dim() == 4 && w.size(1) > 1;
-}
-
-static int64_t Pick(const std::vector<int64_t>& v, size_t i) { return v.size() == 1 ? v[0] : v.at(i); }
-
-static at::Tensor ConvTranspose2dViaConvBackward(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& bias,
-                                                 const std::vector<int64_t>& stride, const std::vector<int64_t>& padding,
-                                                 const std::vector<int64_t>& outputPadding, int64_t groups,
-                                                 const std::vector<int64_t>& dilation) {
-  TORCH_CHECK(w.dim() == 4, "expected a 4-D weight [in, out/groups, kH, kW], got ", w.dim(), "-D");
-  TORCH_CHECK(x.size(1) == w.size(0), "input has ", x.size(1), " channels but weight expects ", w.size(0));
-  for (size_t d = 0; d < 2; ++d) {
-    TORCH_CHECK(Pick(outputPadding, d) < Pick(stride, d) || Pick(outputPadding, d) < Pick(dilation, d),
-                "output padding must be smaller than either stride or dilation, got output_padding=", Pick(outputPadding, d),
-                " stride=", Pick(stride, d), " dilation=", Pick(dilation, d));
-  }
-  int64_t outH = (x.size(2) - 1) * Pick(stride, 0) - 2 * Pick(padding, 0) + Pick(dilation, 0) * (w.size(2) - 1) + Pick(outputPadding, 0) + 1;
-  int64_t outW = (x.size(3) - 1) * Pick(stride, 1) - 2 * Pick(padding, 1) + Pick(dilation, 1) * (w.size(3) - 1) + Pick(outputPadding, 1) + 1;
-  TORCH_CHECK(outH > 0 && outW > 0, "transposed convolution output would be empty (", outH, "x", outW, ")");
-  // Only the shape of `like` matters: its gradient is not requested.
-  at::Tensor like = at::empty({x.size(0), w.size(1) * groups, outH, outW}, x.options().requires_grad(false));
-  auto expand2 = [](const std::vector<int64_t>& v) { return v.size() == 1 ? std::vector<int64_t>{v[0], v[0]} : v; };
-  auto grads = at::convolution_backward(x, like, w, c10::nullopt, expand2(stride), expand2(padding), expand2(dilation), false, {0, 0},
-                                        groups, {true, false, false});
-  at::Tensor y = std::get<0>(grads);
-  if (bias && bias->defined()) y = y + bias->view({1, -1, 1, 1});
-  return y;
-}
 
 static int64_t ReductionArg(const Napi::CallbackInfo& info, size_t i) {
   std::string r = info[i].IsUndefined() ? "mean" : (info[i].IsString() ? info[i].As<Napi::String>().Utf8Value() : "");
@@ -63,31 +20,23 @@ static int64_t ReductionArg(const Napi::CallbackInfo& info, size_t i) {
 void RegisterNN(Napi::Env env, Napi::Object exports) {
   // conv2d(x, weight, bias?, stride, padding, dilation, groups)
   TG_OP(exports, "conv2d", {
-    return Wrap(info.Env(), at::conv2d(TensorArg(info, 0, "input"), TensorArg(info, 1, "weight"), OptTensorArg(info, 2, "bias"),
+    return Wrap(info.Env(), Conv2d(TensorArg(info, 0, "input"), TensorArg(info, 1, "weight"), OptTensorArg(info, 2, "bias"),
                                        IntListArg(info, 3, "stride"), IntListArg(info, 4, "padding"), IntListArg(info, 5, "dilation"),
                                        IntArg(info, 6, "groups")));
   });
   // convTranspose2d(x, weight, bias?, stride, padding, outputPadding, groups, dilation)
   TG_OP(exports, "convTranspose2d", {
-    auto& x = TensorArg(info, 0, "input");
-    auto& w = TensorArg(info, 1, "weight");
-    if (FastConvTransposeApplies(x, w)) {
-      return Wrap(info.Env(), ConvTranspose2dViaConvBackward(x, w, OptTensorArg(info, 2, "bias"),
-                                                             IntListArg(info, 3, "stride"), IntListArg(info, 4, "padding"),
-                                                             IntListArg(info, 5, "outputPadding"), IntArg(info, 6, "groups"),
-                                                             IntListArg(info, 7, "dilation")));
-    }
-    return Wrap(info.Env(), at::conv_transpose2d(TensorArg(info, 0, "input"), TensorArg(info, 1, "weight"), OptTensorArg(info, 2, "bias"),
-                                                 IntListArg(info, 3, "stride"), IntListArg(info, 4, "padding"),
-                                                 IntListArg(info, 5, "outputPadding"), IntArg(info, 6, "groups"),
-                                                 IntListArg(info, 7, "dilation")));
+    return Wrap(info.Env(), ConvTranspose2d(TensorArg(info, 0, "input"), TensorArg(info, 1, "weight"), OptTensorArg(info, 2, "bias"),
+                                            IntListArg(info, 3, "stride"), IntListArg(info, 4, "padding"),
+                                            IntListArg(info, 5, "outputPadding"), IntArg(info, 6, "groups"), IntListArg(info, 7, "dilation")));
   });
-  TG_OP(exports, "setFastConvTranspose", {
-    gFastConvTranspose.store(BoolArg(info, 0, "enabled"));
+  // setFastKernels(enabled): the libtorch 1.x CPU kernel substitutions of cpu_kernels.cc
+  TG_OP(exports, "setFastKernels", {
+    SetFastKernels(BoolArg(info, 0, "enabled"));
     return info.Env().Undefined();
   });
-  TG_OP(exports, "fastConvTransposeActive", {
-    return Napi::Boolean::New(info.Env(), TORCH_VERSION_MAJOR < 2 && gFastConvTranspose.load());
+  TG_OP(exports, "fastKernelsActive", {
+    return Napi::Boolean::New(info.Env(), FastKernelsActive());
   });
   TG_OP(exports, "linear", {
     return Wrap(info.Env(), at::linear(TensorArg(info, 0, "input"), TensorArg(info, 1, "weight"), OptTensorArg(info, 2, "bias")));

@@ -27,6 +27,12 @@ const cases: Case[] = [
     inputs: () => [randn([2, 3, 5, 5]), randn([4, 3, 3, 3], 0.5), randn([4])],
   },
   {
+    // one input channel, a non-square kernel and unequal strides (libtorch 1.x: input gradient by im2col)
+    name: 'conv2d (1 input channel, kernel 2x3, stride [2, 1], no bias)',
+    fn: (x, w) => tg.F.conv2d(x, w, null, { stride: [2, 1], padding: [1, 0] }),
+    inputs: () => [randn([2, 1, 5, 6]), randn([3, 1, 2, 3], 0.5)],
+  },
+  {
     name: 'conv2d (dilation 2, groups 2, no bias)',
     fn: (x, w) => tg.F.conv2d(x, w, null, { padding: 2, dilation: 2, groups: 2 }),
     inputs: () => [randn([1, 4, 4, 4]), randn([2, 2, 3, 3], 0.5)],

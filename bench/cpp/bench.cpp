@@ -309,7 +309,7 @@ int main(int argc, char** argv) {
         const char* ob = std::getenv("OPENBLAS_NUM_THREADS");
         std::cout << "{\"impl\":\"cpp\",\"torch\":" << jsonStr(TORCH_VERSION) << ",\"threads\":" << at::get_num_threads()
                   << ",\"interop_threads\":" << at::get_num_interop_threads()
-                  << ",\"openblas_num_threads\":" << jsonStr(ob ? ob : "") << ",\"fast_conv_transpose\":false"
+                  << ",\"openblas_num_threads\":" << jsonStr(ob ? ob : "") << ",\"fast_kernels\":false"
                   << ",\"parallel_info\":" << jsonStr(at::get_parallel_info()) << "}" << std::endl;
       } else if (cmd == "run") {
         std::string name;

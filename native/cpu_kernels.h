@@ -1,0 +1,22 @@
+// Kernel substitutions for libtorch 1.x on the CPU: the same products through faster
+// kernels that libtorch itself picks badly (see cpu_kernels.cc). Pure ATen, no N-API.
+#pragma once
+#include <torch/torch.h>
+
+#include <vector>
+
+namespace tg {
+
+// On unless TORCH_GAN_FAST_KERNELS=0 (or the older TORCH_GAN_FAST_CONV_TRANSPOSE=0) or
+// SetFastKernels(false): then torch-gan runs exactly the kernels PyTorch runs.
+void SetFastKernels(bool enabled);
+// Whether any substitution can apply with this libtorch (false on libtorch 2.x).
+bool FastKernelsActive();
+
+at::Tensor Conv2d(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& bias, const std::vector<int64_t>& stride,
+                  const std::vector<int64_t>& padding, const std::vector<int64_t>& dilation, int64_t groups);
+at::Tensor ConvTranspose2d(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& bias,
+                           const std::vector<int64_t>& stride, const std::vector<int64_t>& padding,
+                           const std::vector<int64_t>& outputPadding, int64_t groups, const std::vector<int64_t>& dilation);
+
+}  // namespace tg

@@ -1,0 +1,119 @@
+// torch-gan's kernel substitutions for libtorch 1.x on the CPU (native/cpu_kernels.cc) give
+// the values libtorch's own kernels give: forward, gradients, and gradients of gradients
+// (the penalties). Each case runs twice, substitutions on and off (setFastKernels), from the
+// same inputs; off is exactly what PyTorch runs. Finite-difference checks of the same paths
+// are in gradcheck.test.ts. On libtorch 2.x both runs take libtorch's kernels and agree trivially.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as tg from '../lib';
+import { Tensor } from '../lib';
+import { gradientPenalty } from '../lib/gan/penalties';
+import { errorMessage } from './helpers/errors';
+
+let threads = 0;
+test.before(() => { threads = tg.getNumThreads(); tg.setNumThreads(1); });
+test.after(() => { tg.setNumThreads(threads); tg.setFastKernels(true); });
+
+function maxRelDiff(a: Tensor, b: Tensor): number {
+  return tg.tidy(() => {
+    const scale = Math.max(b.abs().max().item(), 1e-6);
+    return a.sub(b).abs().max().item() / scale;
+  });
+}
+
+/** Runs fn with the substitutions on and off; returns both results as arrays of kept tensors. */
+function onAndOff(fn: () => Tensor[]): [Tensor[], Tensor[]] {
+  const run = (on: boolean): Tensor[] => {
+    tg.setFastKernels(on);
+    tg.manualSeed(7);
+    return tg.tidy(() => fn().map((t) => tg.keep(t.detach())));
+  };
+  try {
+    return [run(true), run(false)];
+  } finally {
+    tg.setFastKernels(true);
+  }
+}
+
+function assertSame(label: string, fast: Tensor[], plain: Tensor[], tol: number): void {
+  assert.is(fast.length, plain.length);
+  fast.forEach((f, i) => {
+    assert.equal(f.shape, plain[i].shape, `${label}[${i}] shape`);
+    const d = maxRelDiff(f, plain[i]);
+    assert.ok(d <= tol, `${label}[${i}]: fast and plain kernels differ by ${d} (relative), tolerance ${tol}`);
+  });
+  [...fast, ...plain].forEach((t) => t.dispose());
+}
+
+const convCases = [
+  { name: '1 channel, 4x4 stride 2 padding 1 (an MNIST critic)', x: [8, 1, 28, 28], w: [16, 1, 4, 4], o: { stride: 2, padding: 1 } },
+  { name: '3 channels, 3x3 stride 1 padding 1, bias', x: [4, 3, 16, 16], w: [8, 3, 3, 3], o: { padding: 1 }, bias: true },
+  { name: '3 channels, 5x3 stride [2, 1]', x: [3, 3, 12, 9], w: [4, 3, 5, 3], o: { stride: [2, 1] as [number, number] } },
+];
+
+for (const c of convCases) {
+  test(`conv2d ${c.name}: same output, gradients and second-order gradients with and without the substitutions`, () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      const [fast, plain] = onAndOff(() => {
+        const x = tg.randn(c.x, { dtype }).requiresGrad_(true);
+        const w = tg.randn(c.w, { dtype }).mul(0.2).requiresGrad_(true);
+        const b = c.bias ? tg.randn([c.w[0]], { dtype }).requiresGrad_(true) : null;
+        const y = tg.F.conv2d(x, w, b, c.o);
+        const gy = tg.randnLike(y);
+        const inputs = b ? [x, w, b] : [x, w];
+        const grads = tg.autograd.grad(y, inputs, { gradOutputs: gy, createGraph: true }) as Tensor[];
+        // a penalty-like function of the input gradient, differentiated again (with respect to
+        // the weight; the input gradient of a convolution does not depend on the input)
+        const [second] = tg.autograd.grad(grads[0].square().sum().add(grads[1].square().sum()), [w]) as Tensor[];
+        return [y, ...grads, second];
+      });
+      assertSame(`${c.name} ${dtype}`, fast, plain, dtype === 'float64' ? 1e-12 : 1e-5);
+    }
+  });
+}
+
+test('convTranspose2d: same output and gradients with and without the substitutions', () => {
+  const [fast, plain] = onAndOff(() => {
+    const x = tg.randn([4, 16, 7, 7]).requiresGrad_(true);
+    const w = tg.randn([16, 8, 4, 4]).mul(0.1).requiresGrad_(true);
+    const y = tg.F.convTranspose2d(x, w, null, { stride: 2, padding: 1 });
+    const grads = tg.autograd.grad(y.tanh().sum(), [x, w]) as Tensor[];
+    return [y, ...grads];
+  });
+  assertSame('convTranspose2d', fast, plain, 1e-5);
+});
+
+test('WGAN-GP penalty through a 1-channel critic: same penalty and weight gradients with and without the substitutions', () => {
+  const [fast, plain] = onAndOff(() => {
+    const critic = new tg.nn.Sequential(
+      new tg.nn.Conv2d(1, 8, 4, { stride: 2, padding: 1, bias: false }),
+      new tg.nn.LeakyReLU(0.2),
+      new tg.nn.Conv2d(8, 16, 4, { stride: 2, padding: 1, bias: false }),
+      new tg.nn.InstanceNorm2d(16),
+      new tg.nn.LeakyReLU(0.2),
+      new tg.nn.Flatten(),
+      new tg.nn.Linear(16 * 7 * 7, 1),
+    );
+    const real = tg.rand([6, 1, 28, 28]).mul(2).sub(1);
+    const fake = tg.rand([6, 1, 28, 28]).mul(2).sub(1);
+    const { penalty, gradNorms } = gradientPenalty(critic, real, fake);
+    const loss = penalty.add(critic.forward(fake).mean()).sub(critic.forward(real).mean());
+    const params = critic.parameters();
+    const grads = tg.autograd.grad(loss, params) as Tensor[];
+    return [penalty, gradNorms, ...grads];
+  });
+  assertSame('penalty', fast, plain, 1e-5);
+});
+
+test('setFastKernels: a non-boolean is refused, naming the parameter; diagnostics report the setting', () => {
+  const msg = errorMessage(() => tg.setFastKernels('no' as unknown as boolean));
+  assert.match(msg, /setFastKernels\(\) enabled/);
+  assert.match(msg, /a boolean/);
+  const libtorch1 = tg.diagnostics().libtorch.version.startsWith('1.');
+  tg.setFastKernels(false);
+  assert.is(tg.diagnostics().fastKernels, false);
+  tg.setFastKernels(true);
+  assert.is(tg.diagnostics().fastKernels, libtorch1, 'on for libtorch 1.x, where the substitutions exist');
+});
+
+test.run();
