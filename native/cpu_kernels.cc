@@ -11,6 +11,10 @@
 //   (at::_slow_conv2d_backward). GANs pay for it twice per step: the generator's
 //   gradient and every gradient penalty pass through that layer's input gradient.
 //   The forward and the weight gradient stay on oneDNN, which is fast for them.
+// - A convolution whose kernel covers its whole unpadded input (a critic's last layer,
+//   to one score per sample), and a transposed convolution of a 1x1 input (a generator's
+//   first layer, from z), are matrix products: at::linear / at::mm do them 3-7x faster
+//   than oneDNN, backward and double backward included.
 #include "cpu_kernels.h"
 
 #include <torch/version.h>
@@ -39,10 +43,33 @@ static bool OnCpuFloat(const at::Tensor& x, const at::Tensor& w) {
 
 static int64_t Pick(const std::vector<int64_t>& v, size_t i) { return v.size() == 1 ? v[0] : v.at(i); }
 static std::vector<int64_t> Expand2(const std::vector<int64_t>& v) { return v.size() == 1 ? std::vector<int64_t>{v[0], v[0]} : v; }
-static bool AllOnes(const std::vector<int64_t>& v) {
+static bool AllEqual(const std::vector<int64_t>& v, int64_t value) {
   for (auto d : v)
-    if (d != 1) return false;
+    if (d != value) return false;
   return true;
+}
+static bool AllOnes(const std::vector<int64_t>& v) { return AllEqual(v, 1); }
+static bool AllPositive(const std::vector<int64_t>& v) {
+  for (auto d : v)
+    if (d <= 0) return false;
+  return !v.empty() && v.size() <= 2;
+}
+
+// ------------------------------------------------------------ convolutions that are matrix products
+
+// kernel == input size, no padding: one output position per sample, y[n, o] = <x[n], w[o]>.
+static bool WholeInputConvApplies(const at::Tensor& x, const at::Tensor& w, const std::vector<int64_t>& stride,
+                                  const std::vector<int64_t>& padding, const std::vector<int64_t>& dilation, int64_t groups) {
+  return OnCpuFloat(x, w) && groups == 1 && AllEqual(padding, 0) && AllOnes(dilation) && AllPositive(stride) &&
+         x.size(1) == w.size(1) && x.size(2) == w.size(2) && x.size(3) == w.size(3);
+}
+
+// a 1x1 input, no padding: y[n, :, i, j] = sum_c x[n, c] w[c, :, i, j].
+static bool PointInputConvTransposeApplies(const at::Tensor& x, const at::Tensor& w, const std::vector<int64_t>& stride,
+                                           const std::vector<int64_t>& padding, const std::vector<int64_t>& outputPadding,
+                                           const std::vector<int64_t>& dilation, int64_t groups) {
+  return OnCpuFloat(x, w) && groups == 1 && AllEqual(padding, 0) && AllEqual(outputPadding, 0) && AllOnes(dilation) &&
+         AllPositive(stride) && x.size(2) == 1 && x.size(3) == 1 && x.size(1) == w.size(0);
 }
 
 // ------------------------------------------------------------ small-input convolution
@@ -90,6 +117,10 @@ static bool SmallInputConvApplies(const at::Tensor& x, const at::Tensor& w, cons
 
 at::Tensor Conv2d(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& bias, const std::vector<int64_t>& stride,
                   const std::vector<int64_t>& padding, const std::vector<int64_t>& dilation, int64_t groups) {
+  if (WholeInputConvApplies(x, w, stride, padding, dilation, groups)) {
+    int64_t n = x.size(0), out = w.size(0);
+    return at::linear(x.reshape({n, -1}), w.reshape({out, -1}), bias).view({n, out, 1, 1});
+  }
 #if TORCH_VERSION_MAJOR < 2
   // Odd argument lists go to libtorch, for its own checks and messages.
   bool plainLists = !stride.empty() && stride.size() <= 2 && !padding.empty() && padding.size() <= 2;
@@ -129,6 +160,12 @@ static at::Tensor ConvTranspose2dViaConvBackward(const at::Tensor& x, const at::
 at::Tensor ConvTranspose2d(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& bias,
                            const std::vector<int64_t>& stride, const std::vector<int64_t>& padding,
                            const std::vector<int64_t>& outputPadding, int64_t groups, const std::vector<int64_t>& dilation) {
+  if (PointInputConvTransposeApplies(x, w, stride, padding, outputPadding, dilation, groups)) {
+    int64_t n = x.size(0), out = w.size(1);
+    at::Tensor y = at::mm(x.reshape({n, -1}), w.reshape({w.size(0), -1})).view({n, out, w.size(2), w.size(3)});
+    if (bias && bias->defined()) y = y + bias->view({1, -1, 1, 1});
+    return y;
+  }
   if (OnCpuFloat(x, w) && w.size(1) > 1) {
     return ConvTranspose2dViaConvBackward(x, w, bias, stride, padding, outputPadding, groups, dilation);
   }

@@ -49,6 +49,9 @@ const convCases = [
   { name: '1 channel, 4x4 stride 2 padding 1 (an MNIST critic)', x: [8, 1, 28, 28], w: [16, 1, 4, 4], o: { stride: 2, padding: 1 } },
   { name: '3 channels, 3x3 stride 1 padding 1, bias', x: [4, 3, 16, 16], w: [8, 3, 3, 3], o: { padding: 1 }, bias: true },
   { name: '3 channels, 5x3 stride [2, 1]', x: [3, 3, 12, 9], w: [4, 3, 5, 3], o: { stride: [2, 1] as [number, number] } },
+  // a kernel covering the whole input: a matrix product (a DCGAN critic's last layer)
+  { name: 'kernel = input size (4x4), 128 channels, to 1 score', x: [6, 128, 4, 4], w: [1, 128, 4, 4], o: {} },
+  { name: 'kernel = input size (3x5), stride 2, bias', x: [5, 7, 3, 5], w: [4, 7, 3, 5], o: { stride: 2 }, bias: true },
 ];
 
 for (const c of convCases) {
@@ -81,6 +84,22 @@ test('convTranspose2d: same output and gradients with and without the substituti
     return [y, ...grads];
   });
   assertSame('convTranspose2d', fast, plain, 1e-5);
+});
+
+test('convTranspose2d of a 1x1 input (a generator\'s first layer): same output, gradients and second-order gradients', () => {
+  for (const bias of [false, true]) {
+    const [fast, plain] = onAndOff(() => {
+      const z = tg.randn([5, 100, 1, 1]).requiresGrad_(true);
+      const w = tg.randn([100, 16, 4, 4]).mul(0.1).requiresGrad_(true);
+      const b = bias ? tg.randn([16]).requiresGrad_(true) : null;
+      const y = tg.F.convTranspose2d(z, w, b, { stride: 1, padding: 0 });
+      const inputs = b ? [z, w, b] : [z, w];
+      const grads = tg.autograd.grad(y.tanh().sum(), inputs, { createGraph: true }) as Tensor[];
+      const [second] = tg.autograd.grad(grads[0].square().sum(), [w]) as Tensor[];
+      return [y, ...grads, second];
+    });
+    assertSame(`convTranspose2d 1x1 input, bias ${bias}`, fast, plain, 1e-5);
+  }
 });
 
 test('WGAN-GP penalty through a 1-channel critic: same penalty and weight gradients with and without the substitutions', () => {

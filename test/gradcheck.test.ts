@@ -33,6 +33,12 @@ const cases: Case[] = [
     inputs: () => [randn([2, 1, 5, 6]), randn([3, 1, 2, 3], 0.5)],
   },
   {
+    // the kernel covers the whole input (libtorch 1.x: computed as a matrix product)
+    name: 'conv2d (kernel = input size 3x4, bias)',
+    fn: (x, w, b) => tg.F.conv2d(x, w, b),
+    inputs: () => [randn([2, 3, 3, 4]), randn([2, 3, 3, 4], 0.5), randn([2])],
+  },
+  {
     name: 'conv2d (dilation 2, groups 2, no bias)',
     fn: (x, w) => tg.F.conv2d(x, w, null, { padding: 2, dilation: 2, groups: 2 }),
     inputs: () => [randn([1, 4, 4, 4]), randn([2, 2, 3, 3], 0.5)],
@@ -41,6 +47,12 @@ const cases: Case[] = [
     name: 'convTranspose2d (stride 2, padding 1, outputPadding 1)',
     fn: (x, w, b) => tg.F.convTranspose2d(x, w, b, { stride: 2, padding: 1, outputPadding: 1 }),
     inputs: () => [randn([2, 3, 3, 3]), randn([3, 2, 4, 4], 0.5), randn([2])],
+  },
+  {
+    // a 1x1 input (libtorch 1.x: computed as a matrix product)
+    name: 'convTranspose2d (1x1 input, kernel 3x2, bias)',
+    fn: (x, w, b) => tg.F.convTranspose2d(x, w, b),
+    inputs: () => [randn([2, 4, 1, 1]), randn([4, 3, 3, 2], 0.5), randn([3])],
   },
   {
     name: 'instanceNorm (affine)',
