@@ -224,6 +224,20 @@ async function main(): Promise<void> {
       rows.push([wl, ...cols.map(cell), ...ratioCols.map(([a, b]) => fmt(med(a) / med(b), 2))]);
     }
     log(table(header, rows));
+    if (ratioCols.length > 0) {
+      // Rounds run back to back, so a round's ratio compares the implementations under the same
+      // machine conditions: on a machine whose speed drifts, these are the steadier figures.
+      log('');
+      log('Paired ratios: median over the rounds of each round\'s ratio [min-max]');
+      const paired = o.workloads.map((wl) => [
+        wl,
+        ...ratioCols.map(([a, b]) => {
+          const rs = results[wl][a].rounds.map((r, k) => r.msPerIter / results[wl][b].rounds[k].msPerIter);
+          return `${fmt(median(rs), 2)} [${fmt(Math.min(...rs), 2)}-${fmt(Math.max(...rs), 2)}]`;
+        }),
+      ]);
+      log(table(['workload', ...ratioCols.map((r) => r[2])], paired));
+    }
     log('');
     log('torch-gan = the TypeScript API (bench/workloads.ts) with its libtorch 1.x CPU kernel substitutions (the default there);');
     log('torch-gan (plain kernels) = the same with TORCH_GAN_FAST_KERNELS=0, i.e. the kernels PyTorch and C++ run:');

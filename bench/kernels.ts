@@ -1,0 +1,108 @@
+// torch-gan's kernel substitutions for libtorch 1.x on the CPU (native/cpu_kernels.cc), one
+// by one: the same op on the same tensors with the substitutions on and off (setFastKernels),
+// interleaved, the best of several repeats (µs per call). "off" is exactly libtorch's kernel,
+// the one PyTorch runs. Three measurements per case: the forward alone; forward + backward
+// (the gradients a training step needs); forward + backward with createGraph + the gradient
+// of a penalty-like function of the input gradient (what WGAN-GP and DRAGAN do).
+//
+//   npx tsx bench/kernels.ts [--repeats 7] [--n 20] [--threads N]
+import { cores, fmt, parseFlags, table } from './common';
+import * as tg from '../lib';
+import type { Tensor } from '../lib';
+
+const { autograd } = tg;
+const conv2d = (x: Tensor, w: Tensor, o: tg.F.Conv2dOptions): Tensor => tg.F.conv2d(x, w, null, o);
+
+interface Case {
+  name: string;
+  /** which substitution applies */
+  via: string;
+  input: number[];
+  weight: number[];
+  op: (x: Tensor, w: Tensor) => Tensor;
+}
+
+const S2P1 = { stride: 2, padding: 1 };
+const CASES: Case[] = [
+  { name: 'critic conv 1->32, 28x28, 4x4 s2 p1', via: 'input gradient by im2col', input: [64, 1, 28, 28], weight: [32, 1, 4, 4], op: (x, w) => conv2d(x, w, S2P1) },
+  { name: 'critic conv 3->64, 64x64, 4x4 s2 p1', via: 'input gradient by im2col', input: [64, 3, 64, 64], weight: [64, 3, 4, 4], op: (x, w) => conv2d(x, w, S2P1) },
+  { name: 'critic conv 128->1, 4x4, 4x4 (last layer)', via: 'matrix product', input: [64, 128, 4, 4], weight: [1, 128, 4, 4], op: (x, w) => conv2d(x, w, {}) },
+  { name: 'generator convT 100->128, 1x1 -> 4x4', via: 'matrix product', input: [64, 100, 1, 1], weight: [100, 128, 4, 4], op: (x, w) => tg.F.convTranspose2d(x, w, null, {}) },
+  { name: 'generator convT 128->64, 4x4 -> 7x7, 3x3 s2 p1', via: 'oneDNN (as a convolution gradient)', input: [64, 128, 4, 4], weight: [128, 64, 3, 3], op: (x, w) => tg.F.convTranspose2d(x, w, null, S2P1) },
+  { name: 'generator convT 64->32, 7x7 -> 14x14, 4x4 s2 p1', via: 'oneDNN (as a convolution gradient)', input: [64, 64, 7, 7], weight: [64, 32, 4, 4], op: (x, w) => tg.F.convTranspose2d(x, w, null, S2P1) },
+];
+
+type Phase = 'forward' | 'backward' | 'double';
+const PHASES: Phase[] = ['forward', 'backward', 'double'];
+
+function runPhase(c: Case, x: Tensor, w: Tensor, phase: Phase): void {
+  tg.tidy(() => {
+    if (phase === 'forward') {
+      tg.noGrad(() => c.op(x, w));
+      return;
+    }
+    const y = c.op(x, w);
+    if (phase === 'backward') {
+      autograd.grad(y.square().sum(), [x, w]);
+      return;
+    }
+    const [gx] = autograd.grad(y.sum(), [x], { createGraph: true }) as Tensor[];
+    autograd.grad(gx.square().sum(), [w]);
+  });
+}
+
+function timeIt(n: number, body: () => void): number {
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) body();
+  return Number(process.hrtime.bigint() - t0) / n / 1000;
+}
+
+function main(): void {
+  const f = parseFlags(process.argv.slice(2));
+  const known = ['repeats', 'n', 'threads', 'help'];
+  for (const k of f.keys()) if (!known.includes(k)) throw new Error(`unknown flag --${k} (known: ${known.map((x) => '--' + x).join(', ')})`);
+  if (f.has('help')) {
+    console.log('Usage: npx tsx bench/kernels.ts [--repeats 7] [--n 20] [--threads N]');
+    return;
+  }
+  const int = (k: string, d: number): number => {
+    const v = f.get(k);
+    if (v === undefined) return d;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${k} expects a positive integer, got '${String(v)}'`);
+    return n;
+  };
+  const repeats = int('repeats', 7);
+  const n = int('n', 20);
+  tg.setNumThreads(int('threads', cores()));
+  const d = tg.diagnostics();
+  console.log(`libtorch ${d.libtorch.version}, ${tg.getNumThreads()} thread(s), OPENBLAS_NUM_THREADS=${process.env.OPENBLAS_NUM_THREADS ?? ''}`);
+  if (!d.libtorch.version.startsWith('1.')) console.log('note: the substitutions apply to libtorch 1.x only; on this libtorch "on" and "off" run the same kernels');
+  console.log(`best of ${repeats} repeats of ${n} calls, µs per call; off = libtorch's own kernel (what PyTorch runs)\n`);
+  tg.manualSeed(0);
+  const rows: string[][] = [];
+  for (const c of CASES) {
+    const x = tg.randn(c.input).requiresGrad_(true);
+    const w = tg.randn(c.weight).mul(0.05).detach().requiresGrad_(true);
+    for (const phase of PHASES) {
+      const best = { on: Infinity, off: Infinity };
+      for (const mode of ['on', 'off'] as const) {
+        tg.setFastKernels(mode === 'on');
+        for (let i = 0; i < 3; i++) runPhase(c, x, w, phase); // warm-up (oneDNN primitive creation)
+      }
+      for (let r = 0; r < repeats; r++) {
+        for (const mode of ['on', 'off'] as const) {
+          tg.setFastKernels(mode === 'on');
+          best[mode] = Math.min(best[mode], timeIt(n, () => runPhase(c, x, w, phase)));
+        }
+      }
+      tg.setFastKernels(true);
+      rows.push([c.name, c.via, phase, fmt(best.off, 0), fmt(best.on, 0), fmt(best.off / best.on, 2) + 'x']);
+    }
+    x.dispose();
+    w.dispose();
+  }
+  console.log(table(['op', 'substitution', 'measured', 'off (libtorch) µs', 'on (torch-gan) µs', 'speed-up'], rows));
+}
+
+main();
