@@ -38,6 +38,8 @@ const flags = {
   shift: { type: 'int', min: 0, max: 4, help: 'random translation in pixels (default: 2 for mnist, 0 for fashion)' },
   rotate: { type: 'number', min: 0, max: 45, help: 'random rotation in degrees (default: 12 for mnist, 0 for fashion)' },
   scale: { type: 'number', min: 0, max: 0.5, help: 'random relative scaling (default: 0.1 for mnist, 0 for fashion)' },
+  'elastic-alpha': { type: 'number', min: 0, max: 100, help: 'elastic distortion strength in pixels, 0: none (default: 0)' },
+  'elastic-sigma': { type: 'number', min: 0.5, max: 20, default: 4, help: 'elastic distortion smoothness in pixels' },
   c1: { type: 'int', min: 1, help: 'filters of the first convolution (default: 64 for mnist, 32 for fashion)' },
   c2: { type: 'int', min: 1, help: 'filters of the second convolution (default: 128 for mnist, 64 for fashion)' },
   hidden: { type: 'int', min: 1, help: 'width of the feature layer (default: 256 for mnist, 128 for fashion)' },
@@ -70,6 +72,39 @@ export interface AffineAugment {
   scale: number;
   /** largest translation, whole pixels (each image: an integer in ±shift per axis) */
   shift: number;
+  /** elastic distortion (Simard et al. 2003): displacement scale in pixels; 0: none */
+  elasticAlpha: number;
+  /** elastic distortion: standard deviation in pixels of the Gaussian smoothing the displacements */
+  elasticSigma: number;
+}
+
+/** A random displacement field [h·w] (one axis): uniform in ±1 per pixel, Gaussian-smoothed (sigma), times alpha. */
+function elasticField(h: number, w: number, alpha: number, sigma: number, rng: Rng): Float32Array {
+  const radius = Math.ceil(3 * sigma);
+  const kernel = new Float32Array(2 * radius + 1);
+  for (let k = -radius; k <= radius; k++) kernel[k + radius] = Math.exp(-(k * k) / (2 * sigma * sigma));
+  const field = new Float32Array(h * w);
+  for (let i = 0; i < field.length; i++) field[i] = rng.uniform() * 2 - 1;
+  // separable blur with zero padding (as scipy.ndimage.gaussian_filter(mode='constant'))
+  const tmp = new Float32Array(h * w);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let acc = 0;
+      for (let k = -radius; k <= radius; k++) if (x + k >= 0 && x + k < w) acc += kernel[k + radius] * field[y * w + x + k];
+      tmp[y * w + x] = acc;
+    }
+  }
+  let norm = 0;
+  for (const v of kernel) norm += v;
+  const scale = alpha / (norm * norm);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let acc = 0;
+      for (let k = -radius; k <= radius; k++) if (y + k >= 0 && y + k < h) acc += kernel[k + radius] * tmp[(y + k) * w + x];
+      field[y * w + x] = acc * scale;
+    }
+  }
+  return field;
 }
 
 /**
@@ -78,7 +113,7 @@ export interface AffineAugment {
  * sampling as PyTorch's affine_grid + grid_sample (align_corners false). Draws from rng.
  */
 export function randomAffine(x: tg.Tensor, a: AffineAugment, rng: Rng): tg.Tensor {
-  if (a.rotate === 0 && a.scale === 0 && a.shift === 0) return x.clone();
+  if (a.rotate === 0 && a.scale === 0 && a.shift === 0 && a.elasticAlpha === 0) return x.clone();
   const [n, c, h, w] = x.shape;
   const src = Float32Array.from(x.data() as Float32Array);
   const dst = new Float32Array(src.length);
@@ -91,14 +126,16 @@ export function randomAffine(x: tg.Tensor, a: AffineAugment, rng: Rng): tg.Tenso
     // output pixel -> normalised [-1, 1] -> source (inverse map: rotate by angle, divide by s) -> pixel
     const cos = Math.cos(angle) / s;
     const sin = Math.sin(angle) / s;
+    const ex = a.elasticAlpha > 0 ? elasticField(h, w, a.elasticAlpha, a.elasticSigma, rng) : null;
+    const ey = a.elasticAlpha > 0 ? elasticField(h, w, a.elasticAlpha, a.elasticSigma, rng) : null;
     for (let ch = 0; ch < c; ch++) {
       const base = (i * c + ch) * plane;
       for (let oy = 0; oy < h; oy++) {
         const yn = (2 * oy + 1) / h - 1;
         for (let ox = 0; ox < w; ox++) {
           const xn = (2 * ox + 1) / w - 1;
-          const sx = ((cos * xn - sin * yn + tx + 1) * w - 1) / 2;
-          const sy = ((sin * xn + cos * yn + ty + 1) * h - 1) / 2;
+          const sx = ((cos * xn - sin * yn + tx + 1) * w - 1) / 2 + (ex ? ex[oy * w + ox] : 0);
+          const sy = ((sin * xn + cos * yn + ty + 1) * h - 1) / 2 + (ey ? ey[oy * w + ox] : 0);
           const x0 = Math.floor(sx);
           const y0 = Math.floor(sy);
           const fx = sx - x0;
@@ -126,6 +163,8 @@ if (require.main === module) {
       shift: (f.shift as number | undefined) ?? (mnist ? 2 : 0),
       rotate: (f.rotate as number | undefined) ?? (mnist ? 12 : 0),
       scale: (f.scale as number | undefined) ?? (mnist ? 0.1 : 0),
+      elasticAlpha: (f.elasticAlpha as number | undefined) ?? 0,
+      elasticSigma: f.elasticSigma as number,
     };
     const arch = {
       c1: (f.c1 as number | undefined) ?? (mnist ? 64 : 32),
