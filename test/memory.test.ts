@@ -215,4 +215,18 @@ test('tensors made outside any scope stay alive across tidy calls', () => {
   outside.dispose();
 });
 
+test('tensors left to the garbage collector outside any scope are freed by the backstop (after the job that made them)', async () => {
+  await settle();
+  const start = snapshot();
+  // made and dropped in a synchronous run longer than the deferred-registration batch
+  (() => {
+    for (let i = 0; i < 3000; i++) tg.zeros([16]).add(1);
+  })();
+  const during = snapshot();
+  assert.ok(during.tensors >= start.tensors + 3000, `the dropped tensors are alive until collected (${during.tensors - start.tensors} more)`);
+  await new Promise((r) => setImmediate(r)); // the job ends: the rest is registered
+  for (let i = 0; i < 20 && snapshot().tensors > start.tensors; i++) await settle();
+  assert.equal(snapshot(), start, 'the garbage collector freed every dropped tensor');
+});
+
 test.run();
