@@ -15,6 +15,11 @@
 //   to one score per sample), and a transposed convolution of a 1x1 input (a generator's
 //   first layer, from z), are matrix products: at::linear / at::mm do them 3-7x faster
 //   than oneDNN, backward and double backward included.
+// - Instance normalisation from the batch's own statistics: libtorch runs it as a batch norm
+//   over a [1, N·C, H, W] view, whose double backward (the penalties) is a long chain of small
+//   reductions over dims (0, 2, 3). The same numbers come from layer_norm over rows of a
+//   [N·C, H·W] view (its fused kernel, contiguous reductions), with the per-channel affine
+//   applied after: 1.2-2.5x faster forward and backward, about 2x the double backward.
 #include "cpu_kernels.h"
 
 #include <torch/version.h>
@@ -170,6 +175,31 @@ at::Tensor ConvTranspose2d(const at::Tensor& x, const at::Tensor& w, const c10::
     return ConvTranspose2dViaConvBackward(x, w, bias, stride, padding, outputPadding, groups, dilation);
   }
   return at::conv_transpose2d(x, w, bias, stride, padding, outputPadding, groups, dilation);
+}
+
+// ------------------------------------------------------------ instance normalisation
+
+static bool PerChannel(const c10::optional<at::Tensor>& p, int64_t channels, const at::Tensor& x) {
+  return !p || !p->defined() || (p->dim() == 1 && p->size(0) == channels && p->device() == x.device() && p->scalar_type() == x.scalar_type());
+}
+
+at::Tensor InstanceNorm(const at::Tensor& x, const c10::optional<at::Tensor>& weight, const c10::optional<at::Tensor>& bias,
+                        const c10::optional<at::Tensor>& runningMean, const c10::optional<at::Tensor>& runningVar, bool useInputStats,
+                        double momentum, double eps) {
+  bool noRunningStats = !(runningMean && runningMean->defined()) && !(runningVar && runningVar->defined());
+  if (FastKernelsActive() && useInputStats && noRunningStats && x.device().is_cpu() && !x.is_mkldnn() &&
+      (x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble) && x.dim() >= 3 && x.numel() > 0) {
+    int64_t n = x.size(0), c = x.size(1), rest = x.numel() / (n * c);
+    if (PerChannel(weight, c, x) && PerChannel(bias, c, x)) {
+      at::Tensor y = at::layer_norm(x.reshape({n * c, rest}), {rest}, c10::nullopt, c10::nullopt, eps, true).view(x.sizes());
+      std::vector<int64_t> shape(static_cast<size_t>(x.dim()), 1);
+      shape[1] = c;
+      if (weight && weight->defined()) y = y * weight->view(shape);
+      if (bias && bias->defined()) y = y + bias->view(shape);
+      return y;
+    }
+  }
+  return at::instance_norm(x, weight, bias, runningMean, runningVar, useInputStats, momentum, eps, true);
 }
 
 }  // namespace tg

@@ -19,4 +19,8 @@ at::Tensor ConvTranspose2d(const at::Tensor& x, const at::Tensor& w, const c10::
                            const std::vector<int64_t>& stride, const std::vector<int64_t>& padding,
                            const std::vector<int64_t>& outputPadding, int64_t groups, const std::vector<int64_t>& dilation);
 
+at::Tensor InstanceNorm(const at::Tensor& x, const c10::optional<at::Tensor>& weight, const c10::optional<at::Tensor>& bias,
+                        const c10::optional<at::Tensor>& runningMean, const c10::optional<at::Tensor>& runningVar, bool useInputStats,
+                        double momentum, double eps);
+
 }  // namespace tg

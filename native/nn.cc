@@ -49,9 +49,9 @@ void RegisterNN(Napi::Env env, Napi::Object exports) {
   });
   // instanceNorm(x, weight?, bias?, runningMean?, runningVar?, useInputStats, momentum, eps)
   TG_OP(exports, "instanceNorm", {
-    return Wrap(info.Env(), at::instance_norm(TensorArg(info, 0, "input"), OptTensorArg(info, 1, "weight"), OptTensorArg(info, 2, "bias"),
-                                              OptTensorArg(info, 3, "runningMean"), OptTensorArg(info, 4, "runningVar"),
-                                              BoolArg(info, 5, "useInputStats"), NumArg(info, 6, "momentum"), NumArg(info, 7, "eps"), true));
+    return Wrap(info.Env(), InstanceNorm(TensorArg(info, 0, "input"), OptTensorArg(info, 1, "weight"), OptTensorArg(info, 2, "bias"),
+                                         OptTensorArg(info, 3, "runningMean"), OptTensorArg(info, 4, "runningVar"),
+                                         BoolArg(info, 5, "useInputStats"), NumArg(info, 6, "momentum"), NumArg(info, 7, "eps")));
   });
   TG_OP(exports, "layerNorm", {
     return Wrap(info.Env(), at::layer_norm(TensorArg(info, 0, "input"), IntListArg(info, 1, "normalizedShape"), OptTensorArg(info, 2, "weight"),

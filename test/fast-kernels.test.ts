@@ -102,6 +102,29 @@ test('convTranspose2d of a 1x1 input (a generator\'s first layer): same output, 
   }
 });
 
+test('instanceNorm from the batch statistics (as layer_norm rows): same output, gradients and second-order gradients', () => {
+  const shapes = [[6, 16, 7, 7], [4, 3, 10]];
+  for (const shape of shapes) {
+    for (const affine of [false, true]) {
+      for (const dtype of ['float32', 'float64'] as const) {
+        const [fast, plain] = onAndOff(() => {
+          const x = tg.randn(shape, { dtype }).mul(3).add(1).requiresGrad_(true);
+          const w = affine ? tg.randn([shape[1]], { dtype }).requiresGrad_(true) : undefined;
+          const b = affine ? tg.randn([shape[1]], { dtype }).requiresGrad_(true) : undefined;
+          const y = tg.F.instanceNorm(x, { weight: w, bias: b });
+          const gy = tg.randnLike(y);
+          const inputs = [x, ...(w && b ? [w, b] : [])];
+          const grads = tg.autograd.grad(y, inputs, { gradOutputs: gy, createGraph: true }) as Tensor[];
+          // (the bias does not reach the input gradient: allowUnused, nulls dropped alike on both sides)
+          const second = tg.autograd.grad(grads[0].square().sum(), inputs, { allowUnused: true }).filter((t): t is Tensor => t !== null);
+          return [y, ...grads, ...second];
+        });
+        assertSame(`instanceNorm [${shape}] affine ${affine} ${dtype}`, fast, plain, dtype === 'float64' ? 1e-10 : 2e-4);
+      }
+    }
+  }
+});
+
 test('WGAN-GP penalty through a 1-channel critic: same penalty and weight gradients with and without the substitutions', () => {
   const [fast, plain] = onAndOff(() => {
     const critic = new tg.nn.Sequential(
