@@ -30,6 +30,9 @@ const CASES: Case[] = [
   { name: 'generator convT 100->128, 1x1 -> 4x4', via: 'matrix product', input: [64, 100, 1, 1], weight: [100, 128, 4, 4], op: (x, w) => tg.F.convTranspose2d(x, w, null, {}) },
   { name: 'generator convT 128->64, 4x4 -> 7x7, 3x3 s2 p1', via: 'oneDNN (as a convolution gradient)', input: [64, 128, 4, 4], weight: [128, 64, 3, 3], op: (x, w) => tg.F.convTranspose2d(x, w, null, S2P1) },
   { name: 'generator convT 64->32, 7x7 -> 14x14, 4x4 s2 p1', via: 'oneDNN (as a convolution gradient)', input: [64, 64, 7, 7], weight: [64, 32, 4, 4], op: (x, w) => tg.F.convTranspose2d(x, w, null, S2P1) },
+  // w: an affine weight per channel, so that "double" differentiates with respect to it
+  { name: 'critic InstanceNorm2d(64), 7x7', via: 'layer_norm over [N*C, H*W]', input: [64, 64, 7, 7], weight: [64], op: (x, w) => tg.F.instanceNorm(x, { weight: w }) },
+  { name: 'critic InstanceNorm2d(128), 4x4', via: 'layer_norm over [N*C, H*W]', input: [64, 128, 4, 4], weight: [128], op: (x, w) => tg.F.instanceNorm(x, { weight: w }) },
 ];
 
 type Phase = 'forward' | 'backward' | 'double';
@@ -83,7 +86,7 @@ function main(): void {
   const rows: string[][] = [];
   for (const c of CASES) {
     const x = tg.randn(c.input).requiresGrad_(true);
-    const w = tg.randn(c.weight).mul(0.05).detach().requiresGrad_(true);
+    const w = (c.weight.length === 1 ? tg.ones(c.weight) : tg.randn(c.weight).mul(0.05)).detach().requiresGrad_(true);
     for (const phase of PHASES) {
       const best = { on: Infinity, off: Infinity };
       for (const mode of ['on', 'off'] as const) {
