@@ -60,6 +60,12 @@ const cases: Case[] = [
     inputs: () => [randn([2, 3, 4, 4], 2), randn([3]), randn([3])],
   },
   {
+    // no affine part, 6x6 maps (libtorch 1.x: computed as layer_norm over [N*C, H*W] rows)
+    name: 'instanceNorm (no affine, 6x6)',
+    fn: (x) => tg.F.instanceNorm(x),
+    inputs: () => [randn([2, 3, 6, 6], 2)],
+  },
+  {
     name: 'layerNorm (over the last two dims, affine)',
     fn: (x, w, b) => tg.F.layerNorm(x, [3, 4], w, b),
     inputs: () => [randn([2, 3, 4], 2), randn([3, 4]), randn([3, 4])],
