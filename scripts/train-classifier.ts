@@ -66,6 +66,16 @@ export function accuracy(model: Classifier, images: tg.Tensor, labels: Uint8Arra
   return correct / n;
 }
 
+/** The command that made the weights, as recorded beside them (without --out, which only says where). */
+function commandLine(args: string[]): string {
+  const kept: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--out') i++;
+    else if (!args[i].startsWith('--out=')) kept.push(args[i]);
+  }
+  return ['npx tsx scripts/train-classifier.ts', ...kept].join(' ');
+}
+
 export interface AffineAugment {
   /** largest rotation, degrees (each image: uniform in ±rotate) */
   rotate: number;
@@ -243,7 +253,7 @@ if (require.main === module) {
       trainingSeconds: Math.round(seconds * 10) / 10,
       threads: tg.getNumThreads(),
       history,
-      command: `npx tsx scripts/train-classifier.ts --dset ${dset}`,
+      command: commandLine(process.argv.slice(2)),
       libtorch: tg.diagnostics().libtorch.version,
     };
     evaluated.save(file, { 'torch-gan.classifier-info': JSON.stringify({ dset, testAccuracy: acc, split: split.note }) });
