@@ -32,6 +32,17 @@ const send = (o: object): void => {
 let data: Batches | null = null;
 const workloads = new Map<WorkloadName, Workload>();
 
+/** `<workload> [iters]` of a command line: the workload (made once, data loaded once) and the iteration count. */
+function workloadOf(rest: string[]): { name: WorkloadName; iters: number; w: Workload } {
+  const name = rest[0] as WorkloadName;
+  const iters = Number(rest[1] ?? 1);
+  if (!WORKLOADS.includes(name)) throw new Error(`unknown workload '${rest[0]}'`);
+  data ??= new Batches({ dir: arg('--data'), limit: Number(arg('--limit') ?? 10000) });
+  let w = workloads.get(name);
+  if (!w) workloads.set(name, (w = new Workload(name, data)));
+  return { name, iters, w };
+}
+
 function handle(line: string): boolean {
   const [cmd, ...rest] = line.trim().split(/\s+/);
   if (!cmd) return true;
@@ -46,12 +57,7 @@ function handle(line: string): boolean {
       });
     } else if (cmd === 'calls') {
       // Counts every call into the addon (the binding's unit of overhead) by wrapping N's functions.
-      const name = rest[0] as WorkloadName;
-      const iters = Number(rest[1] ?? 1);
-      if (!WORKLOADS.includes(name)) throw new Error(`unknown workload '${rest[0]}'`);
-      data ??= new Batches({ dir: arg('--data'), limit: Number(arg('--limit') ?? 10000) });
-      let w = workloads.get(name);
-      if (!w) workloads.set(name, (w = new Workload(name, data)));
+      const { name, iters, w } = workloadOf(rest);
       const counts: Record<string, number> = {};
       const saved = new Map<string, unknown>();
       for (const [k, f] of Object.entries(N as Record<string, unknown>)) {
@@ -71,12 +77,7 @@ function handle(line: string): boolean {
       const total = Object.values(counts).reduce((a, b) => a + b, 0) / iters;
       send({ workload: name, iters, calls_per_iter: total, by_function: perIter });
     } else if (cmd === 'run') {
-      const name = rest[0] as WorkloadName;
-      const iters = Number(rest[1] ?? 1);
-      if (!WORKLOADS.includes(name)) throw new Error(`unknown workload '${rest[0]}'`);
-      data ??= new Batches({ dir: arg('--data'), limit: Number(arg('--limit') ?? 10000) });
-      let w = workloads.get(name);
-      if (!w) workloads.set(name, (w = new Workload(name, data)));
+      const { name, iters, w } = workloadOf(rest);
       const ms: number[] = [];
       let first = { d: NaN, g: NaN };
       let last = first;
