@@ -2,6 +2,7 @@
 #include "common.h"
 
 #include <ATen/Parallel.h>
+#include <random>
 #include <torch/version.h>
 
 namespace tg {
@@ -77,7 +78,10 @@ void RegisterTensorCore(Napi::Env env, Napi::Object exports) {
 }
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  env.SetInstanceData<EnvState>(new EnvState());
+  auto* state = new EnvState();
+  std::random_device entropy;  // handles of one environment mean nothing in another
+  state->handleKey = static_cast<uint64_t>(entropy()) << 32 | entropy();
+  env.SetInstanceData<EnvState>(state);
   RegisterTensorCore(env, exports);
   RegisterCreation(env, exports);
   RegisterMath(env, exports);

@@ -12,12 +12,15 @@
 
 namespace tg {
 
-// Tensors live in a per-environment slot table; JS holds an External whose
-// pointer value encodes (generation << 32 | slot + 1). The pointer is never
-// dereferenced, so a stale or foreign handle is caught by the bounds and
-// generation checks instead of crashing. No per-handle V8 finalizer: the JS
-// layer frees deterministically (dispose/tidy) and uses a FinalizationRegistry
-// only for tensors that live outside any scope.
+// Tensors live in a per-environment slot table; JS holds a BigInt that encodes
+// (generation << 32 | slot + 1), XORed with a random per-environment key. It is
+// never dereferenced, so a stale, forged or foreign handle is caught by the bounds
+// and generation checks instead of crashing. A BigInt rather than an External:
+// Node's napi_create_external allocates a C++ wrapper and a weak global handle per
+// value (~10% of a small op's cost); a BigInt is one small heap object, and no
+// scalar argument is ever a BigInt, so handles and numbers cannot be confused.
+// No per-handle V8 finalizer: the JS layer frees deterministically (dispose/tidy)
+// and uses a FinalizationRegistry only for tensors that live outside any scope.
 struct Slot {
   at::Tensor tensor;
   int64_t bytes = 0;
@@ -31,6 +34,7 @@ struct EnvState {
   std::vector<uint32_t> freeSlots;
   int64_t liveTensors = 0, cpuBytes = 0, cudaBytes = 0, cudaTensors = 0;
   int64_t unreportedBytes = 0;  // external-memory delta not yet told to V8
+  uint64_t handleKey = 0;       // XORed into every handle (set at load)
 };
 
 EnvState& State(Napi::Env env);

@@ -49,8 +49,8 @@ Napi::Value Wrap(Napi::Env env, at::Tensor t) {
     s.cpuBytes += slot.bytes;
     ReportBytes(env, s, slot.bytes);
   }
-  uintptr_t code = (static_cast<uintptr_t>(slot.generation) << 32) | (static_cast<uintptr_t>(index) + 1);
-  return Napi::External<void>::New(env, reinterpret_cast<void*>(code));
+  uint64_t code = (static_cast<uint64_t>(slot.generation) << 32) | (static_cast<uint64_t>(index) + 1);
+  return Napi::BigInt::New(env, code ^ s.handleKey);
 }
 
 Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts) {
@@ -61,8 +61,10 @@ Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts) {
 
 static Slot* Decode(EnvState& s, const Napi::Value& v, bool* stale) {
   *stale = false;
-  if (!v.IsExternal()) return nullptr;
-  auto code = reinterpret_cast<uintptr_t>(v.As<Napi::External<void>>().Data());
+  if (!v.IsBigInt()) return nullptr;
+  bool lossless = false;
+  uint64_t code = v.As<Napi::BigInt>().Uint64Value(&lossless) ^ s.handleKey;
+  if (!lossless) return nullptr;
   uint64_t index = (code & 0xffffffffu);
   uint32_t generation = static_cast<uint32_t>(static_cast<uint64_t>(code) >> 32);
   if (index == 0 || index > s.slots.size()) return nullptr;
@@ -112,16 +114,15 @@ std::string Describe(const Napi::Value& v) {
     if (s.size() > 40) s = s.substr(0, 40) + "...";
     return "string '" + s + "'";
   }
-  if (v.IsExternal()) {
+  if (v.IsBigInt()) {
     bool stale;
     Slot* slot = Decode(State(v.Env()), v, &stale);
-    if (!slot) return "a foreign external";
+    if (!slot) return "a bigint";
     return stale ? "a disposed Tensor" : "a Tensor";
   }
   if (v.IsArray()) return "an array of length " + std::to_string(v.As<Napi::Array>().Length());
   if (v.IsTypedArray()) return "a typed array";
   if (v.IsFunction()) return "a function";
-  if (v.IsBigInt()) return "a bigint";
   return "an object";
 }
 

@@ -81,6 +81,9 @@ const rows: Row[] = [
   { what: "zeros('abc')", call: () => tg.zeros(any('abc')), cls: TypeError, msg: /argument 'shape' must be an integer or an array of integers, received string 'abc'/ },
   { what: "add('x')", call: () => tg.ones([2]).add(any('x')), cls: TypeError, msg: /add\(\): argument 'other' must be a Tensor or a number, received string 'x'/ },
   { what: 'mul({})', call: () => tg.ones([2]).mul(any({})), cls: TypeError, msg: /argument 'other' must be a Tensor or a number, received an object/ },
+  // handles are BigInts (native/common.h): a forged one is refused, not taken for some live tensor
+  { what: 'mul(a forged handle)', call: () => tg.ones([2]).mul(any(1n)), cls: TypeError, msg: /argument 'other' must be a Tensor or a number, received a bigint/ },
+  { what: 'neg of a forged handle', call: () => tg.Tensor.prototype.neg.call(any({ _h: 4294967297n })), cls: TypeError, msg: /argument 'self' must be a Tensor, received a bigint/ },
   { what: "conv2d with a string weight", call: () => F.conv2d(x(), any('w')), cls: TypeError, msg: /conv2d\(\): argument 'weight' must be a Tensor/ },
   { what: "conv2d stride '2'", call: () => F.conv2d(x(), w(), null, { stride: any('2') }), cls: TypeError, msg: /argument 'stride' must be an integer or an array of integers/ },
   { what: "leakyRelu('a')", call: () => tg.ones([2]).leakyRelu(any('a')), cls: TypeError, msg: /argument 'negativeSlope' must be a number/ },
@@ -180,18 +183,18 @@ test('failed calls inside tidy() free what they made', () => {
   assert.is(tg.memory().tensors, before);
 });
 
-// ---- KNOWN BUGS: these fail today; each says where.
+// ---- regressions: bugs found by this file, fixed; each test names where the fix lives.
 
-test('KNOWN BUG (lib/nn/functional.ts): a misspelt loss option is silently ignored', () => {
-  // binaryCrossEntropyWithLogits (and binaryCrossEntropy, nllLoss, crossEntropy, batchNorm,
-  // instanceNorm, maxPool2d, avgPool2d) do not call checkOptionKeys, so pos_weight is dropped.
+test('a misspelt loss option is refused, not silently ignored (lib/nn/functional.ts checkOptionKeys)', () => {
+  // binaryCrossEntropyWithLogits (like binaryCrossEntropy, nllLoss, crossEntropy, batchNorm,
+  // instanceNorm, maxPool2d, avgPool2d) once dropped pos_weight without a word.
   assert.throws(
     () => F.binaryCrossEntropyWithLogits(tg.ones([2]), tg.ones([2]), any({ pos_weight: tg.ones([2]) })),
     (e: unknown) => e instanceof TypeError && /Unknown option 'pos_weight'/.test((e as Error).message),
   );
 });
 
-test('KNOWN BUG (native/autograd.cc setGrad): assigning a .grad of the wrong shape is accepted', () => {
+test('assigning a .grad of the wrong shape is refused (native/autograd.cc setGrad)', () => {
   // PyTorch: "assigned grad has data of a different size"
   const a = tg.ones([2], { requiresGrad: true });
   assert.throws(() => { a.grad = tg.ones([3]); }, /size|shape/);
