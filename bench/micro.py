@@ -68,7 +68,7 @@ def main():
 
     ops = {'loop': loop, 'add': add, 'mul': mul, 'add_scalar': add_scalar, 'view': view, 'sum': tsum,
            'zeros': zeros, 'item': item, 'numel': numel}
-    res = {k: [] for k in list(ops) + ['create', 'dispose']}
+    res = {k: [] for k in list(ops) + ['create', 'dispose', 'dispose_bulk']}
     for _ in range(args.repeats):
         for k, f in ops.items():
             res[k].append(per_op(args.n, f))
@@ -78,9 +78,16 @@ def main():
         for _ in range(args.n):
             append(torch.zeros([1]))
         res['create'].append((time.perf_counter_ns() - t0) / args.n)
+        # one by one: each reference dropped by a statement of its own (torch-gan: t.dispose() in a loop)
+        t0 = time.perf_counter_ns()
+        for i in range(args.n):
+            made[i] = None
+        res['dispose'].append((time.perf_counter_ns() - t0) / args.n)
+        # all at once: one call frees the lot (torch-gan: tg.dispose(made), one native call)
+        made = [torch.zeros([1]) for _ in range(args.n)]
         t0 = time.perf_counter_ns()
         made.clear()
-        res['dispose'].append((time.perf_counter_ns() - t0) / args.n)
+        res['dispose_bulk'].append((time.perf_counter_ns() - t0) / args.n)
 
     def median(xs):
         s = sorted(xs)

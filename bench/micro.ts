@@ -3,7 +3,7 @@
 // call path: JS -> N-API -> the handle table -> ATen's dispatcher (torch-gan), CPython ->
 // pybind/THPVariable -> the dispatcher (PyTorch), the dispatcher alone (C++).
 //
-//   npx tsx bench/micro.ts [--n 100000] [--repeats 7] [--threads 1] [--python PATH] [--no-py] [--no-cpp] [--json FILE]
+//   npx tsx bench/micro.ts [--n 100000] [--repeats 7 (rounds)] [--threads 1] [--python PATH] [--no-py] [--no-cpp] [--json FILE]
 //
 // Every op includes freeing its result: t.dispose() here, the refcount drop when the
 // name is rebound in Python, the destructor in C++. 'create' and 'dispose' split the
@@ -13,7 +13,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as v8 from 'v8';
 import * as vm from 'vm';
-import { ones, setNumThreads, tidy, zeros, Tensor } from '../lib';
+import { dispose, ones, setNumThreads, tidy, zeros, Tensor } from '../lib';
 import { N } from '../lib/native';
 import { BENCH, buildCpp, childEnv, CPP_BIN, defaultPython, fmt, median, parseFlags, pythonTorchProblem, table } from './common';
 
@@ -72,6 +72,9 @@ export async function nodeMicro(n: number, repeats: number): Promise<Micro> {
     const made: Tensor[] = new Array(n);
     push('create', perOp(n, (k) => { for (let i = 0; i < k; i++) made[i] = zeros([1]); }));
     push('dispose', perOp(n, (k) => { for (let i = 0; i < k; i++) made[i].dispose(); }));
+    await settle();
+    for (let i = 0; i < n; i++) made[i] = zeros([1]);
+    push('dispose_bulk', perOp(n, () => dispose(made)));
     // Results neither disposed nor in a scope: the FinalizationRegistry backstop frees them, and the
     // time to collect them (a full GC plus their finalizers) is counted here.
     await settle();
@@ -114,12 +117,36 @@ async function main(): Promise<void> {
   const python = typeof f.get('python') === 'string' ? String(f.get('python')) : defaultPython();
   setNumThreads(threads);
 
-  console.log(`Per-op overhead on one-element float32 tensors: ns/op, median of ${repeats} repeats of ${n} ops (lower is better)`);
-  const node = await nodeMicro(n, repeats);
-  const py = f.has('no-py') ? 'skipped (--no-py)' : pythonMicro(python, n, repeats, threads);
-  const cpp = f.has('no-cpp') ? 'skipped (--no-cpp)' : cppMicro(n, repeats, threads);
-  const pyM = typeof py === 'string' ? null : py;
-  const cppM = typeof cpp === 'string' ? null : cpp;
+  console.log(`Per-op overhead on one-element float32 tensors: ns/op, median of ${repeats} rounds of ${n} ops (lower is better)`);
+  // Rounds interleave the implementations (Node, Python, C++, Node, ...): this VM's speed drifts
+  // by 15-20% over minutes, so only measurements taken side by side compare, and each round's
+  // torch-gan/PyTorch ratio is kept (the 'paired' column).
+  const rounds: { node: Micro; py: Micro | string; cpp: Micro | string }[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const node = await nodeMicro(n, 1);
+    const py = f.has('no-py') ? 'skipped (--no-py)' : pythonMicro(python, n, 1, threads);
+    const cpp = f.has('no-cpp') ? 'skipped (--no-cpp)' : cppMicro(n, 1, threads);
+    rounds.push({ node, py, cpp });
+    if (typeof py === 'string' || typeof cpp === 'string') {
+      // a missing implementation stays missing: the remaining rounds measure Node only
+      for (let k = r + 1; k < repeats; k++) rounds.push({ node: await nodeMicro(n, 1), py, cpp });
+      break;
+    }
+  }
+  const medianOf = (get: (m: (typeof rounds)[number]) => Micro | string): Micro | null => {
+    const ms = rounds.map(get).filter((m): m is Micro => typeof m !== 'string');
+    if (ms.length === 0) return null;
+    return Object.fromEntries(Object.keys(ms[0]).map((k) => [k, median(ms.map((m) => m[k]))]));
+  };
+  const node = medianOf((m) => m.node) as Micro;
+  const pyM = medianOf((m) => m.py);
+  const cppM = medianOf((m) => m.cpp);
+  const py = rounds[0].py;
+  const cpp = rounds[0].cpp;
+  const paired = (k: string): number => {
+    const rs = rounds.filter((m) => typeof m.py !== 'string').map((m) => m.node[k] / (m.py as Micro)[k]);
+    return rs.length ? median(rs) : NaN;
+  };
 
   const labels: Record<string, string> = {
     loop: 'empty loop iteration',
@@ -130,7 +157,8 @@ async function main(): Promise<void> {
     sum: 'a.sum() + free',
     zeros: 'zeros([1]) + free',
     create: 'zeros([1]) (kept)',
-    dispose: 'free (dispose / del / ~Tensor)',
+    dispose: 'free one by one (t.dispose() / x[i] = None / ~Tensor)',
+    dispose_bulk: 'free all at once (tg.dispose(list) / list.clear())',
     item: 'a.item()',
     numel: 'a.numel()',
   };
@@ -138,9 +166,10 @@ async function main(): Promise<void> {
     const t = node[k];
     const p = pyM?.[k];
     const c = cppM?.[k];
-    return [labels[k], fmt(t, 0), fmt(p, 0), fmt(c, 0), fmt(c === undefined ? NaN : t - c, 0), fmt(p === undefined ? NaN : t / p, 2)];
+    return [labels[k], fmt(t, 0), fmt(p, 0), fmt(c, 0), fmt(c === undefined ? NaN : t - c, 0), fmt(p === undefined ? NaN : t / p, 2), fmt(paired(k), 2)];
   });
-  console.log(table(['op', 'torch-gan', 'PyTorch', 'C++', 'torch-gan - C++', 'torch-gan/PyTorch'], rows));
+  console.log(table(['op', 'torch-gan', 'PyTorch', 'C++', 'torch-gan - C++', 'torch-gan/PyTorch', 'paired'], rows));
+  console.log('paired: the median over the rounds of each round\'s torch-gan/PyTorch ratio');
   console.log('');
   console.log('torch-gan only (where the time goes):');
   const extra = Object.keys(node).filter((k) => !(k in labels));
@@ -149,7 +178,7 @@ async function main(): Promise<void> {
   if (typeof cpp === 'string') console.log(`C++: ${cpp}`);
 
   const json = f.get('json');
-  if (typeof json === 'string') fs.writeFileSync(json, JSON.stringify({ n, repeats, threads, node, py: pyM, cpp: cppM }, null, 2));
+  if (typeof json === 'string') fs.writeFileSync(json, JSON.stringify({ n, rounds: repeats, threads, node, py: pyM, cpp: cppM, perRound: rounds }, null, 2));
 }
 
 if (require.main === module) {

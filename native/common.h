@@ -62,6 +62,8 @@ double NumArg(const Napi::CallbackInfo& info, size_t i, const char* name);
 c10::optional<double> OptNumArg(const Napi::CallbackInfo& info, size_t i, const char* name);
 bool BoolArg(const Napi::CallbackInfo& info, size_t i, const char* name);
 std::vector<int64_t> IntListArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+// An array of integers at i, or the integers passed as the arguments from i on (view(h, 2, 3)).
+c10::SmallVector<int64_t, 8> IntRestArg(const Napi::CallbackInfo& info, size_t i, const char* name);
 at::Scalar ScalarArg(const Napi::CallbackInfo& info, size_t i, const char* name);
 at::ScalarType DtypeArg(const Napi::CallbackInfo& info, size_t i, const char* name);
 c10::optional<at::ScalarType> OptDtypeArg(const Napi::CallbackInfo& info, size_t i, const char* name);

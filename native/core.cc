@@ -236,6 +236,24 @@ std::vector<int64_t> IntListArg(const Napi::CallbackInfo& info, size_t i, const 
   return out;
 }
 
+c10::SmallVector<int64_t, 8> IntRestArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  c10::SmallVector<int64_t, 8> out;
+  if (At(info, i).IsArray()) {
+    for (int64_t d : IntListArg(info, i, name)) out.push_back(d);
+    return out;
+  }
+  // the numbers themselves, read straight from the arguments (no array to walk element by element)
+  for (size_t k = i; k < info.Length(); ++k) {
+    Napi::Value e = info[k];
+    if (!e.IsNumber() || !IsInteger(e.As<Napi::Number>().DoubleValue())) {
+      throw Napi::TypeError::New(info.Env(), std::string(CurrentOp()) + "(): argument '" + name + "[" + std::to_string(k - i) +
+                                                 "]' must be an integer, received " + Describe(e));
+    }
+    out.push_back(e.As<Napi::Number>().Int64Value());
+  }
+  return out;
+}
+
 // JS numbers that are whole become integer scalars (like Python's `1`), so an
 // int tensor plus 1 stays an int tensor; others are doubles.
 at::Scalar ScalarArg(const Napi::CallbackInfo& info, size_t i, const char* name) {

@@ -4,8 +4,8 @@
 namespace tg {
 
 void RegisterShape(Napi::Env env, Napi::Object exports) {
-  TG_OP(exports, "reshape", { return Wrap(info.Env(), TensorArg(info, 0, "self").reshape(IntListArg(info, 1, "shape"))); });
-  TG_OP(exports, "view", { return Wrap(info.Env(), TensorArg(info, 0, "self").view(IntListArg(info, 1, "shape"))); });
+  TG_OP(exports, "reshape", { return Wrap(info.Env(), TensorArg(info, 0, "self").reshape(IntRestArg(info, 1, "shape"))); });
+  TG_OP(exports, "view", { return Wrap(info.Env(), TensorArg(info, 0, "self").view(IntRestArg(info, 1, "shape"))); });
   TG_OP(exports, "flatten", {
     return Wrap(info.Env(), TensorArg(info, 0, "self").flatten(IntArg(info, 1, "startDim"), IntArg(info, 2, "endDim")));
   });

@@ -229,4 +229,32 @@ test('tensors left to the garbage collector outside any scope are freed by the b
   assert.equal(snapshot(), start, 'the garbage collector freed every dropped tensor');
 });
 
+test('dispose(value) frees tensors in arrays, Maps and objects at once, skips freed ones, leaves the rest alone', () => {
+  const before = tg.memory().tensors;
+  const a = tg.ones([3]);
+  const b = tg.zeros([2, 2]);
+  const c = tg.randn([4]);
+  const d = tg.ones([1]);
+  const survivor = tg.ones([2]);
+  c.dispose();
+  tg.dispose([a, { weights: [b, c], m: new Map([['d', d]]) }, a, 7, 'x', null]);
+  for (const t of [a, b, c, d]) assert.ok(t.isDisposed);
+  assert.not.ok(survivor.isDisposed);
+  assert.is(tg.memory().tensors, before + 1, 'only the survivor is left');
+  tg.dispose([a, b]); // again: nothing happens
+  tg.dispose(survivor);
+  assert.is(tg.memory().tensors, before);
+  // inside tidy(): freed early, the scope's end does not free them twice
+  const kept = tg.tidy(() => {
+    const x = tg.ones([5]);
+    const y = x.mul(2);
+    tg.dispose([x]);
+    assert.ok(x.isDisposed);
+    return y;
+  });
+  assert.equal(kept.toArray(), [2, 2, 2, 2, 2]);
+  kept.dispose();
+  assert.is(tg.memory().tensors, before);
+});
+
 test.run();

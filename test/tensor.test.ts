@@ -514,4 +514,27 @@ test('tensor() from JS numbers keeps integers exact in int64 / int32 (KNOWN BUG:
   assert.equal(tg.tensor([2147483647], { dtype: 'int32' }).toArray(), [2147483647]);
 });
 
+test('shape, ndim, numel, dtype, device: read once and cached, a copy handed out, a disposed tensor still refused', () => {
+  const t = tg.zeros([2, 3, 4], { dtype: 'float64' });
+  const s = t.shape;
+  s[0] = 99; // the caller's copy, not the tensor's
+  assert.equal(t.shape, [2, 3, 4]);
+  assert.equal([t.ndim, t.numel(), t.dtype, t.device], [3, 24, 'float64', 'cpu']);
+  const v = t.view(6, 4);
+  assert.equal([v.shape, v.ndim, v.numel()], [[6, 4], 2, 24]);
+  t.mul_(2); // in-place ops keep the shape
+  assert.equal(t.shape, [2, 3, 4]);
+  t.dispose();
+  for (const read of [() => t.shape, () => t.ndim, () => t.numel(), () => t.dtype, () => t.device]) {
+    assert.throws(read, /disposed Tensor/);
+  }
+  const inScope = tg.tidy(() => {
+    const u = tg.ones([5]);
+    assert.is(u.numel(), 5);
+    return () => u.numel();
+  });
+  assert.throws(inScope, /disposed Tensor/, 'freed by its tidy() scope');
+  v.dispose();
+});
+
 test.run();

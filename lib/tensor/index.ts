@@ -1,7 +1,7 @@
 export { Tensor } from './tensor';
 export type { Scalar, TensorLike, IndexSpec } from './tensor';
 export * from './creation';
-export { tidy, tidyAsync, keep } from './scope';
+export { tidy, tidyAsync, keep, dispose } from './scope';
 export { memory, cuda, getNumThreads, setNumThreads } from './memory';
 export type { MemoryInfo } from './memory';
 export { DTYPES, isFloatingDtype } from './dtype';

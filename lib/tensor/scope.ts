@@ -100,6 +100,31 @@ function release(scope: Scope, result: unknown, parent: Scope | null | undefined
   if (doomed.length) freeHandles(doomed);
 }
 
+/**
+ * Frees every tensor in value now: a tensor, or arrays, Maps and plain objects of them (nested a
+ * few levels, as tidy() finds returned tensors), in one native call. Tensors already freed are
+ * skipped, so it is safe to call twice.
+ */
+export function dispose(value: unknown): void {
+  const handles: unknown[] = [];
+  gatherHandles(value, handles, 0);
+  if (handles.length) freeHandles(handles);
+}
+
+// Marking each tensor freed as it is found also skips duplicates.
+function gatherHandles(value: unknown, out: unknown[], depth: number): void {
+  if (value === null || typeof value !== 'object' || depth > 4) return;
+  const t = value as Disposable;
+  if (typeof t.dispose === 'function' && t._h !== undefined) {
+    if (!t._freed) {
+      t._freed = true;
+      out.push(t._h);
+    }
+  } else if (Array.isArray(value)) for (const v of value) gatherHandles(v, out, depth + 1);
+  else if (value instanceof Map) for (const v of value.values()) gatherHandles(v, out, depth + 1);
+  else if (Object.getPrototypeOf(value) === Object.prototype) for (const v of Object.values(value)) gatherHandles(v, out, depth + 1);
+}
+
 /** Runs fn; frees every tensor it made except those it returns (in arrays/objects too). */
 export function tidy<T>(fn: () => T): T {
   const parent = syncScope ?? (asyncScopesRunning > 0 ? asyncScope.getStore() : undefined) ?? null;

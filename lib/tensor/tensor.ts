@@ -23,11 +23,32 @@ export class Tensor {
   }
 
   // ---- metadata
-  get shape(): number[] { return N.shape(this._h); }
-  get ndim(): number { return N.dim(this._h); }
-  get dtype(): DType { return N.dtype(this._h); }
-  get device(): Device { return N.device(this._h); }
-  numel(): number { return N.numel(this._h); }
+  // A handle's shape, dtype and device never change (no binding resizes a tensor in place), so
+  // each is read natively once and cached; a freed tensor asks natively again, which throws.
+  private _shape: number[] | undefined = undefined;
+  private _numel = -1;
+  private _dtype: DType | undefined = undefined;
+  private _device: Device | undefined = undefined;
+  get shape(): number[] {
+    if (this._shape === undefined || this._freed) this._shape = N.shape(this._h) as number[];
+    return this._shape.slice();
+  }
+  get ndim(): number {
+    if (this._shape === undefined || this._freed) this._shape = N.shape(this._h) as number[];
+    return this._shape.length;
+  }
+  get dtype(): DType {
+    if (this._dtype === undefined || this._freed) this._dtype = N.dtype(this._h) as DType;
+    return this._dtype;
+  }
+  get device(): Device {
+    if (this._device === undefined || this._freed) this._device = N.device(this._h) as Device;
+    return this._device;
+  }
+  numel(): number {
+    if (this._numel < 0 || this._freed) this._numel = N.numel(this._h) as number;
+    return this._numel;
+  }
   size(dim?: number): number | number[] {
     const s = this.shape;
     if (dim === undefined) return s;
@@ -169,8 +190,13 @@ export class Tensor {
   outer(other: Tensor): Tensor { return new Tensor(N.outer(this._h, u(other))); }
 
   // ---- shape
-  reshape(...shape: number[] | [number[]]): Tensor { return new Tensor(N.reshape(this._h, flatShape(shape))); }
-  view(...shape: number[] | [number[]]): Tensor { return new Tensor(N.view(this._h, flatShape(shape))); }
+  // The dims go to the binding as separate arguments when given that way: cheaper to read than an array.
+  reshape(...shape: number[] | [number[]]): Tensor {
+    return new Tensor(Array.isArray(shape[0]) || shape.length === 0 ? N.reshape(this._h, flatShape(shape)) : N.reshape(this._h, ...shape));
+  }
+  view(...shape: number[] | [number[]]): Tensor {
+    return new Tensor(Array.isArray(shape[0]) || shape.length === 0 ? N.view(this._h, flatShape(shape)) : N.view(this._h, ...shape));
+  }
   flatten(startDim = 0, endDim = -1): Tensor { return new Tensor(N.flatten(this._h, startDim, endDim)); }
   squeeze(dim?: number): Tensor { return new Tensor(N.squeeze(this._h, dim)); }
   unsqueeze(dim: number): Tensor { return new Tensor(N.unsqueeze(this._h, dim)); }
