@@ -5,7 +5,7 @@
 // (the gradients a training step needs); forward + backward with createGraph + the gradient
 // of a penalty-like function of the input gradient (what WGAN-GP and DRAGAN do).
 //
-//   npx tsx bench/kernels.ts [--repeats 7] [--n 20] [--threads N]
+//   npx tsx bench/kernels.ts [--repeats 7] [--n 20] [--threads N] [--only TEXT]
 import { cores, fmt, parseFlags, table } from './common';
 import * as tg from '../lib';
 import type { Tensor } from '../lib';
@@ -26,6 +26,8 @@ const S2P1 = { stride: 2, padding: 1 };
 const CASES: Case[] = [
   { name: 'critic conv 1->32, 28x28, 4x4 s2 p1', via: 'input gradient by im2col', input: [64, 1, 28, 28], weight: [32, 1, 4, 4], op: (x, w) => conv2d(x, w!, S2P1) },
   { name: 'critic conv 3->64, 64x64, 4x4 s2 p1', via: 'input gradient by im2col', input: [64, 3, 64, 64], weight: [64, 3, 4, 4], op: (x, w) => conv2d(x, w!, S2P1) },
+  { name: 'critic conv 32->64, 14x14, 4x4 s2 p1', via: 'own double backward', input: [64, 32, 14, 14], weight: [64, 32, 4, 4], op: (x, w) => conv2d(x, w!, S2P1) },
+  { name: 'critic conv 64->128, 7x7, 3x3 s2 p1', via: 'own double backward', input: [64, 64, 7, 7], weight: [128, 64, 3, 3], op: (x, w) => conv2d(x, w!, S2P1) },
   { name: 'critic conv 128->1, 4x4, 4x4 (last layer)', via: 'matrix product', input: [64, 128, 4, 4], weight: [1, 128, 4, 4], op: (x, w) => conv2d(x, w!, {}) },
   { name: 'generator convT 100->128, 1x1 -> 4x4', via: 'matrix product', input: [64, 100, 1, 1], weight: [100, 128, 4, 4], op: (x, w) => tg.F.convTranspose2d(x, w!, null, {}) },
   { name: 'generator convT 128->64, 4x4 -> 7x7, 3x3 s2 p1', via: 'oneDNN (as a convolution gradient)', input: [64, 128, 4, 4], weight: [128, 64, 3, 3], op: (x, w) => tg.F.convTranspose2d(x, w!, null, S2P1) },
@@ -64,10 +66,10 @@ function timeIt(n: number, body: () => void): number {
 
 function main(): void {
   const f = parseFlags(process.argv.slice(2));
-  const known = ['repeats', 'n', 'threads', 'help'];
+  const known = ['repeats', 'n', 'threads', 'only', 'help'];
   for (const k of f.keys()) if (!known.includes(k)) throw new Error(`unknown flag --${k} (known: ${known.map((x) => '--' + x).join(', ')})`);
   if (f.has('help')) {
-    console.log('Usage: npx tsx bench/kernels.ts [--repeats 7] [--n 20] [--threads N]');
+    console.log('Usage: npx tsx bench/kernels.ts [--repeats 7] [--n 20] [--threads N] [--only TEXT (cases whose name or substitution contains it)]');
     return;
   }
   const int = (k: string, d: number): number => {
@@ -86,7 +88,10 @@ function main(): void {
   console.log(`best of ${repeats} repeats of ${n} calls, µs per call; off = libtorch's own kernel (what PyTorch runs)\n`);
   tg.manualSeed(0);
   const rows: string[][] = [];
-  for (const c of CASES) {
+  const only = f.get('only');
+  const cases = typeof only === 'string' ? CASES.filter((c) => c.name.includes(only) || c.via.includes(only)) : CASES;
+  if (cases.length === 0) throw new Error(`--only '${String(only)}' matches no case (${CASES.map((c) => c.name).join('; ')})`);
+  for (const c of cases) {
     const x = tg.randn(c.input).requiresGrad_(true);
     const w = c.weight.length === 0 ? null : tg.randn(c.weight).mul(0.05).detach().requiresGrad_(true);
     for (const phase of PHASES) {

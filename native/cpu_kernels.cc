@@ -11,6 +11,10 @@
 //   (at::_slow_conv2d_backward). GANs pay for it twice per step: the generator's
 //   gradient and every gradient penalty pass through that layer's input gradient.
 //   The forward and the weight gradient stay on oneDNN, which is fast for them.
+// - The double backward of a convolution without bias (every gradient penalty runs one per
+//   critic layer): libtorch 1.x takes its weight term as a dilated convolution of batch-transposed
+//   copies; here it is the ordinary weight gradient (at::convolution_backward) on the tensors as
+//   they are.
 // - A convolution whose kernel covers its whole unpadded input (a critic's last layer,
 //   to one score per sample), and a transposed convolution of a 1x1 input (a generator's
 //   first layer, from z), are matrix products: at::linear / at::mm do them 3-7x faster
@@ -78,44 +82,129 @@ static bool PointInputConvTransposeApplies(const at::Tensor& x, const at::Tensor
          AllPositive(stride) && x.size(2) == 1 && x.size(3) == 1 && x.size(1) == w.size(0);
 }
 
-// ------------------------------------------------------------ small-input convolution
+// ------------------------------------------------------------ convolution with its own backward
 
 #if TORCH_VERSION_MAJOR < 2  // only 1.x needs it; 2.x keeps libtorch's own choice
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-// y = conv2d(x, w) (no bias, groups 1, dilation 1) with the input gradient taken by the
-// im2col kernel. Its backward is built from differentiable ATen ops, so gradients of
-// gradients (the penalties' double backward) work through it.
-struct SmallInputConv2d : public torch::autograd::Function<SmallInputConv2d> {
+// y = conv2d(x, w) (no bias, groups 1, dilation 1) whose gradients are themselves custom
+// functions, so that the double backward of a gradient penalty runs through fast kernels:
+//
+// - libtorch 1.x's double backward of a convolution takes the weight term as a convolution of
+//   the batch-transposed tensors with stride and dilation swapped (two transposed copies and a
+//   dilated oneDNN convolution with the batch as channels); here it is convolution_backward's
+//   own weight gradient on the tensors as they are;
+// - the input gradient of a convolution with 1-3 input channels (an image critic's first layer)
+//   is taken by the im2col kernel (_slow_conv2d_backward): oneDNN's is 3-12x slower there.
+//
+// Every backward is built from differentiable ATen ops, so gradients of any order work.
+struct ConvGeometry {
+  std::vector<int64_t> stride, padding;
+};
+
+static at::Tensor ConvForward(const at::Tensor& x, const at::Tensor& w, const ConvGeometry& g) {
+  return at::convolution(x, w, c10::nullopt, g.stride, g.padding, {1, 1}, false, {0, 0}, 1);
+}
+
+static std::tuple<at::Tensor, at::Tensor, at::Tensor> ConvBackward(const at::Tensor& gO, const at::Tensor& x, const at::Tensor& w,
+                                                                   const ConvGeometry& g, bool input, bool weight) {
+  return at::convolution_backward(gO, x, w, c10::nullopt, g.stride, g.padding, {1, 1}, false, {0, 0}, 1, {input, weight, false});
+}
+
+static void SaveGeometry(AutogradContext* ctx, const ConvGeometry& g) {
+  ctx->saved_data["stride"] = g.stride;
+  ctx->saved_data["padding"] = g.padding;
+}
+
+static ConvGeometry LoadGeometry(AutogradContext* ctx) {
+  return {ctx->saved_data["stride"].toIntVector(), ctx->saved_data["padding"].toIntVector()};
+}
+
+static bool Im2colInputGrad(const at::Tensor& w) { return w.size(1) <= 3; }
+
+// gI = the input gradient for output gradient gO (x only gives the shape; gI does not depend on it).
+struct ConvInputGrad : public torch::autograd::Function<ConvInputGrad> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& gO, const at::Tensor& w, const at::Tensor& x,
+                            std::vector<int64_t> stride, std::vector<int64_t> padding) {
+    ConvGeometry g{stride, padding};
+    ctx->save_for_backward({gO, w});
+    SaveGeometry(ctx, g);
+    if (Im2colInputGrad(w)) {
+      return std::get<0>(
+          at::_slow_conv2d_backward(gO.contiguous(), x, w, {w.size(2), w.size(3)}, g.stride, g.padding, {true, false, false}));
+    }
+    return std::get<0>(ConvBackward(gO, x, w, g, true, false));
+  }
+
+  // gI is linear in gO and in w: d/dgO = conv(ggI, w), d/dw = the weight gradient of (ggI, gO).
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const at::Tensor &gO = saved[0], &w = saved[1];
+    ConvGeometry g = LoadGeometry(ctx);
+    at::Tensor ggI = grads[0];
+    at::Tensor dgO, dw;
+    if (ggI.defined()) {
+      if (ctx->needs_input_grad(0)) dgO = ConvForward(ggI, w, g);
+      if (ctx->needs_input_grad(1)) dw = std::get<1>(ConvBackward(gO, ggI, w, g, false, true));
+    }
+    return {dgO, dw, at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+// gW = the weight gradient for output gradient gO and input x (w only gives the shape).
+struct ConvWeightGrad : public torch::autograd::Function<ConvWeightGrad> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& gO, const at::Tensor& x, const at::Tensor& w,
+                            std::vector<int64_t> stride, std::vector<int64_t> padding) {
+    ConvGeometry g{stride, padding};
+    ctx->save_for_backward({gO, x});
+    SaveGeometry(ctx, g);
+    return std::get<1>(ConvBackward(gO, x, w, g, false, true));
+  }
+
+  // gW is linear in gO and in x: d/dgO = conv(x, ggW), d/dx = the input gradient of (gO, ggW).
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const at::Tensor &gO = saved[0], &x = saved[1];
+    ConvGeometry g = LoadGeometry(ctx);
+    at::Tensor ggW = grads[0];
+    at::Tensor dgO, dx;
+    if (ggW.defined()) {
+      if (ctx->needs_input_grad(0)) dgO = ConvForward(x, ggW, g);
+      if (ctx->needs_input_grad(1)) dx = std::get<0>(ConvBackward(gO, x, ggW, g, true, false));
+    }
+    return {dgO, dx, at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+struct Conv2dFn : public torch::autograd::Function<Conv2dFn> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& w, std::vector<int64_t> stride,
                             std::vector<int64_t> padding) {
+    ConvGeometry g{stride, padding};
     ctx->save_for_backward({x, w});
-    ctx->saved_data["stride"] = stride;
-    ctx->saved_data["padding"] = padding;
-    return at::convolution(x, w, c10::nullopt, stride, padding, {1, 1}, false, {0, 0}, 1);
+    SaveGeometry(ctx, g);
+    return ConvForward(x, w, g);
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
     auto saved = ctx->get_saved_variables();
-    const at::Tensor& x = saved[0];
-    const at::Tensor& w = saved[1];
-    auto stride = ctx->saved_data["stride"].toIntVector();
-    auto padding = ctx->saved_data["padding"].toIntVector();
-    at::Tensor g = grads[0].contiguous();
+    const at::Tensor &x = saved[0], &w = saved[1];
+    ConvGeometry g = LoadGeometry(ctx);
+    at::Tensor gO = grads[0].contiguous();
     at::Tensor gx, gw;
-    if (ctx->needs_input_grad(0)) {
-      gx = std::get<0>(at::_slow_conv2d_backward(g, x, w, {w.size(2), w.size(3)}, stride, padding, {true, false, false}));
-    }
-    if (ctx->needs_input_grad(1)) {
-      gw = std::get<1>(at::convolution_backward(g, x, w, c10::nullopt, stride, padding, {1, 1}, false, {0, 0}, 1, {false, true, false}));
-    }
+    // Only what this backward pass asks for: a penalty's autograd.grad(…, [x]) needs no weight gradient.
+    if (ctx->needs_input_grad(0)) gx = ConvInputGrad::apply(gO, w, x, g.stride, g.padding);
+    if (ctx->needs_input_grad(1)) gw = ConvWeightGrad::apply(gO, x, w, g.stride, g.padding);
     return {gx, gw, at::Tensor(), at::Tensor()};
   }
 };
 
-static bool SmallInputConvApplies(const at::Tensor& x, const at::Tensor& w, const std::vector<int64_t>& dilation, int64_t groups) {
-  return OnCpuFloat(x, w) && groups == 1 && AllOnes(dilation) && w.size(1) <= 3 && x.size(1) == w.size(1) &&
+static bool OwnBackwardConvApplies(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& bias,
+                                   const std::vector<int64_t>& dilation, int64_t groups) {
+  // With a bias the separate add would cost more than it saves, except on the first layer of an
+  // image critic, whose input gradient gains most.
+  bool biased = bias && bias->defined();
+  return OnCpuFloat(x, w) && groups == 1 && AllOnes(dilation) && x.size(1) == w.size(1) && (!biased || Im2colInputGrad(w)) &&
          at::GradMode::is_enabled() && (x.requires_grad() || w.requires_grad());
 }
 
@@ -130,8 +219,8 @@ at::Tensor Conv2d(const at::Tensor& x, const at::Tensor& w, const c10::optional<
 #if TORCH_VERSION_MAJOR < 2
   // Odd argument lists go to libtorch, for its own checks and messages.
   bool plainLists = !stride.empty() && stride.size() <= 2 && !padding.empty() && padding.size() <= 2;
-  if (plainLists && SmallInputConvApplies(x, w, dilation, groups)) {
-    at::Tensor y = SmallInputConv2d::apply(x.contiguous(), w.contiguous(), Expand2(stride), Expand2(padding));
+  if (plainLists && OwnBackwardConvApplies(x, w, bias, dilation, groups)) {
+    at::Tensor y = Conv2dFn::apply(x.contiguous(), w.contiguous(), Expand2(stride), Expand2(padding));
     if (bias && bias->defined()) y = y + bias->view({1, -1, 1, 1});
     return y;
   }

@@ -49,6 +49,9 @@ const convCases = [
   { name: '1 channel, 4x4 stride 2 padding 1 (an MNIST critic)', x: [8, 1, 28, 28], w: [16, 1, 4, 4], o: { stride: 2, padding: 1 } },
   { name: '3 channels, 3x3 stride 1 padding 1, bias', x: [4, 3, 16, 16], w: [8, 3, 3, 3], o: { padding: 1 }, bias: true },
   { name: '3 channels, 5x3 stride [2, 1]', x: [3, 3, 12, 9], w: [4, 3, 5, 3], o: { stride: [2, 1] as [number, number] } },
+  // no bias, more than 3 channels: the double backward's weight term by convolution_backward (a critic's second layer)
+  { name: '32 channels, 4x4 stride 2 padding 1 (a critic\'s second layer)', x: [8, 32, 14, 14], w: [64, 32, 4, 4], o: { stride: 2, padding: 1 } },
+  { name: '6 channels, 3x3 stride 2 padding 1', x: [4, 6, 7, 7], w: [5, 6, 3, 3], o: { stride: 2, padding: 1 } },
   // a kernel covering the whole input: a matrix product (a DCGAN critic's last layer)
   { name: 'kernel = input size (4x4), 128 channels, to 1 score', x: [6, 128, 4, 4], w: [1, 128, 4, 4], o: {} },
   { name: 'kernel = input size (3x5), stride 2, bias', x: [5, 7, 3, 5], w: [4, 7, 3, 5], o: { stride: 2 }, bias: true },
@@ -65,10 +68,10 @@ for (const c of convCases) {
         const gy = tg.randnLike(y);
         const inputs = b ? [x, w, b] : [x, w];
         const grads = tg.autograd.grad(y, inputs, { gradOutputs: gy, createGraph: true }) as Tensor[];
-        // a penalty-like function of the input gradient, differentiated again (with respect to
-        // the weight; the input gradient of a convolution does not depend on the input)
-        const [second] = tg.autograd.grad(grads[0].square().sum().add(grads[1].square().sum()), [w]) as Tensor[];
-        return [y, ...grads, second];
+        // a penalty-like function of the gradients, differentiated again: with respect to the
+        // weight (through the input gradient) and the input (through the weight gradient)
+        const second = tg.autograd.grad(grads[0].square().sum().add(grads[1].square().sum()), [w, x]) as Tensor[];
+        return [y, ...grads, ...second];
       });
       assertSame(`${c.name} ${dtype}`, fast, plain, dtype === 'float64' ? 1e-12 : 1e-5);
     }

@@ -33,6 +33,12 @@ const cases: Case[] = [
     inputs: () => [randn([2, 1, 5, 6]), randn([3, 1, 2, 3], 0.5)],
   },
   {
+    // more than 3 channels, no bias (libtorch 1.x: torch-gan's own double backward, weight term by convolution_backward)
+    name: 'conv2d (4 input channels, stride 2, padding 1, no bias)',
+    fn: (x, w) => tg.F.conv2d(x, w, null, { stride: 2, padding: 1 }),
+    inputs: () => [randn([2, 4, 5, 5]), randn([3, 4, 3, 3], 0.5)],
+  },
+  {
     // the kernel covers the whole input (libtorch 1.x: computed as a matrix product)
     name: 'conv2d (kernel = input size 3x4, bias)',
     fn: (x, w, b) => tg.F.conv2d(x, w, b),
