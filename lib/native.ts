@@ -23,7 +23,15 @@ export const addonInfo: { file: string; kind: 'build' | 'prebuild' } = { file: l
 /** The raw binding: every function takes and returns native handles. */
 export const N: any = loaded.binding;
 N.setErrorClass(TorchError);
-setHandleFreer((h) => N.dispose(h), (hs) => N.disposeMany(hs));
+// Many handles go to the binding as one BigUint64Array: it reads them as memory, not element by element.
+setHandleFreer(
+  (h) => N.dispose(h),
+  (hs) => {
+    const bits = new BigUint64Array(hs.length);
+    for (let i = 0; i < hs.length; i++) bits[i] = hs[i] as bigint;
+    N.disposeMany(bits);
+  },
+);
 
 // libtorch may pick fewer intra-op threads than there are cores; use them all
 // unless the user chose (TORCH_GAN_NUM_THREADS or OMP_NUM_THREADS). The setting is

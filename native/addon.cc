@@ -15,12 +15,19 @@ void RegisterTensorCore(Napi::Env env, Napi::Object exports) {
     return info.Env().Undefined();
   });
   TG_OP(exports, "dispose", {
-    if (!IsTensor(info[0])) ThrowArg(info, 0, "tensor", "a Tensor");
-    return Napi::Boolean::New(info.Env(), ReleaseHandle(info.Env(), info[0]));
+    ReleaseResult r = ReleaseHandle(info.Env(), info[0]);  // one decode, no separate IsTensor check
+    if (r == ReleaseResult::NotAHandle) ThrowArg(info, 0, "tensor", "a Tensor");
+    return Napi::Boolean::New(info.Env(), r == ReleaseResult::Freed);
   });
-  // Frees many handles in one call (what tidy() does at the end of a scope).
+  // Frees many handles in one call (what tidy() does at the end of a scope): a BigUint64Array of
+  // handles is read as plain memory, an array element by element.
   TG_OP(exports, "disposeMany", {
-    if (!info[0].IsArray()) ThrowArg(info, 0, "tensors", "an array of Tensors");
+    if (info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_biguint64_array) {
+      auto bits = info[0].As<Napi::TypedArrayOf<uint64_t>>();
+      for (size_t k = 0; k < bits.ElementLength(); ++k) ReleaseHandleBits(info.Env(), bits[k]);
+      return info.Env().Undefined();
+    }
+    if (!info[0].IsArray()) ThrowArg(info, 0, "tensors", "an array of Tensors or a BigUint64Array of handles");
     auto arr = info[0].As<Napi::Array>();
     uint32_t n = arr.Length();
     for (uint32_t k = 0; k < n; ++k) ReleaseHandle(info.Env(), arr.Get(k));

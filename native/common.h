@@ -41,8 +41,11 @@ EnvState& State(Napi::Env env);
 
 Napi::Value Wrap(Napi::Env env, at::Tensor t);
 Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts);
-// Frees the tensor behind a handle; false if it was already freed (idempotent).
-bool ReleaseHandle(Napi::Env env, const Napi::Value& handle);
+// Frees the tensor behind a handle (idempotent: a second call finds it already freed).
+enum class ReleaseResult { Freed, AlreadyFreed, NotAHandle };
+ReleaseResult ReleaseHandle(Napi::Env env, const Napi::Value& handle);
+// The same for a handle's 64 bits as stored in a BigUint64Array (disposeMany).
+bool ReleaseHandleBits(Napi::Env env, uint64_t bits);
 // The slot a live or disposed handle refers to, or nullptr for a non-handle.
 Slot* SlotOf(Napi::Env env, const Napi::Value& v);
 
@@ -53,6 +56,9 @@ std::string Describe(const Napi::Value& v);
 
 bool IsTensor(const Napi::Value& v);
 at::Tensor& TensorArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+// The tensor at i if it is a tensor handle (a disposed one throws), else nullptr: for arguments
+// that may also be numbers, decoded once.
+at::Tensor* MaybeTensorArg(const Napi::CallbackInfo& info, size_t i, const char* name);
 at::Tensor& TensorOf(const Napi::CallbackInfo& info, const Napi::Value& v, size_t i, const char* name);
 c10::optional<at::Tensor> OptTensorArg(const Napi::CallbackInfo& info, size_t i, const char* name);
 std::vector<at::Tensor> TensorListArg(const Napi::CallbackInfo& info, size_t i, const char* name);

@@ -59,12 +59,9 @@ Napi::Value WrapList(Napi::Env env, const std::vector<at::Tensor>& ts) {
   return arr;
 }
 
-static Slot* Decode(EnvState& s, const Napi::Value& v, bool* stale) {
+static Slot* DecodeBits(EnvState& s, uint64_t bits, bool* stale) {
   *stale = false;
-  if (!v.IsBigInt()) return nullptr;
-  bool lossless = false;
-  uint64_t code = v.As<Napi::BigInt>().Uint64Value(&lossless) ^ s.handleKey;
-  if (!lossless) return nullptr;
+  uint64_t code = bits ^ s.handleKey;
   uint64_t index = (code & 0xffffffffu);
   uint32_t generation = static_cast<uint32_t>(static_cast<uint64_t>(code) >> 32);
   if (index == 0 || index > s.slots.size()) return nullptr;
@@ -73,16 +70,21 @@ static Slot* Decode(EnvState& s, const Napi::Value& v, bool* stale) {
   return &slot;
 }
 
+static Slot* Decode(EnvState& s, const Napi::Value& v, bool* stale) {
+  *stale = false;
+  if (!v.IsBigInt()) return nullptr;
+  bool lossless = false;
+  uint64_t bits = v.As<Napi::BigInt>().Uint64Value(&lossless);
+  return lossless ? DecodeBits(s, bits, stale) : nullptr;
+}
+
 Slot* SlotOf(Napi::Env env, const Napi::Value& v) {
   bool stale;
   Slot* slot = Decode(State(env), v, &stale);
   return slot && !stale ? slot : nullptr;
 }
 
-bool ReleaseHandle(Napi::Env env, const Napi::Value& v) {
-  auto& s = State(env);
-  bool stale;
-  Slot* slot = Decode(s, v, &stale);
+static bool Release(Napi::Env env, EnvState& s, Slot* slot, bool stale) {
   if (!slot || stale) return false;
   slot->tensor = at::Tensor();
   slot->generation++;  // every outstanding handle to this slot is now stale
@@ -96,6 +98,21 @@ bool ReleaseHandle(Napi::Env env, const Napi::Value& v) {
   }
   s.freeSlots.push_back(static_cast<uint32_t>(slot - s.slots.data()));
   return true;
+}
+
+ReleaseResult ReleaseHandle(Napi::Env env, const Napi::Value& v) {
+  auto& s = State(env);
+  bool stale;
+  Slot* slot = Decode(s, v, &stale);
+  if (!slot) return ReleaseResult::NotAHandle;
+  return Release(env, s, slot, stale) ? ReleaseResult::Freed : ReleaseResult::AlreadyFreed;
+}
+
+bool ReleaseHandleBits(Napi::Env env, uint64_t bits) {
+  auto& s = State(env);
+  bool stale;
+  Slot* slot = DecodeBits(s, bits, &stale);
+  return Release(env, s, slot, stale);
 }
 
 // ---------------------------------------------------------------- arguments
@@ -157,6 +174,14 @@ at::Tensor& TensorOf(const Napi::CallbackInfo& info, const Napi::Value& v, size_
   if (!slot) ThrowArg(info, i, name, "a Tensor");
   if (stale) ThrowDisposed(info.Env(), name);
   return slot->tensor;
+}
+
+at::Tensor* MaybeTensorArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  bool stale;
+  Slot* slot = Decode(State(info.Env()), At(info, i), &stale);
+  if (!slot) return nullptr;
+  if (stale) ThrowDisposed(info.Env(), name);
+  return &slot->tensor;
 }
 
 at::Tensor& TensorArg(const Napi::CallbackInfo& info, size_t i, const char* name) {

@@ -8,7 +8,7 @@ namespace tg {
   TG_OP(exports, NAME, {                                                          \
     auto& a = TensorArg(info, 0, "self");                                         \
     auto run = [&](const auto& b) { return EXPR; };                               \
-    if (IsTensor(info[1])) return Wrap(info.Env(), run(TensorArg(info, 1, "other"))); \
+    if (at::Tensor* t = MaybeTensorArg(info, 1, "other")) return Wrap(info.Env(), run(*t)); \
     if (!info[1].IsNumber() && !info[1].IsBoolean()) ThrowArg(info, 1, "other", "a Tensor or a number"); \
     return Wrap(info.Env(), run(ScalarArg(info, 1, "other")));                    \
   })
@@ -18,7 +18,7 @@ namespace tg {
   TG_OP(exports, NAME, {                                                          \
     auto& a = TensorArg(info, 0, "self");                                         \
     auto run = [&](const auto& b) { EXPR; };                                      \
-    if (IsTensor(info[1])) run(TensorArg(info, 1, "other"));                      \
+    if (at::Tensor* t = MaybeTensorArg(info, 1, "other")) run(*t);                \
     else if (info[1].IsNumber() || info[1].IsBoolean()) run(ScalarArg(info, 1, "other")); \
     else ThrowArg(info, 1, "other", "a Tensor or a number");                      \
     return info.Env().Undefined();                                                \
@@ -28,7 +28,7 @@ namespace tg {
   TG_OP(exports, NAME, { auto& a = TensorArg(info, 0, "self"); return Wrap(info.Env(), EXPR); })
 
 static at::Tensor TensorOrScalarTensor(const Napi::CallbackInfo& info, size_t i, const char* name, const at::Tensor& like) {
-  if (IsTensor(info[i])) return TensorArg(info, i, name);
+  if (at::Tensor* t = MaybeTensorArg(info, i, name)) return *t;
   if (!info[i].IsNumber()) ThrowArg(info, i, name, "a Tensor or a number");
   return at::scalar_tensor(ScalarArg(info, i, name), like.options().requires_grad(false));
 }
@@ -39,7 +39,7 @@ void RegisterMath(Napi::Env env, Napi::Object exports) {
   TG_OP(exports, "add", {
     auto& a = TensorArg(info, 0, "self");
     at::Scalar alpha = info.Length() > 2 && !info[2].IsUndefined() ? ScalarArg(info, 2, "alpha") : at::Scalar(1);
-    if (IsTensor(info[1])) return Wrap(info.Env(), at::add(a, TensorArg(info, 1, "other"), alpha));
+    if (at::Tensor* t = MaybeTensorArg(info, 1, "other")) return Wrap(info.Env(), at::add(a, *t, alpha));
     if (!info[1].IsNumber()) ThrowArg(info, 1, "other", "a Tensor or a number");
     return Wrap(info.Env(), at::add(a, ScalarArg(info, 1, "other"), alpha));
   });
@@ -82,7 +82,7 @@ void RegisterMath(Napi::Env env, Napi::Object exports) {
   TG_OP(exports, "lerp", {
     auto& a = TensorArg(info, 0, "self");
     auto& end = TensorArg(info, 1, "end");
-    if (IsTensor(info[2])) return Wrap(info.Env(), at::lerp(a, end, TensorArg(info, 2, "weight")));
+    if (at::Tensor* t = MaybeTensorArg(info, 2, "weight")) return Wrap(info.Env(), at::lerp(a, end, *t));
     return Wrap(info.Env(), at::lerp(a, end, ScalarArg(info, 2, "weight")));
   });
 

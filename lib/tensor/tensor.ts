@@ -103,7 +103,7 @@ export class Tensor {
   detach(): Tensor { return new Tensor(N.detach(this._h)); }
 
   // ---- arithmetic (other: Tensor or number, broadcasting)
-  add(other: TensorLike, alpha?: number): Tensor { return new Tensor(N.add(this._h, u(other), alpha)); }
+  add(other: TensorLike, alpha?: number): Tensor { return new Tensor(alpha === undefined ? N.add(this._h, u(other)) : N.add(this._h, u(other), alpha)); }
   sub(other: TensorLike): Tensor { return new Tensor(N.sub(this._h, u(other))); }
   mul(other: TensorLike): Tensor { return new Tensor(N.mul(this._h, u(other))); }
   div(other: TensorLike): Tensor { return new Tensor(N.div(this._h, u(other))); }
