@@ -32,6 +32,7 @@ const CASES: Case[] = [
   { name: 'generator convT 100->128, 1x1 -> 4x4', via: 'matrix product', input: [64, 100, 1, 1], weight: [100, 128, 4, 4], op: (x, w) => tg.F.convTranspose2d(x, w!, null, {}) },
   { name: 'generator convT 128->64, 4x4 -> 7x7, 3x3 s2 p1', via: 'oneDNN (as a convolution gradient)', input: [64, 128, 4, 4], weight: [128, 64, 3, 3], op: (x, w) => tg.F.convTranspose2d(x, w!, null, S2P1) },
   { name: 'generator convT 64->32, 7x7 -> 14x14, 4x4 s2 p1', via: 'oneDNN (as a convolution gradient)', input: [64, 64, 7, 7], weight: [64, 32, 4, 4], op: (x, w) => tg.F.convTranspose2d(x, w!, null, S2P1) },
+  { name: 'generator convT 32->1, 14x14 -> 28x28, 4x4 s2 p1', via: 'input gradient by im2col', input: [64, 32, 14, 14], weight: [32, 1, 4, 4], op: (x, w) => tg.F.convTranspose2d(x, w!, null, S2P1) },
   // no weight (weight: []): InstanceNorm2d's default, without an affine part
   { name: 'critic InstanceNorm2d(64), 7x7', via: 'layer_norm over [N*C, H*W]', input: [64, 64, 7, 7], weight: [], op: (x) => tg.F.instanceNorm(x) },
   { name: 'critic InstanceNorm2d(128), 4x4', via: 'layer_norm over [N*C, H*W]', input: [64, 128, 4, 4], weight: [], op: (x) => tg.F.instanceNorm(x) },

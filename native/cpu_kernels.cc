@@ -230,10 +230,11 @@ at::Tensor Conv2d(const at::Tensor& x, const at::Tensor& w, const c10::optional<
 
 // ------------------------------------------------------------ transposed convolution
 
-static at::Tensor ConvTranspose2dViaConvBackward(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& bias,
-                                                 const std::vector<int64_t>& stride, const std::vector<int64_t>& padding,
-                                                 const std::vector<int64_t>& outputPadding, int64_t groups,
-                                                 const std::vector<int64_t>& dilation) {
+// An uninitialised tensor of a transposed convolution's output shape (after libtorch's own
+// checks): only its shape is read, as the "input" whose gradient the transposed convolution is.
+static at::Tensor TransposedOutputLike(const at::Tensor& x, const at::Tensor& w, const std::vector<int64_t>& stride,
+                                       const std::vector<int64_t>& padding, const std::vector<int64_t>& outputPadding, int64_t groups,
+                                       const std::vector<int64_t>& dilation) {
   TORCH_CHECK(x.size(1) == w.size(0), "input has ", x.size(1), " channels but weight expects ", w.size(0));
   for (size_t d = 0; d < 2; ++d) {
     TORCH_CHECK(Pick(outputPadding, d) < Pick(stride, d) || Pick(outputPadding, d) < Pick(dilation, d),
@@ -243,8 +244,14 @@ static at::Tensor ConvTranspose2dViaConvBackward(const at::Tensor& x, const at::
   int64_t outH = (x.size(2) - 1) * Pick(stride, 0) - 2 * Pick(padding, 0) + Pick(dilation, 0) * (w.size(2) - 1) + Pick(outputPadding, 0) + 1;
   int64_t outW = (x.size(3) - 1) * Pick(stride, 1) - 2 * Pick(padding, 1) + Pick(dilation, 1) * (w.size(3) - 1) + Pick(outputPadding, 1) + 1;
   TORCH_CHECK(outH > 0 && outW > 0, "transposed convolution output would be empty (", outH, "x", outW, ")");
-  // Only the shape of `like` matters: its gradient is not requested.
-  at::Tensor like = at::empty({x.size(0), w.size(1) * groups, outH, outW}, x.options().requires_grad(false));
+  return at::empty({x.size(0), w.size(1) * groups, outH, outW}, x.options().requires_grad(false));
+}
+
+static at::Tensor ConvTranspose2dViaConvBackward(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& bias,
+                                                 const std::vector<int64_t>& stride, const std::vector<int64_t>& padding,
+                                                 const std::vector<int64_t>& outputPadding, int64_t groups,
+                                                 const std::vector<int64_t>& dilation) {
+  at::Tensor like = TransposedOutputLike(x, w, stride, padding, outputPadding, groups, dilation);
   auto grads = at::convolution_backward(x, like, w, c10::nullopt, Expand2(stride), Expand2(padding), Expand2(dilation), false, {0, 0},
                                         groups, {true, false, false});
   at::Tensor y = std::get<0>(grads);
@@ -261,6 +268,20 @@ at::Tensor ConvTranspose2d(const at::Tensor& x, const at::Tensor& w, const c10::
     if (bias && bias->defined()) y = y + bias->view({1, -1, 1, 1});
     return y;
   }
+#if TORCH_VERSION_MAJOR < 2
+  // When a gradient is recorded: the transposed convolution is the input gradient of a
+  // convolution, so it goes through ConvInputGrad, whose backward takes the weight gradient
+  // with convolution_backward (libtorch's formula for convolution_backward's own backward
+  // would take it as a dilated convolution of batch-transposed copies).
+  bool plainLists = !stride.empty() && stride.size() <= 2 && !padding.empty() && padding.size() <= 2;
+  if (plainLists && OnCpuFloat(x, w) && groups == 1 && AllOnes(dilation) && at::GradMode::is_enabled() &&
+      (x.requires_grad() || w.requires_grad())) {
+    at::Tensor like = TransposedOutputLike(x, w, stride, padding, outputPadding, groups, dilation);
+    at::Tensor y = ConvInputGrad::apply(x.contiguous(), w.contiguous(), like, Expand2(stride), Expand2(padding));
+    if (bias && bias->defined()) y = y + bias->view({1, -1, 1, 1});
+    return y;
+  }
+#endif
   if (OnCpuFloat(x, w) && w.size(1) > 1) {
     return ConvTranspose2dViaConvBackward(x, w, bias, stride, padding, outputPadding, groups, dilation);
   }

@@ -78,16 +78,33 @@ for (const c of convCases) {
   });
 }
 
-test('convTranspose2d: same output and gradients with and without the substitutions', () => {
-  const [fast, plain] = onAndOff(() => {
-    const x = tg.randn([4, 16, 7, 7]).requiresGrad_(true);
-    const w = tg.randn([16, 8, 4, 4]).mul(0.1).requiresGrad_(true);
-    const y = tg.F.convTranspose2d(x, w, null, { stride: 2, padding: 1 });
-    const grads = tg.autograd.grad(y.tanh().sum(), [x, w]) as Tensor[];
-    return [y, ...grads];
+const convTCases = [
+  { name: '16 -> 8 channels, 4x4 stride 2 padding 1', x: [4, 16, 7, 7], w: [16, 8, 4, 4], o: { stride: 2, padding: 1 } },
+  // few output channels: the transposed convolution by the im2col kernel when a gradient is recorded
+  { name: '8 -> 1 channel, 4x4 stride 2 padding 1 (a generator\'s last layer)', x: [4, 8, 7, 7], w: [8, 1, 4, 4], o: { stride: 2, padding: 1 } },
+  { name: '6 -> 3 channels, 3x3 stride 2 padding 1 output padding 1, bias', x: [3, 6, 5, 5], w: [6, 3, 3, 3], o: { stride: 2, padding: 1, outputPadding: 1 }, bias: true },
+];
+
+for (const c of convTCases) {
+  test(`convTranspose2d ${c.name}: same output, gradients and second-order gradients with and without the substitutions`, () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      const [fast, plain] = onAndOff(() => {
+        const x = tg.randn(c.x, { dtype }).requiresGrad_(true);
+        const w = tg.randn(c.w, { dtype }).mul(0.1).requiresGrad_(true);
+        const b = c.bias ? tg.randn([c.w[1]], { dtype }).requiresGrad_(true) : null;
+        const y = tg.F.convTranspose2d(x, w, b, c.o);
+        const inputs = b ? [x, w, b] : [x, w];
+        const grads = tg.autograd.grad(y.tanh().sum(), inputs, { createGraph: true }) as Tensor[];
+        // differentiated again, as a penalty on the generator's gradients would be
+        const second = tg.autograd.grad(grads[0].square().sum().add(grads[1].square().sum()), [x, w]) as Tensor[];
+        // without a recorded gradient (sampling): the forward alone
+        const sample = tg.noGrad(() => tg.F.convTranspose2d(x, w, b, c.o));
+        return [y, ...grads, ...second, sample];
+      });
+      assertSame(`convTranspose2d ${c.name} ${dtype}`, fast, plain, dtype === 'float64' ? 1e-12 : 1e-5);
+    }
   });
-  assertSame('convTranspose2d', fast, plain, 1e-5);
-});
+}
 
 test('convTranspose2d of a 1x1 input (a generator\'s first layer): same output, gradients and second-order gradients', () => {
   for (const bias of [false, true]) {
