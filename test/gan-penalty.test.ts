@@ -275,4 +275,18 @@ test('the penalties free everything but their results', () => {
   assert.is(tg.memory().tensors, before, 'live tensors');
 });
 
+test('gradNorm is read lazily from gradNorms: the same number when read, cached, and a clear error once gradNorms is freed', () => {
+  const c = fixture.conv;
+  const { critic } = makeCritic('conv', c);
+  const r = gradientPenalty(critic, f64(c.real), f64(c.fake), { eps: vec(c.eps) });
+  const mean = r.gradNorms.toArray().reduce((a, b) => a + b, 0) / r.gradNorms.numel();
+  closeArr([r.gradNorm], [mean], 1e-12, 'gradNorm = mean of gradNorms');
+  r.gradNorms.dispose();
+  assert.is(r.gradNorm, r.gradNorm, 'cached after the first read');
+  const late = gradientPenalty(critic, f64(c.real), f64(c.fake), { eps: vec(c.eps) });
+  late.gradNorms.dispose();
+  assert.throws(() => late.gradNorm, /gradientPenalty.*read it before gradNorms is freed/);
+  for (const t of [r.penalty, late.penalty]) t.dispose();
+});
+
 test.run();

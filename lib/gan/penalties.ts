@@ -101,8 +101,9 @@ export function perSampleNorm(g: Tensor): Tensor {
 export interface PenaltyResult {
   /** the penalty, a scalar with a graph into the critic's parameters (add it to the critic loss) */
   penalty: Tensor;
-  /** mean per-sample gradient norm (a number; 1 is what the penalty aims at) */
-  gradNorm: number;
+  /** mean per-sample gradient norm (a number; 1 is what the penalty aims at), computed from
+   * gradNorms when first read (no device sync unless read) */
+  readonly gradNorm: number;
   /** the per-sample gradient norms, detached, shape [N] */
   gradNorms: Tensor;
 }
@@ -137,13 +138,27 @@ function penaltyAt(critic: Critic, xHat: Tensor, o: CoreOptions, where: string):
     const m = tmp(sq.mean());
     const penalty = m.mul(o.lambda);
     const gradNorms = norms.detach();
-    const meanNorm = noGrad(() => {
-      const mm = gradNorms.mean();
-      const v = mm.item();
-      mm.dispose();
-      return v;
-    });
-    return { penalty, gradNorm: meanNorm, gradNorms };
+    // Read lazily: item() waits for the device (a CUDA sync per critic step) and most callers
+    // never look at it.
+    let meanNorm: number | undefined;
+    return {
+      penalty,
+      gradNorms,
+      get gradNorm(): number {
+        if (meanNorm === undefined) {
+          if (gradNorms.isDisposed) {
+            throw new Error(`${where}: gradNorm is computed from gradNorms when first read; read it before gradNorms is freed (by dispose() or its tidy() scope)`);
+          }
+          meanNorm = noGrad(() => {
+            const mm = gradNorms.mean();
+            const v = mm.item();
+            mm.dispose();
+            return v;
+          });
+        }
+        return meanNorm;
+      },
+    };
   } finally {
     for (const t of made) t.dispose();
   }
