@@ -46,6 +46,20 @@ export function parseFlags(argv: string[]): Map<string, string | true> {
   return m;
 }
 
+/** Refuses flags outside `known`, naming them and the known ones. */
+export function checkFlags(f: Map<string, string | true>, known: string[]): void {
+  for (const k of f.keys()) if (!known.includes(k)) throw new Error(`unknown flag --${k} (known: ${known.map((x) => '--' + x).join(', ')})`);
+}
+
+/** The positive integer given as --k, or d when absent; anything else is refused. */
+export function positiveIntFlag(f: Map<string, string | true>, k: string, d: number): number {
+  const v = f.get(k);
+  if (v === undefined) return d;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${k} expects a positive integer, got '${String(v)}'`);
+  return n;
+}
+
 export function fmt(v: number | null | undefined, digits = 1): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '—';
   return v.toFixed(digits);

@@ -6,7 +6,7 @@
 // of a penalty-like function of the input gradient (what WGAN-GP and DRAGAN do).
 //
 //   npx tsx bench/kernels.ts [--repeats 7] [--n 20] [--threads N] [--only TEXT]
-import { cores, fmt, parseFlags, table } from './common';
+import { checkFlags, cores, fmt, parseFlags, positiveIntFlag, table } from './common';
 import * as tg from '../lib';
 import type { Tensor } from '../lib';
 
@@ -67,19 +67,12 @@ function timeIt(n: number, body: () => void): number {
 
 function main(): void {
   const f = parseFlags(process.argv.slice(2));
-  const known = ['repeats', 'n', 'threads', 'only', 'help'];
-  for (const k of f.keys()) if (!known.includes(k)) throw new Error(`unknown flag --${k} (known: ${known.map((x) => '--' + x).join(', ')})`);
+  checkFlags(f, ['repeats', 'n', 'threads', 'only', 'help']);
   if (f.has('help')) {
     console.log('Usage: npx tsx bench/kernels.ts [--repeats 7] [--n 20] [--threads N] [--only TEXT (cases whose name or substitution contains it)]');
     return;
   }
-  const int = (k: string, d: number): number => {
-    const v = f.get(k);
-    if (v === undefined) return d;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${k} expects a positive integer, got '${String(v)}'`);
-    return n;
-  };
+  const int = (k: string, d: number): number => positiveIntFlag(f, k, d);
   const repeats = int('repeats', 7);
   const n = int('n', 20);
   tg.setNumThreads(int('threads', cores()));

@@ -15,7 +15,7 @@ import * as v8 from 'v8';
 import * as vm from 'vm';
 import { dispose, ones, setNumThreads, tidy, zeros, Tensor } from '../lib';
 import { N } from '../lib/native';
-import { BENCH, buildCpp, childEnv, CPP_BIN, defaultPython, fmt, median, parseFlags, pythonTorchProblem, table } from './common';
+import { BENCH, buildCpp, checkFlags, childEnv, CPP_BIN, defaultPython, fmt, median, parseFlags, positiveIntFlag, pythonTorchProblem, table } from './common';
 
 type Micro = Record<string, number>;
 
@@ -111,9 +111,10 @@ export function cppMicro(n: number, repeats: number, threads: number): Micro | s
 
 async function main(): Promise<void> {
   const f = parseFlags(process.argv.slice(2));
-  const n = Number(f.get('n') ?? 100000);
-  const repeats = Number(f.get('repeats') ?? 7);
-  const threads = Number(f.get('threads') ?? 1);
+  checkFlags(f, ['n', 'repeats', 'threads', 'python', 'no-py', 'no-cpp', 'json']);
+  const n = positiveIntFlag(f, 'n', 100000);
+  const repeats = positiveIntFlag(f, 'repeats', 7);
+  const threads = positiveIntFlag(f, 'threads', 1);
   const python = typeof f.get('python') === 'string' ? String(f.get('python')) : defaultPython();
   setNumThreads(threads);
 

@@ -9,7 +9,7 @@ import { spawnSync } from 'child_process';
 import * as path from 'path';
 import { gan, getNumThreads, manualSeed, randn, setNumThreads, tidy } from '../lib';
 import { BATCH, Batches, Workload, Z } from './workloads';
-import { BENCH, childEnv, cores, defaultPython, fmt, median, parseFlags, pythonTorchProblem, table } from './common';
+import { BENCH, checkFlags, childEnv, cores, defaultPython, fmt, median, parseFlags, positiveIntFlag, pythonTorchProblem, table } from './common';
 
 type Laps = Record<string, number>;
 
@@ -61,19 +61,12 @@ function tsPhases(w: Workload, data: Batches, iters: number): Laps {
 
 function main(): void {
   const f = parseFlags(process.argv.slice(2));
-  const known = ['rounds', 'iters', 'threads', 'python', 'help'];
-  for (const k of f.keys()) if (!known.includes(k)) throw new Error(`unknown flag --${k} (known: ${known.map((x) => '--' + x).join(', ')})`);
+  checkFlags(f, ['rounds', 'iters', 'threads', 'python', 'help']);
   if (f.has('help')) {
     console.log('Usage: npx tsx bench/phases.ts [--rounds 3] [--iters 10] [--threads N] [--python PATH]');
     return;
   }
-  const int = (k: string, d: number): number => {
-    const v = f.get(k);
-    if (v === undefined) return d;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${k} expects a positive integer, got '${String(v)}'`);
-    return n;
-  };
+  const int = (k: string, d: number): number => positiveIntFlag(f, k, d);
   const rounds = int('rounds', 3);
   const iters = int('iters', 10);
   const threads = int('threads', cores());

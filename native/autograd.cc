@@ -22,9 +22,9 @@ static std::vector<at::Tensor> OptTensorListArg(const Napi::CallbackInfo& info, 
       out.emplace_back();
       continue;
     }
-    if (!IsTensor(e)) throw Napi::TypeError::New(info.Env(), std::string("argument '") + name + "[" + std::to_string(k) + "]' must be a Tensor or null, received " + Describe(e));
-    std::string elemName = std::string(name) + "[" + std::to_string(k) + "]";
-    out.push_back(TensorOf(info, e, i, elemName.c_str()));
+    at::Tensor* t = MaybeTensorOf(info, e, name, k);
+    if (!t) throw Napi::TypeError::New(info.Env(), std::string("argument '") + name + "[" + std::to_string(k) + "]' must be a Tensor or null, received " + Describe(e));
+    out.push_back(*t);
   }
   return out;
 }

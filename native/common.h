@@ -59,6 +59,8 @@ at::Tensor& TensorArg(const Napi::CallbackInfo& info, size_t i, const char* name
 // The tensor at i if it is a tensor handle (a disposed one throws), else nullptr: for arguments
 // that may also be numbers, decoded once.
 at::Tensor* MaybeTensorArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+// The same for any value (an array element when element >= 0: errors then name name[element]).
+at::Tensor* MaybeTensorOf(const Napi::CallbackInfo& info, const Napi::Value& v, const char* name, int64_t element = -1);
 at::Tensor& TensorOf(const Napi::CallbackInfo& info, const Napi::Value& v, size_t i, const char* name);
 c10::optional<at::Tensor> OptTensorArg(const Napi::CallbackInfo& info, size_t i, const char* name);
 std::vector<at::Tensor> TensorListArg(const Napi::CallbackInfo& info, size_t i, const char* name);

@@ -176,13 +176,15 @@ at::Tensor& TensorOf(const Napi::CallbackInfo& info, const Napi::Value& v, size_
   return slot->tensor;
 }
 
-at::Tensor* MaybeTensorArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+at::Tensor* MaybeTensorOf(const Napi::CallbackInfo& info, const Napi::Value& v, const char* name, int64_t element) {
   bool stale;
-  Slot* slot = Decode(State(info.Env()), At(info, i), &stale);
+  Slot* slot = Decode(State(info.Env()), v, &stale);
   if (!slot) return nullptr;
-  if (stale) ThrowDisposed(info.Env(), name);
+  if (stale) ThrowDisposed(info.Env(), element < 0 ? std::string(name) : std::string(name) + "[" + std::to_string(element) + "]");
   return &slot->tensor;
 }
+
+at::Tensor* MaybeTensorArg(const Napi::CallbackInfo& info, size_t i, const char* name) { return MaybeTensorOf(info, At(info, i), name); }
 
 at::Tensor& TensorArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   return TensorOf(info, At(info, i), i, name);
@@ -191,8 +193,9 @@ at::Tensor& TensorArg(const Napi::CallbackInfo& info, size_t i, const char* name
 c10::optional<at::Tensor> OptTensorArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   Napi::Value v = At(info, i);
   if (v.IsUndefined() || v.IsNull()) return c10::nullopt;
-  if (!IsTensor(v)) ThrowArg(info, i, name, "a Tensor, null or undefined");
-  return TensorOf(info, v, i, name);
+  at::Tensor* t = MaybeTensorOf(info, v, name);
+  if (!t) ThrowArg(info, i, name, "a Tensor, null or undefined");
+  return *t;
 }
 
 std::vector<at::Tensor> TensorListArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
@@ -203,11 +206,12 @@ std::vector<at::Tensor> TensorListArg(const Napi::CallbackInfo& info, size_t i, 
   out.reserve(arr.Length());
   for (uint32_t k = 0; k < arr.Length(); ++k) {
     Napi::Value e = arr.Get(k);
-    std::string elemName = std::string(name) + "[" + std::to_string(k) + "]";
-    if (!IsTensor(e)) {
-      throw Napi::TypeError::New(info.Env(), std::string(CurrentOp()) + "(): argument '" + elemName + "' must be a Tensor, received " + Describe(e));
+    at::Tensor* t = MaybeTensorOf(info, e, name, k);
+    if (!t) {
+      throw Napi::TypeError::New(info.Env(), std::string(CurrentOp()) + "(): argument '" + name + "[" + std::to_string(k) +
+                                                 "]' must be a Tensor, received " + Describe(e));
     }
-    out.push_back(TensorOf(info, e, i, elemName.c_str()));
+    out.push_back(*t);
   }
   return out;
 }
