@@ -4,6 +4,9 @@
 #include "common.h"
 
 #include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/autograd/variable.h>
+
+#include <unordered_set>
 
 namespace tg {
 
@@ -27,6 +30,37 @@ static std::vector<at::Tensor> OptTensorListArg(const Napi::CallbackInfo& info, 
     out.push_back(*t);
   }
   return out;
+}
+
+// Whether input's gradient edge (its grad_fn output, or a leaf's gradient accumulator) is
+// reachable from the outputs through the autograd graph.
+static bool GraphReaches(const std::vector<at::Tensor>& outputs, const at::Tensor& input) {
+  using torch::autograd::Node;
+  std::shared_ptr<Node> target = input.grad_fn() ? input.grad_fn() : torch::autograd::impl::try_get_grad_accumulator(input);
+  if (!target) return false;
+  const uint32_t targetNr = input.grad_fn() ? input.output_nr() : 0;
+  std::vector<Node*> stack;
+  std::unordered_set<Node*> seen;
+  auto visit = [&](Node* node, uint32_t nr) {
+    if (node == target.get() && nr == targetNr) return true;
+    if (node && seen.insert(node).second) stack.push_back(node);
+    return false;
+  };
+  for (const auto& o : outputs) {
+    if (o.grad_fn()) {
+      if (visit(o.grad_fn().get(), o.output_nr())) return true;
+    } else if (auto acc = torch::autograd::impl::try_get_grad_accumulator(o)) {
+      if (visit(acc.get(), 0)) return true;
+    }
+  }
+  while (!stack.empty()) {
+    Node* node = stack.back();
+    stack.pop_back();
+    for (const auto& edge : node->next_edges()) {
+      if (edge.is_valid() && visit(edge.function.get(), edge.input_nr)) return true;
+    }
+  }
+  return false;
 }
 
 static c10::optional<bool> OptBool(const Napi::CallbackInfo& info, size_t i, const char* name) {
@@ -77,7 +111,19 @@ void RegisterAutograd(Napi::Env env, Napi::Object exports) {
     auto gradOutputs = OptTensorListArg(info, 2, "gradOutputs", outputs.size());
     bool create = BoolArg(info, 4, "createGraph");
     bool allowUnused = BoolArg(info, 5, "allowUnused");
-    auto res = torch::autograd::grad(outputs, inputs, gradOutputs, OptBool(info, 3, "retainGraph"), create, allowUnused);
+    auto res = torch::autograd::grad(outputs, inputs, gradOutputs, OptBool(info, 3, "retainGraph"), create, /*allow_unused=*/true);
+    // An input the graph reaches but no gradient arrived at has a zero gradient: some of
+    // torch-gan's own backward functions return none where it is identically zero (a LeakyReLU
+    // gradient's derivative by its input) instead of allocating zeros. libtorch's formulas
+    // return zeros_like there, so the result is the same as theirs.
+    for (size_t k = 0; k < res.size(); ++k) {
+      if (res[k].defined()) continue;
+      if (GraphReaches(outputs, inputs[k])) {
+        res[k] = at::zeros_like(inputs[k]);
+      } else {
+        TORCH_CHECK(allowUnused, "inputs[", k, "] is not used in the graph of the outputs (pass allowUnused: true to get null for it)");
+      }
+    }
     return WrapList(info.Env(), res);
   });
   TG_OP(exports, "isGradEnabled", { return Napi::Boolean::New(info.Env(), at::GradMode::is_enabled()); });

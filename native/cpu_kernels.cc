@@ -19,12 +19,8 @@
 //   to one score per sample), and a transposed convolution of a 1x1 input (a generator's
 //   first layer, from z), are matrix products: at::linear / at::mm do them 3-7x faster
 //   than oneDNN, backward and double backward included.
-// - Instance normalisation from the batch's own statistics: libtorch runs it as a batch norm
-//   over a [1, N·C, H, W] view, whose double backward (the penalties) is a long chain of small
-//   reductions over dims (0, 2, 3). The same numbers come from layer_norm over rows of a
-//   [N·C, H·W] view (its fused kernel, contiguous reductions): about 2x faster double
-//   backward, and 1.3-2.7x faster forward and backward from 7x7 maps on. Only without an
-//   affine part (the default InstanceNorm2d).
+// - Instance normalisation from the batch's own statistics (no affine part) and LeakyReLU:
+//   fused kernels with their own double backward, in cpu_norm_act.cc.
 #include "cpu_kernels.h"
 
 #include <torch/version.h>
@@ -295,18 +291,9 @@ static bool Absent(const c10::optional<at::Tensor>& t) { return !t || !t->define
 at::Tensor InstanceNorm(const at::Tensor& x, const c10::optional<at::Tensor>& weight, const c10::optional<at::Tensor>& bias,
                         const c10::optional<at::Tensor>& runningMean, const c10::optional<at::Tensor>& runningVar, bool useInputStats,
                         double momentum, double eps) {
-  // Without an affine part only: with one, the extra multiply makes the first-order backward
-  // slower than libtorch's fused one (measured 0.75x), though the double backward still wins.
-  if (FastKernelsActive() && useInputStats && Absent(runningMean) && Absent(runningVar) && Absent(weight) && Absent(bias) &&
-      x.device().is_cpu() && !x.is_mkldnn() && (x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble) && x.dim() >= 3 &&
-      x.numel() > 0) {
-    int64_t n = x.size(0), c = x.size(1), rest = x.numel() / (n * c);
-    // On 4x4 maps (rows of 16) layer_norm's per-row overhead makes the forward and backward a
-    // little slower (0.7-0.9x, ~0.1 ms on a DCGAN layer) while the double backward is still 1.9x
-    // faster (~1 ms). It is taken there too: InstanceNorm is what GAN critics use precisely
-    // because of gradient penalties (batch norm breaks them), so the double backward is the
-    // common case. From 7x7 maps on it is faster in every direction.
-    return at::layer_norm(x.reshape({n * c, rest}), {rest}, c10::nullopt, c10::nullopt, eps, true).view(x.sizes());
+  // Without an affine part only (the default InstanceNorm2d): cpu_norm_act.cc.
+  if (useInputStats && Absent(runningMean) && Absent(runningVar) && Absent(weight) && Absent(bias) && FusedInstanceNormApplies(x)) {
+    return FusedInstanceNorm(x, eps);
   }
   return at::instance_norm(x, weight, bias, runningMean, runningVar, useInputStats, momentum, eps, true);
 }

@@ -1,5 +1,6 @@
 // Elementwise arithmetic, comparisons, unary math, reductions, matmul, in-place ops.
 #include "common.h"
+#include "cpu_kernels.h"
 
 namespace tg {
 
@@ -110,7 +111,7 @@ void RegisterMath(Napi::Env env, Napi::Object exports) {
   TG_UNARY("isfinite", at::isfinite(a));
   TG_OP(exports, "leakyRelu", {
     auto& a = TensorArg(info, 0, "self");
-    return Wrap(info.Env(), at::leaky_relu(a, NumArg(info, 1, "negativeSlope")));
+    return Wrap(info.Env(), LeakyRelu(a, NumArg(info, 1, "negativeSlope")));
   });
   TG_OP(exports, "softplus", {
     auto& a = TensorArg(info, 0, "self");

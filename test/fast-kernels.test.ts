@@ -122,7 +122,7 @@ test('convTranspose2d of a 1x1 input (a generator\'s first layer): same output, 
   }
 });
 
-test('instanceNorm from the batch statistics (as layer_norm rows): same output, gradients and second-order gradients', () => {
+test('instanceNorm from the batch statistics (fused rows without an affine part): same output, gradients and second-order gradients', () => {
   const shapes = [[6, 16, 7, 7], [5, 8, 4, 4], [4, 3, 10]];
   for (const shape of shapes) {
     for (const affine of [false, true]) {
@@ -143,6 +143,97 @@ test('instanceNorm from the batch statistics (as layer_norm rows): same output, 
       }
     }
   }
+});
+
+// libtorch 1.13's own third order of instance_norm (through batch_norm's double backward) is
+// wrong (it disagrees with finite differences), so the fused path's is checked against those.
+test('instanceNorm (fused rows): third-order gradients (the differentiable double backward) match finite differences', () => {
+  tg.manualSeed(7);
+  const opts = { dtype: 'float64' as const };
+  const x0 = tg.randn([2, 2, 3, 3], opts).mul(2).add(0.5);
+  const r1 = tg.randn([2, 2, 3, 3], opts);
+  const r2 = tg.randn([2, 2, 3, 3], opts);
+  const r3 = tg.randn([2, 2, 3, 3], opts);
+  // S(x) = <r2, ∇x (<r3, g1> + |g1|²)>, g1 = ∇x <r1, norm(x)²>: a function of the double backward
+  // (the square makes the normalisation's output gradient depend on x, so both terms of the
+  // double backward, by the output gradient and by the input, are differentiated again)
+  // (r3 keeps the incoming gradient off the span of the normalised input: |g1|² alone is orthogonal to it)
+  const S = (x: Tensor, createGraph: boolean): Tensor => {
+    const [g1] = tg.autograd.grad(tg.F.instanceNorm(x).square().mul(r1).sum(), [x], { createGraph: true }) as Tensor[];
+    const [g2] = tg.autograd.grad(g1.mul(r3).add(g1.square()).sum(), [x], { createGraph }) as Tensor[];
+    return g2.mul(r2).sum();
+  };
+  tg.tidy(() => {
+    const x = x0.clone().requiresGrad_(true);
+    const analytic = (tg.autograd.grad(S(x, true), [x]) as Tensor[])[0].view(-1).toArray() as number[];
+    const h = 1e-5;
+    for (const i of [0, 4, 13, 30]) {
+      const at = (d: number): number => {
+        const xi = x0.clone();
+        xi.view(-1).narrow(0, i, 1).add_(d);
+        return S(xi.requiresGrad_(true), false).item();
+      };
+      const fd = (at(h) - at(-h)) / (2 * h);
+      assert.ok(Math.abs(analytic[i] - fd) <= 1e-6 * Math.max(1, Math.abs(fd)), `third order at ${i}: analytic ${analytic[i]}, finite difference ${fd}`);
+    }
+  });
+  [x0, r1, r2, r3].forEach((t) => t.dispose());
+});
+
+test('instanceNorm (fused rows): a large mean, a non-contiguous input, maps of one element', () => {
+  const cases: [string, () => Tensor][] = [
+    // the one-pass variance is shifted by a value of the row: no cancellation from a mean of 1e4
+    ['mean 1e4', () => tg.randn([2, 3, 8, 8]).add(1e4)],
+    ['transposed', () => tg.randn([2, 3, 6, 5]).transpose(2, 3)],
+  ];
+  for (const [name, make] of cases) {
+    const [fast, plain] = onAndOff(() => {
+      const x = make().requiresGrad_(true);
+      const y = tg.F.instanceNorm(x);
+      const [g] = tg.autograd.grad(y.mul(tg.randnLike(y)).sum(), [x], { createGraph: true }) as Tensor[];
+      const [gg] = tg.autograd.grad(g.square().sum(), [x]) as Tensor[];
+      return [y, g, gg];
+    });
+    assertSame(`instanceNorm ${name}`, fast, plain, 2e-3);
+  }
+  // one element per map: x − mean is exactly 0, and so is its gradient (libtorch rounds to ~1e-6)
+  tg.tidy(() => {
+    const x = tg.randn([4, 3, 1, 1]).requiresGrad_(true);
+    const y = tg.F.instanceNorm(x);
+    const [g] = tg.autograd.grad(y.mul(tg.randnLike(y)).sum(), [x]) as Tensor[];
+    assert.is(y.abs().max().item(), 0);
+    assert.is(g.abs().max().item(), 0);
+  });
+});
+
+test('leakyRelu: same output, gradients and second-order gradients (zero by the input, as libtorch\'s zeros_like)', () => {
+  for (const dtype of ['float32', 'float64'] as const) {
+    const [fast, plain] = onAndOff(() => {
+      const x = tg.randn([4, 6, 5, 5], { dtype }).requiresGrad_(true);
+      const w = tg.randn([6, 6, 3, 3], { dtype }).mul(0.2).requiresGrad_(true);
+      // a conv before the activation, so the second order reaches the weight through it
+      const y = tg.F.leakyRelu(tg.F.conv2d(x, w, null, { padding: 1 }), 0.2);
+      const [gx, gw] = tg.autograd.grad(y.mul(tg.randnLike(y)).sum(), [x, w], { createGraph: true }) as Tensor[];
+      const [dx, dw] = tg.autograd.grad(gx.square().sum().add(gw.square().sum()), [x, w]) as Tensor[];
+      // piecewise linear in x alone: the gradient of its gradient is zero, reported as zeros (not "unused")
+      const lin = tg.F.leakyRelu(x, 0.2);
+      const [gl] = tg.autograd.grad(lin.sum(), [x], { createGraph: true }) as Tensor[];
+      const [zero] = tg.autograd.grad(gl.sum(), [x]) as Tensor[];
+      return [y, gx, gw, dx, dw, zero];
+    });
+    assert.is(fast[5].abs().max().item(), 0);
+    assertSame(`leakyRelu ${dtype}`, fast, plain, dtype === 'float64' ? 1e-12 : 1e-5);
+  }
+});
+
+test('autograd.grad: an input outside the graph is still refused without allowUnused, and null with it', () => {
+  const x = tg.randn([3]).requiresGrad_(true);
+  const z = tg.randn([2]).requiresGrad_(true);
+  assert.match(errorMessage(() => tg.autograd.grad(x.square().sum(), [z])), /inputs\[0\] is not used in the graph/);
+  const [none] = tg.autograd.grad(x.square().sum(), [z], { allowUnused: true });
+  assert.is(none, null);
+  x.dispose();
+  z.dispose();
 });
 
 test('WGAN-GP penalty through a 1-channel critic: same penalty and weight gradients with and without the substitutions', () => {
