@@ -35,6 +35,7 @@ const CASES: Case[] = [
   { name: 'generator convT 32->1, 14x14 -> 28x28, 4x4 s2 p1', via: 'input gradient by im2col', input: [64, 32, 14, 14], weight: [32, 1, 4, 4], op: (x, w) => tg.F.convTranspose2d(x, w!, null, S2P1) },
   // no weight (weight: []): InstanceNorm2d's default, without an affine part
   { name: 'critic InstanceNorm2d(64), 7x7', via: 'fused rows', input: [64, 64, 7, 7], weight: [], op: (x) => tg.F.instanceNorm(x) },
+  { name: 'critic InstanceNorm2d(64, affine), 7x7', via: 'fused rows + addcmul', input: [64, 64, 7, 7], weight: [64], op: (x, w) => tg.F.instanceNorm(x, { weight: w!, bias: w! }) },
   { name: 'critic InstanceNorm2d(128), 4x4', via: 'fused rows', input: [64, 128, 4, 4], weight: [], op: (x) => tg.F.instanceNorm(x) },
   { name: 'generator InstanceNorm2d(32), 14x14', via: 'fused rows', input: [64, 32, 14, 14], weight: [], op: (x) => tg.F.instanceNorm(x) },
   { name: 'critic LeakyReLU(0.2), 32x14x14', via: 'no zero input gradient', input: [64, 32, 14, 14], weight: [], op: (x) => tg.F.leakyRelu(x, 0.2) },

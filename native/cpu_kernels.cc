@@ -19,8 +19,8 @@
 //   to one score per sample), and a transposed convolution of a 1x1 input (a generator's
 //   first layer, from z), are matrix products: at::linear / at::mm do them 3-7x faster
 //   than oneDNN, backward and double backward included.
-// - Instance normalisation from the batch's own statistics (no affine part) and LeakyReLU:
-//   fused kernels with their own double backward, in cpu_norm_act.cc.
+// - Instance normalisation from the batch's own statistics (an affine part by one addcmul)
+//   and LeakyReLU: fused kernels with their own double backward, in cpu_norm_act.cc.
 #include "cpu_kernels.h"
 
 #include <torch/version.h>
@@ -288,12 +288,26 @@ at::Tensor ConvTranspose2d(const at::Tensor& x, const at::Tensor& w, const c10::
 
 static bool Absent(const c10::optional<at::Tensor>& t) { return !t || !t->defined(); }
 
+// An absent affine tensor, or one value per channel of x, of x's dtype and device (anything
+// else goes to libtorch, for its own checks and messages).
+static bool AffineFits(const c10::optional<at::Tensor>& t, const at::Tensor& x) {
+  return Absent(t) || (t->dim() == 1 && t->size(0) == x.size(1) && t->scalar_type() == x.scalar_type() && t->device() == x.device());
+}
+
 at::Tensor InstanceNorm(const at::Tensor& x, const c10::optional<at::Tensor>& weight, const c10::optional<at::Tensor>& bias,
                         const c10::optional<at::Tensor>& runningMean, const c10::optional<at::Tensor>& runningVar, bool useInputStats,
                         double momentum, double eps) {
-  // Without an affine part only (the default InstanceNorm2d): cpu_norm_act.cc.
-  if (useInputStats && Absent(runningMean) && Absent(runningVar) && Absent(weight) && Absent(bias) && FusedInstanceNormApplies(x)) {
-    return FusedInstanceNorm(x, eps);
+  // From the batch's own statistics (no running averages): cpu_norm_act.cc, and an affine
+  // part as one addcmul (per-channel weight and bias, broadcast over the maps).
+  if (useInputStats && Absent(runningMean) && Absent(runningVar) && FusedInstanceNormApplies(x) &&
+      AffineFits(weight, x) && AffineFits(bias, x)) {
+    at::Tensor y = FusedInstanceNorm(x, eps);
+    std::vector<int64_t> perChannel(x.dim(), 1);
+    perChannel[1] = x.size(1);
+    if (!Absent(weight) && !Absent(bias)) return at::addcmul(bias->view(perChannel), y, weight->view(perChannel));
+    if (!Absent(weight)) return y * weight->view(perChannel);
+    if (!Absent(bias)) return y + bias->view(perChannel);
+    return y;
   }
   return at::instance_norm(x, weight, bias, runningMean, runningVar, useInputStats, momentum, eps, true);
 }

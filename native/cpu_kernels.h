@@ -23,7 +23,7 @@ at::Tensor InstanceNorm(const at::Tensor& x, const c10::optional<at::Tensor>& we
                         const c10::optional<at::Tensor>& runningMean, const c10::optional<at::Tensor>& runningVar, bool useInputStats,
                         double momentum, double eps);
 
-// cpu_norm_act.cc: instance normalisation without an affine part (when FusedInstanceNormApplies)
+// cpu_norm_act.cc: instance normalisation from the batch statistics, no affine part (when FusedInstanceNormApplies),
 // and LeakyReLU, with their own backward and double backward.
 bool FusedInstanceNormApplies(const at::Tensor& x);
 at::Tensor FusedInstanceNorm(const at::Tensor& x, double eps);

@@ -122,7 +122,7 @@ test('convTranspose2d of a 1x1 input (a generator\'s first layer): same output, 
   }
 });
 
-test('instanceNorm from the batch statistics (fused rows without an affine part): same output, gradients and second-order gradients', () => {
+test('instanceNorm from the batch statistics (fused rows; affine part by addcmul): same output, gradients and second-order gradients', () => {
   const shapes = [[6, 16, 7, 7], [5, 8, 4, 4], [4, 3, 10]];
   for (const shape of shapes) {
     for (const affine of [false, true]) {
