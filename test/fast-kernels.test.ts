@@ -209,11 +209,13 @@ test('instanceNorm (fused rows): a large mean, a non-contiguous input, maps of o
 test('leakyRelu: same output, gradients and second-order gradients (zero by the input, as libtorch\'s zeros_like)', () => {
   for (const dtype of ['float32', 'float64'] as const) {
     const [fast, plain] = onAndOff(() => {
-      const x = tg.randn([4, 6, 5, 5], { dtype }).requiresGrad_(true);
-      const w = tg.randn([6, 6, 3, 3], { dtype }).mul(0.2).requiresGrad_(true);
+      // 73,728 elements: the own double backward applies from 65,536 on
+      const x = tg.randn([4, 8, 48, 48], { dtype }).requiresGrad_(true);
+      const w = tg.randn([8, 8, 3, 3], { dtype }).mul(0.2).requiresGrad_(true);
       // a conv before the activation, so the second order reaches the weight through it
       const y = tg.F.leakyRelu(tg.F.conv2d(x, w, null, { padding: 1 }), 0.2);
-      const [gx, gw] = tg.autograd.grad(y.mul(tg.randnLike(y)).sum(), [x, w], { createGraph: true }) as Tensor[];
+      // (squared: the gradient arriving at the activation depends on x and w, so its own gradient is taken too)
+      const [gx, gw] = tg.autograd.grad(y.square().mul(tg.randnLike(y)).sum(), [x, w], { createGraph: true }) as Tensor[];
       const [dx, dw] = tg.autograd.grad(gx.square().sum().add(gw.square().sum()), [x, w]) as Tensor[];
       // piecewise linear in x alone: the gradient of its gradient is zero, reported as zeros (not "unused")
       const lin = tg.F.leakyRelu(x, 0.2);
