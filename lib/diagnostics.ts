@@ -1,17 +1,20 @@
 // What torch-gan is running on: addon, libtorch, devices, threads, BLAS.
 import * as fs from 'fs';
-import { N, addonInfo } from './native';
+import { N, addonInfo, FoundLibtorch } from './native';
 import { invalidParameterError } from './errors';
 
 export interface Diagnostics {
   addon: { file: string; kind: 'build' | 'prebuild' };
-  libtorch: { version: string; cudaCompiled: boolean };
+  /** version: the libtorch loaded (compiled into the addon); loadedFrom: its library file; found: what discovery chose */
+  libtorch: { version: string; cudaCompiled: boolean; loadedFrom: string | null; found: FoundLibtorch | null };
   cuda: { available: boolean; deviceCount: number };
   threads: { intraOp: number; openblas: string | undefined };
   blas: string;
   mkldnn: boolean;
-  /** whether the libtorch 1.x CPU kernel substitutions are on (see setFastKernels) */
+  /** whether any CPU kernel substitution is on (see setFastKernels) */
   fastKernels: boolean;
+  /** the substitutions on, by name (which apply depends on the libtorch version) */
+  fastKernelList: string[];
   warnings: string[];
 }
 
@@ -29,29 +32,32 @@ function linkedBlas(): string {
 export function diagnostics(): Diagnostics {
   const info = N.libraryInfo();
   const blas = linkedBlas();
-  const warnings: string[] = [];
-  if (/\/blas\/libblas\.so/.test(blas)) {
+  const warnings: string[] = [...addonInfo.warnings];
+  if (info.blas !== 'mkl' && /\/blas\/libblas\.so/.test(blas)) {
     warnings.push(`libtorch uses the reference BLAS (${blas}), about 4x slower: sudo apt-get install libopenblas0-pthread`);
   }
   return {
-    addon: addonInfo,
-    libtorch: { version: info.torchVersion, cudaCompiled: info.cudaCompiled },
+    addon: { file: addonInfo.file, kind: addonInfo.kind },
+    libtorch: { version: info.torchVersion, cudaCompiled: info.cudaCompiled, loadedFrom: info.libtorchFile ?? null, found: addonInfo.found },
     cuda: { available: N.cudaIsAvailable(), deviceCount: N.cudaDeviceCount() },
     threads: { intraOp: N.getNumThreads(), openblas: process.env.OPENBLAS_NUM_THREADS },
     blas,
     mkldnn: info.mkldnn,
     fastKernels: N.fastKernelsActive(),
+    fastKernelList: N.fastKernelsList(),
     warnings,
   };
 }
 
 /**
- * Turns torch-gan's kernel substitutions for libtorch 1.x on the CPU on (the default) or off:
- * transposed convolutions computed through oneDNN, and the input gradient of convolutions with
- * 1-3 input channels through libtorch's im2col kernel. Each gives the same values as libtorch's
- * own kernel, faster (docs/benchmarks.md). Off, torch-gan runs exactly the kernels PyTorch runs;
- * the environment variable TORCH_GAN_FAST_KERNELS=0 does the same from the start. No effect on
- * libtorch 2.x or CUDA.
+ * Turns torch-gan's CPU kernel substitutions on (the default) or off: convolutions that are
+ * matrix products through linear/mm; on libtorch 1.x also transposed convolutions through oneDNN,
+ * convolutions with their own double backward (1-3-channel input gradients by im2col), fused
+ * instance normalisation and LeakyReLU. Which apply on which libtorch version was decided from
+ * bench/kernels.ts on each (diagnostics().fastKernelList names those on). Each gives the same
+ * values as libtorch's own kernel, faster (docs/benchmarks.md). Off, torch-gan runs exactly the
+ * kernels PyTorch runs; TORCH_GAN_FAST_KERNELS=0 does the same from the start (=all turns every
+ * substitution on, to measure them). No effect on CUDA.
  */
 export function setFastKernels(enabled: boolean): void {
   if (typeof enabled !== 'boolean') throw invalidParameterError('setFastKernels() enabled', 'a boolean', enabled);

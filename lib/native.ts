@@ -17,12 +17,44 @@ const root = path.resolve(__dirname, '..');
 const { loadAddon } = require(path.join(root, 'scripts', 'load-addon.js'));
 const loaded = loadAddon(root);
 
-/** Where the addon came from (diagnostics). */
-export const addonInfo: { file: string; kind: 'build' | 'prebuild' } = { file: loaded.file, kind: loaded.kind };
+/** The libtorch discovery chose (scripts/find-libtorch.js), as the loader saw it. */
+export interface FoundLibtorch {
+  source: string;
+  version: string;
+  libDir: string;
+  cuda: boolean;
+}
+
+/** Where the addon came from, the libtorch discovery chose, and what differs from the request (diagnostics). */
+export const addonInfo: { file: string; kind: 'build' | 'prebuild'; found: FoundLibtorch | null; warnings: string[] } = {
+  file: loaded.file,
+  kind: loaded.kind,
+  found: loaded.torch ? { source: loaded.torch.source, version: loaded.torch.version, libDir: loaded.torch.libDir, cuda: loaded.torch.cuda } : null,
+  warnings: [...loaded.warnings],
+};
 
 /** The raw binding: every function takes and returns native handles. */
 export const N: any = loaded.binding;
 N.setErrorClass(TorchError);
+
+// The libtorch that runs is the one the addon's dynamic linker resolved: when it is not the one
+// discovery chose (a stale build, LD_LIBRARY_PATH, a preloaded copy), say so loudly, once.
+{
+  const lib = N.libraryInfo();
+  const found = addonInfo.found;
+  if (found && lib.libtorchFile) {
+    const fs = require('fs');
+    const real = (p: string): string => { try { return fs.realpathSync(p); } catch { return p; } };
+    const loadedDir = path.dirname(real(lib.libtorchFile));
+    const versionDiffers = String(lib.torchVersion).split('.').slice(0, 2).join('.') !== found.version.split('.').slice(0, 2).join('.');
+    if (loadedDir !== real(found.libDir) || versionDiffers) {
+      addonInfo.warnings.push(`libtorch found: ${found.version} via ${found.source} in ${found.libDir}; libtorch loaded: ${lib.torchVersion} from ${lib.libtorchFile}`);
+    }
+  }
+  if (addonInfo.warnings.length && require('worker_threads').isMainThread) {
+    for (const w of addonInfo.warnings) process.emitWarning(w, { code: 'TORCH_GAN_LIBTORCH_MISMATCH' });
+  }
+}
 // Many handles go to the binding as one BigUint64Array: it reads them as memory, not element by element.
 setHandleFreer(
   (h) => N.dispose(h),

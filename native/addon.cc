@@ -2,8 +2,12 @@
 #include "common.h"
 
 #include <ATen/Parallel.h>
+#include <dlfcn.h>
+
 #include <random>
-#include <torch/version.h>
+
+#include "compat.h"
+#include "cpu_kernels.h"
 
 namespace tg {
 
@@ -50,6 +54,12 @@ void RegisterTensorCore(Napi::Env env, Napi::Object exports) {
     auto env = info.Env();
     auto o = Napi::Object::New(env);
     o.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));
+    // The libtorch library this process actually runs (whatever discovery said): the file
+    // that holds one of its functions.
+    Dl_info where{};
+    if (dladdr(reinterpret_cast<void*>(&at::get_num_threads), &where) && where.dli_fname) {
+      o.Set("libtorchFile", Napi::String::New(env, where.dli_fname));
+    }
     o.Set("cudaCompiled", Napi::Boolean::New(env,
 #ifdef TORCH_GAN_CUDA
                                               true

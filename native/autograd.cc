@@ -2,6 +2,7 @@
 // gradients of gradients), grad mode. Grad mode is thread-local in libtorch; the
 // JS layer sets it around its scopes on the thread that runs the ops.
 #include "common.h"
+#include "compat.h"
 
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/variable.h>
@@ -36,28 +37,31 @@ static std::vector<at::Tensor> OptTensorListArg(const Napi::CallbackInfo& info, 
 // reachable from the outputs through the autograd graph.
 static bool GraphReaches(const std::vector<at::Tensor>& outputs, const at::Tensor& input) {
   using torch::autograd::Node;
-  std::shared_ptr<Node> target = input.grad_fn() ? input.grad_fn() : torch::autograd::impl::try_get_grad_accumulator(input);
+  // Held for the walk: grad_fn() and the accumulator are shared_ptr or intrusive_ptr (compat.h).
+  NodeRef fn = input.grad_fn();
+  auto acc = fn ? decltype(torch::autograd::impl::try_get_grad_accumulator(input))() : torch::autograd::impl::try_get_grad_accumulator(input);
+  Node* target = fn ? RawNode(fn) : RawNode(acc);
   if (!target) return false;
-  const uint32_t targetNr = input.grad_fn() ? input.output_nr() : 0;
+  const uint32_t targetNr = fn ? input.output_nr() : 0;
   std::vector<Node*> stack;
   std::unordered_set<Node*> seen;
   auto visit = [&](Node* node, uint32_t nr) {
-    if (node == target.get() && nr == targetNr) return true;
+    if (node == target && nr == targetNr) return true;
     if (node && seen.insert(node).second) stack.push_back(node);
     return false;
   };
   for (const auto& o : outputs) {
     if (o.grad_fn()) {
-      if (visit(o.grad_fn().get(), o.output_nr())) return true;
-    } else if (auto acc = torch::autograd::impl::try_get_grad_accumulator(o)) {
-      if (visit(acc.get(), 0)) return true;
+      if (visit(RawNode(o.grad_fn()), o.output_nr())) return true;
+    } else if (auto oacc = torch::autograd::impl::try_get_grad_accumulator(o)) {
+      if (visit(RawNode(oacc), 0)) return true;
     }
   }
   while (!stack.empty()) {
     Node* node = stack.back();
     stack.pop_back();
     for (const auto& edge : node->next_edges()) {
-      if (edge.is_valid() && visit(edge.function.get(), edge.input_nr)) return true;
+      if (edge.is_valid() && visit(RawNode(edge.function), edge.input_nr)) return true;
     }
   }
   return false;

@@ -23,7 +23,7 @@
 //   and LeakyReLU: fused kernels with their own double backward, in cpu_norm_act.cc.
 #include "cpu_kernels.h"
 
-#include <torch/version.h>
+#include "compat.h"
 
 #include <atomic>
 #include <cstdlib>
@@ -36,14 +36,49 @@ static bool EnvOff(const char* name) {
   return e && std::string(e) == "0";
 }
 
-static std::atomic<bool> gFastKernels{!EnvOff("TORCH_GAN_FAST_KERNELS") && !EnvOff("TORCH_GAN_FAST_CONV_TRANSPOSE")};
+// "0" turns every substitution off; "all" turns on even those this libtorch's table leaves off
+// (to measure them: bench/kernels.ts).
+static int EnvSetting() {
+  if (EnvOff("TORCH_GAN_FAST_KERNELS") || EnvOff("TORCH_GAN_FAST_CONV_TRANSPOSE")) return 0;
+  const char* e = std::getenv("TORCH_GAN_FAST_KERNELS");
+  return e && std::string(e) == "all" ? 2 : 1;
+}
+
+static std::atomic<bool> gFastKernels{EnvSetting() != 0};
+static const bool gForceAll = EnvSetting() == 2;
 
 void SetFastKernels(bool enabled) { gFastKernels.store(enabled); }
 
-bool FastKernelsActive() { return TORCH_VERSION_MAJOR < 2 && gFastKernels.load(); }
+// Which substitutions this libtorch gets, from bench/kernels.ts run on each version
+// (docs/benchmarks.md). On 2.x libtorch's transposed convolution and convolution double
+// backward are oneDNN's already, and its own kernels won or tied in every case but the
+// ones kept here.
+static bool DefaultOn(Kernel k) {
+  if (kLibtorch1x) return true;
+  switch (k) {
+    case Kernel::MatrixProductConv:
+      return true;
+    case Kernel::ConvTransposeAsConvGradient:
+    case Kernel::OwnConvBackward:
+    case Kernel::FusedInstanceNorm:
+    case Kernel::LeakyReluDoubleBackward:
+      return false;
+  }
+  return false;
+}
 
-static bool OnCpuFloat(const at::Tensor& x, const at::Tensor& w) {
-  return FastKernelsActive() && x.device().is_cpu() && (x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble) &&
+bool KernelOn(Kernel k) { return gFastKernels.load() && (gForceAll || DefaultOn(k)); }
+
+bool FastKernelsActive() {
+  for (Kernel k : {Kernel::MatrixProductConv, Kernel::ConvTransposeAsConvGradient, Kernel::OwnConvBackward, Kernel::FusedInstanceNorm,
+                   Kernel::LeakyReluDoubleBackward}) {
+    if (KernelOn(k)) return true;
+  }
+  return false;
+}
+
+static bool OnCpuFloat(Kernel k, const at::Tensor& x, const at::Tensor& w) {
+  return KernelOn(k) && x.device().is_cpu() && (x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble) &&
          w.scalar_type() == x.scalar_type() && x.dim() == 4 && w.dim() == 4 && !x.is_mkldnn();
 }
 
@@ -66,7 +101,7 @@ static bool AllPositive(const std::vector<int64_t>& v) {
 // kernel == input size, no padding: one output position per sample, y[n, o] = <x[n], w[o]>.
 static bool WholeInputConvApplies(const at::Tensor& x, const at::Tensor& w, const std::vector<int64_t>& stride,
                                   const std::vector<int64_t>& padding, const std::vector<int64_t>& dilation, int64_t groups) {
-  return OnCpuFloat(x, w) && groups == 1 && AllEqual(padding, 0) && AllOnes(dilation) && AllPositive(stride) &&
+  return OnCpuFloat(Kernel::MatrixProductConv, x, w) && groups == 1 && AllEqual(padding, 0) && AllOnes(dilation) && AllPositive(stride) &&
          x.size(1) == w.size(1) && x.size(2) == w.size(2) && x.size(3) == w.size(3);
 }
 
@@ -74,13 +109,12 @@ static bool WholeInputConvApplies(const at::Tensor& x, const at::Tensor& w, cons
 static bool PointInputConvTransposeApplies(const at::Tensor& x, const at::Tensor& w, const std::vector<int64_t>& stride,
                                            const std::vector<int64_t>& padding, const std::vector<int64_t>& outputPadding,
                                            const std::vector<int64_t>& dilation, int64_t groups) {
-  return OnCpuFloat(x, w) && groups == 1 && AllEqual(padding, 0) && AllEqual(outputPadding, 0) && AllOnes(dilation) &&
+  return OnCpuFloat(Kernel::MatrixProductConv, x, w) && groups == 1 && AllEqual(padding, 0) && AllEqual(outputPadding, 0) && AllOnes(dilation) &&
          AllPositive(stride) && x.size(2) == 1 && x.size(3) == 1 && x.size(1) == w.size(0);
 }
 
 // ------------------------------------------------------------ convolution with its own backward
 
-#if TORCH_VERSION_MAJOR < 2  // only 1.x needs it; 2.x keeps libtorch's own choice
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
@@ -200,11 +234,9 @@ static bool OwnBackwardConvApplies(const at::Tensor& x, const at::Tensor& w, con
   // With a bias the separate add would cost more than it saves, except on the first layer of an
   // image critic, whose input gradient gains most.
   bool biased = bias && bias->defined();
-  return OnCpuFloat(x, w) && groups == 1 && AllOnes(dilation) && x.size(1) == w.size(1) && (!biased || Im2colInputGrad(w)) &&
+  return OnCpuFloat(Kernel::OwnConvBackward, x, w) && groups == 1 && AllOnes(dilation) && x.size(1) == w.size(1) && (!biased || Im2colInputGrad(w)) &&
          at::GradMode::is_enabled() && (x.requires_grad() || w.requires_grad());
 }
-
-#endif
 
 at::Tensor Conv2d(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& bias, const std::vector<int64_t>& stride,
                   const std::vector<int64_t>& padding, const std::vector<int64_t>& dilation, int64_t groups) {
@@ -212,7 +244,6 @@ at::Tensor Conv2d(const at::Tensor& x, const at::Tensor& w, const c10::optional<
     int64_t n = x.size(0), out = w.size(0);
     return at::linear(x.reshape({n, -1}), w.reshape({out, -1}), bias).view({n, out, 1, 1});
   }
-#if TORCH_VERSION_MAJOR < 2
   // Odd argument lists go to libtorch, for its own checks and messages.
   bool plainLists = !stride.empty() && stride.size() <= 2 && !padding.empty() && padding.size() <= 2;
   if (plainLists && OwnBackwardConvApplies(x, w, bias, dilation, groups)) {
@@ -220,7 +251,6 @@ at::Tensor Conv2d(const at::Tensor& x, const at::Tensor& w, const c10::optional<
     if (bias && bias->defined()) y = y + bias->view({1, -1, 1, 1});
     return y;
   }
-#endif
   return at::conv2d(x, w, bias, stride, padding, dilation, groups);
 }
 
@@ -264,21 +294,19 @@ at::Tensor ConvTranspose2d(const at::Tensor& x, const at::Tensor& w, const c10::
     if (bias && bias->defined()) y = y + bias->view({1, -1, 1, 1});
     return y;
   }
-#if TORCH_VERSION_MAJOR < 2
   // When a gradient is recorded: the transposed convolution is the input gradient of a
   // convolution, so it goes through ConvInputGrad, whose backward takes the weight gradient
   // with convolution_backward (libtorch's formula for convolution_backward's own backward
   // would take it as a dilated convolution of batch-transposed copies).
   bool plainLists = !stride.empty() && stride.size() <= 2 && !padding.empty() && padding.size() <= 2;
-  if (plainLists && OnCpuFloat(x, w) && groups == 1 && AllOnes(dilation) && at::GradMode::is_enabled() &&
+  if (plainLists && OnCpuFloat(Kernel::OwnConvBackward, x, w) && groups == 1 && AllOnes(dilation) && at::GradMode::is_enabled() &&
       (x.requires_grad() || w.requires_grad())) {
     at::Tensor like = TransposedOutputLike(x, w, stride, padding, outputPadding, groups, dilation);
     at::Tensor y = ConvInputGrad::apply(x.contiguous(), w.contiguous(), like, Expand2(stride), Expand2(padding));
     if (bias && bias->defined()) y = y + bias->view({1, -1, 1, 1});
     return y;
   }
-#endif
-  if (OnCpuFloat(x, w) && w.size(1) > 1) {
+  if (OnCpuFloat(Kernel::ConvTransposeAsConvGradient, x, w) && w.size(1) > 1) {
     return ConvTranspose2dViaConvBackward(x, w, bias, stride, padding, outputPadding, groups, dilation);
   }
   return at::conv_transpose2d(x, w, bias, stride, padding, outputPadding, groups, dilation);

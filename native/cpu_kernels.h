@@ -10,7 +10,17 @@ namespace tg {
 // On unless TORCH_GAN_FAST_KERNELS=0 (or the older TORCH_GAN_FAST_CONV_TRANSPOSE=0) or
 // SetFastKernels(false): then torch-gan runs exactly the kernels PyTorch runs.
 void SetFastKernels(bool enabled);
-// Whether any substitution can apply with this libtorch (false on libtorch 2.x).
+
+// The substitutions, each applied where this libtorch's table in cpu_kernels.cc says.
+enum class Kernel {
+  MatrixProductConv,            // convolutions that are matrix products, through linear/mm
+  ConvTransposeAsConvGradient,  // transposed convolution as a convolution's input gradient (oneDNN)
+  OwnConvBackward,              // convolutions with their own backward and double backward (im2col input gradient)
+  FusedInstanceNorm,            // cpu_norm_act.cc
+  LeakyReluDoubleBackward,      // cpu_norm_act.cc
+};
+bool KernelOn(Kernel k);
+// Whether any substitution can apply with this libtorch.
 bool FastKernelsActive();
 
 at::Tensor Conv2d(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& bias, const std::vector<int64_t>& stride,

@@ -20,7 +20,6 @@
 // run as differentiable ATen ops, with y and σ recomputed from x. (libtorch 1.13's own third
 // order of instance_norm disagrees with finite differences; this one agrees: see the tests.)
 #include <ATen/Parallel.h>
-#include <torch/version.h>
 
 #include <algorithm>
 #include <array>
@@ -31,7 +30,6 @@
 
 namespace tg {
 
-#if TORCH_VERSION_MAJOR < 2
 namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
@@ -278,32 +276,21 @@ struct LeakyReluFn : public torch::autograd::Function<LeakyReluFn> {
 bool RecordsGradient(const at::Tensor& x) { return at::GradMode::is_enabled() && x.requires_grad(); }
 
 }  // namespace
-#endif
 
 bool FusedInstanceNormApplies(const at::Tensor& x) {
-#if TORCH_VERSION_MAJOR < 2
-  return FastKernelsActive() && x.device().is_cpu() && !x.is_mkldnn() && (x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble) &&
+  return KernelOn(Kernel::FusedInstanceNorm) && x.device().is_cpu() && !x.is_mkldnn() && (x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble) &&
          x.dim() >= 3 && x.numel() > 0;
-#else
-  return false;
-#endif
 }
 
 at::Tensor FusedInstanceNorm(const at::Tensor& x, double eps) {
-#if TORCH_VERSION_MAJOR < 2
   return RecordsGradient(x) ? InstanceNormFn::apply(x, eps) : NormForward(x, eps).first;
-#else
-  TORCH_CHECK(false, "FusedInstanceNorm needs libtorch 1.x");
-#endif
 }
 
 at::Tensor LeakyRelu(const at::Tensor& x, double slope) {
-#if TORCH_VERSION_MAJOR < 2
   // From 64k elements on: below, the zeros cost less than the custom nodes' bookkeeping
   // (measured: equal at 32k elements, 1.2-1.4x faster double backward at 128k, 0.8x at 1k).
   constexpr int64_t kMinElements = 1 << 16;
-  if (FastKernelsActive() && RecordsGradient(x) && x.is_floating_point() && x.numel() >= kMinElements) return LeakyReluFn::apply(x, slope);
-#endif
+  if (KernelOn(Kernel::LeakyReluDoubleBackward) && RecordsGradient(x) && x.is_floating_point() && x.numel() >= kMinElements) return LeakyReluFn::apply(x, slope);
   return at::leaky_relu(x, slope);
 }
 

@@ -38,6 +38,19 @@ void RegisterNN(Napi::Env env, Napi::Object exports) {
   TG_OP(exports, "fastKernelsActive", {
     return Napi::Boolean::New(info.Env(), FastKernelsActive());
   });
+  // The substitutions on now (this libtorch's table, the switch and TORCH_GAN_FAST_KERNELS).
+  TG_OP(exports, "fastKernelsList", {
+    auto out = Napi::Array::New(info.Env());
+    const std::pair<Kernel, const char*> names[] = {{Kernel::MatrixProductConv, "matrixProductConv"},
+                                                    {Kernel::ConvTransposeAsConvGradient, "convTransposeAsConvGradient"},
+                                                    {Kernel::OwnConvBackward, "ownConvBackward"},
+                                                    {Kernel::FusedInstanceNorm, "fusedInstanceNorm"},
+                                                    {Kernel::LeakyReluDoubleBackward, "leakyReluDoubleBackward"}};
+    uint32_t k = 0;
+    for (const auto& [kernel, name] : names)
+      if (KernelOn(kernel)) out.Set(k++, Napi::String::New(info.Env(), name));
+    return out;
+  });
   TG_OP(exports, "linear", {
     return Wrap(info.Env(), at::linear(TensorArg(info, 0, "input"), TensorArg(info, 1, "weight"), OptTensorArg(info, 2, "bias")));
   });

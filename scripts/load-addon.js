@@ -1,21 +1,28 @@
 'use strict';
 // Finds and loads the native addon; shared by the run-time loader (lib/native.ts)
 // and `npm install` (scripts/install.js). Order:
-//   1. a local build: build/Release/torch_gan.node
-//   2. a prebuild for this platform made for the libtorch found at run time
+//   1. a local build: build/Release/torch_gan.node (made for the libtorch in build/libtorch.json)
+//   2. a prebuild for this platform made for the libtorch found
 //      (prebuilds/<platform>-<arch>/torch-gan.napi.<libc>.libtorch<MAJOR>_<MINOR>-<cpu|cuda>.node;
 //      node-gyp-build's naming, with one extra tag that node-gyp-build ignores)
-// libtorch is located by the same routine as the build (scripts/find-libtorch.js).
+// When LIBTORCH names another libtorch than the local build was made for, a prebuild for
+// LIBTORCH's version is preferred; if none fits, the build loads with a warning saying so.
+// libtorch is located by the same routine as the build (scripts/find-libtorch.js), from the
+// install's record when it still holds, so loading runs no Python.
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { findLibtorch, FIXES } = require('./find-libtorch');
+const { findLibtorch, readRecord, describeLine, FIXES } = require('./find-libtorch');
 
 const ADDON = 'torch_gan.node';
 
 function libc() {
   const report = typeof process.report?.getReport === 'function' ? process.report.getReport() : null;
   return report && report.header && report.header.glibcVersionRuntime ? 'glibc' : 'musl';
+}
+
+function majorMinor(version) {
+  return String(version).split('.').slice(0, 2).join('.');
 }
 
 function flavourTag(torch) {
@@ -52,7 +59,7 @@ function listPrebuilds(root) {
 function preloadLibtorch(libDir) {
   const RTLD_NODELETE = 0x1000;
   const flags = os.constants.dlopen.RTLD_NOW | os.constants.dlopen.RTLD_GLOBAL | RTLD_NODELETE;
-  for (const name of ['libc10.so', 'libtorch_cpu.so', 'libc10_cuda.so', 'libtorch_cuda.so', 'libtorch.so']) {
+  for (const name of ['libgomp.so.1', 'libc10.so', 'libtorch_cpu.so', 'libc10_cuda.so', 'libtorch_cuda.so', 'libtorch.so']) {
     const file = path.join(libDir, name);
     if (!fs.existsSync(file)) continue;
     try {
@@ -69,43 +76,72 @@ function requireAddon(file) {
   return m.exports;
 }
 
+function sameDir(a, b) {
+  try {
+    return fs.realpathSync(a) === fs.realpathSync(b);
+  } catch {
+    return a === b;
+  }
+}
+
+function tryPrebuild(root, torch, tried) {
+  const want = majorMinor(torch.version);
+  const prebuilds = listPrebuilds(root);
+  const fits = torch.cxx11Abi === false ? [] : prebuilds.filter((p) => p.version === want && p.cuda === torch.cuda);
+  for (const p of fits) {
+    try {
+      preloadLibtorch(torch.libDir);
+      return { binding: requireAddon(p.file), file: p.file, kind: 'prebuild', torch, warnings: [] };
+    } catch (e) {
+      tried.push(`${p.file}: ${firstLine(e)}`);
+    }
+  }
+  if (!fits.length) {
+    const have = prebuilds.map((p) => `libtorch ${p.version} ${p.cuda ? 'CUDA' : 'CPU'}`).join(', ') || 'none';
+    const abi = torch.cxx11Abi === false ? ' (this libtorch uses the pre-C++11 ABI; prebuilds need the C++11 ABI)' : '';
+    tried.push(`prebuilds for ${process.platform}-${process.arch}: ${have}; none for ${describeLine(torch)}${abi}`);
+  }
+  return null;
+}
+
 /**
- * Loads the addon. Returns { binding, file, kind: 'build'|'prebuild', torch }.
+ * Loads the addon. Returns { binding, file, kind: 'build'|'prebuild', torch, warnings }:
+ * torch is the libtorch discovery chose (null if none was found), warnings say where what
+ * loads differs from what was asked for.
  * Throws an Error that lists what was tried and the possible solutions.
  */
 function loadAddon(root) {
   const tried = [];
+  let torch = null;
+  try {
+    torch = findLibtorch({ root });
+  } catch (e) {
+    tried.push(`libtorch: ${firstLine(e)}`);
+    if (e.code === 'LIBTORCH_INVALID') throw e; // LIBTORCH set and unusable: never fall back
+  }
   const local = path.join(root, 'build', 'Release', ADDON);
+  const record = readRecord(root);
+  const warnings = [];
   if (fs.existsSync(local) && process.env.TORCH_GAN_PREBUILDS_ONLY !== '1') {
+    const builtFor = record && record.libDir;
+    const mismatch = torch && builtFor && !sameDir(builtFor, torch.libDir);
+    if (mismatch) {
+      // The user asked for another libtorch than the build links: a fitting prebuild wins.
+      const pre = tryPrebuild(root, torch, tried);
+      if (pre) return pre;
+      warnings.push(`${process.env.LIBTORCH ? 'LIBTORCH names' : 'discovery found'} ${describeLine(torch)}, but the local build ${local} ` +
+        `was made for libtorch ${record.version} in ${record.libDir}, which is what runs. To use the other: npm rebuild torch-gan`);
+    }
     try {
-      return { binding: requireAddon(local), file: local, kind: 'build', torch: null };
+      return { binding: requireAddon(local), file: local, kind: 'build', torch: record && !mismatch ? { ...torch, ...record } : torch, warnings };
     } catch (e) {
       tried.push(`${local}: ${firstLine(e)}`);
     }
   } else tried.push(`${local}: not built`);
 
-  let torch = null;
-  try {
-    torch = findLibtorch();
-  } catch (e) {
-    tried.push(`libtorch: ${firstLine(e)}`);
-  }
-  const prebuilds = listPrebuilds(root);
   if (torch) {
-    const want = String(torch.version).split('.').slice(0, 2).join('.');
-    const fits = prebuilds.filter((p) => p.version === want && p.cuda === torch.cuda);
-    for (const p of fits) {
-      try {
-        preloadLibtorch(torch.libDir);
-        return { binding: requireAddon(p.file), file: p.file, kind: 'prebuild', torch };
-      } catch (e) {
-        tried.push(`${p.file}: ${firstLine(e)}`);
-      }
-    }
-    if (!fits.length) {
-      const have = prebuilds.map((p) => `libtorch ${p.version} ${p.cuda ? 'CUDA' : 'CPU'}`).join(', ') || 'none';
-      tried.push(`prebuilds for ${process.platform}-${process.arch}: ${have}; none for libtorch ${want} ${torch.cuda ? 'CUDA' : 'CPU'} (found via ${torch.source} at ${torch.libDir})`);
-    }
+    const pre = tryPrebuild(root, torch, tried);
+    if (pre) return pre;
   }
   const err = new Error(
     ['torch-gan: the native addon could not be loaded. Tried:', ...tried.map((t) => `  - ${t}`),
@@ -116,7 +152,8 @@ function loadAddon(root) {
 }
 
 function firstLine(e) {
-  return String((e && e.message) || e).split('\n')[0];
+  const lines = String((e && e.message) || e).split('\n');
+  return lines[0].replace(/^torch-gan: /, '') + (lines[1] && /^\s+- /.test(lines[1]) ? ` ${lines.slice(1).filter((l) => /^\s+- /.test(l)).map((l) => l.trim()).join(' ')}` : '');
 }
 
 module.exports = { loadAddon, listPrebuilds, prebuildName, prebuildDir, flavourTag };

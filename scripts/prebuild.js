@@ -1,19 +1,30 @@
 'use strict';
-// `npm run prebuild`: builds the addon with cmake-js and stores it under
+// `npm run make-prebuild`: builds the addon with cmake-js and stores it under
 // prebuilds/<platform>-<arch>/ in prebuildify's naming, tagged with the libtorch
 // version and flavour it was made for (the loader matches on that). libtorch's
-// own libraries are never copied.
+// own libraries are never copied. Run it once per libtorch (LIBTORCH=... for each).
 const fs = require('fs');
 const path = require('path');
 const { buildNative } = require('./build-native');
 const { prebuildDir, prebuildName } = require('./load-addon');
 
 const root = path.join(__dirname, '..');
-const torch = buildNative();
+let torch;
+try {
+  torch = buildNative();
+} catch (e) {
+  console.error(e.message);
+  process.exit(1);
+}
+if (torch.cxx11Abi === false) {
+  console.error('torch-gan: this libtorch uses the pre-C++11 ABI; prebuilds are made for C++11-ABI libtorch only');
+  process.exit(1);
+}
 const dir = prebuildDir(root);
 fs.mkdirSync(dir, { recursive: true });
 const target = path.join(dir, prebuildName(torch));
 fs.copyFileSync(path.join(root, 'build', 'Release', 'torch_gan.node'), target + '.tmp');
 fs.renameSync(target + '.tmp', target);
-fs.writeFileSync(target.replace(/\.node$/, '.json'), JSON.stringify({ libtorch: torch.version, cuda: torch.cuda, source: torch.source, libDir: torch.libDir, node: process.version, builtAt: new Date().toISOString() }, null, 2) + '\n');
+const meta = { libtorch: torch.version, cuda: torch.cuda, source: torch.source, libDir: torch.libDir, node: process.version, builtAt: new Date().toISOString() };
+fs.writeFileSync(target.replace(/\.node$/, '.json'), JSON.stringify(meta, null, 2) + '\n');
 console.log(`torch-gan: prebuild written to ${path.relative(root, target)} (${(fs.statSync(target).size / 1024).toFixed(0)} KiB)`);
