@@ -57,9 +57,9 @@ export function diagnostics(): Diagnostics {
  * bench/kernels.ts on each (diagnostics().fastKernelList names those on). Each gives the same
  * values as libtorch's own kernel, faster (docs/benchmarks.md). Off, torch-gan runs exactly the
  * kernels PyTorch runs; TORCH_GAN_FAST_KERNELS=0 does the same from the start (=all turns every
- * substitution on, to measure them). No effect on CUDA.
+ * substitution on, to measure them; so does setFastKernels('all')). No effect on CUDA.
  */
-export function setFastKernels(enabled: boolean): void {
-  if (typeof enabled !== 'boolean') throw invalidParameterError('setFastKernels() enabled', 'a boolean', enabled);
-  N.setFastKernels(enabled);
+export function setFastKernels(enabled: boolean | 'all'): void {
+  if (typeof enabled !== 'boolean' && enabled !== 'all') throw invalidParameterError('setFastKernels() enabled', "a boolean or 'all'", enabled);
+  N.setFastKernels(enabled !== false, enabled === 'all');
 }

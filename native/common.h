@@ -63,6 +63,9 @@ at::Tensor* MaybeTensorArg(const Napi::CallbackInfo& info, size_t i, const char*
 at::Tensor* MaybeTensorOf(const Napi::CallbackInfo& info, const Napi::Value& v, const char* name, int64_t element = -1);
 at::Tensor& TensorOf(const Napi::CallbackInfo& info, const Napi::Value& v, size_t i, const char* name);
 c10::optional<at::Tensor> OptTensorArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+// A tensor of int64 indices (gather, index_select, class targets): another dtype is refused by name,
+// in torch-gan's words on every libtorch version.
+at::Tensor& IndexTensorArg(const Napi::CallbackInfo& info, size_t i, const char* name);
 std::vector<at::Tensor> TensorListArg(const Napi::CallbackInfo& info, size_t i, const char* name);
 int64_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* name);
 c10::optional<int64_t> OptIntArg(const Napi::CallbackInfo& info, size_t i, const char* name);

@@ -190,6 +190,16 @@ at::Tensor& TensorArg(const Napi::CallbackInfo& info, size_t i, const char* name
   return TensorOf(info, At(info, i), i, name);
 }
 
+at::Tensor& IndexTensorArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  at::Tensor& t = TensorArg(info, i, name);
+  if (t.scalar_type() != at::kLong) {
+    std::string msg = std::string(CurrentOp()) + "(): argument '" + name + "' must be an int64 Tensor (indices), received a " +
+                      DtypeName(t.scalar_type()) + " Tensor";
+    throw Napi::TypeError::New(info.Env(), msg);
+  }
+  return t;
+}
+
 c10::optional<at::Tensor> OptTensorArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   Napi::Value v = At(info, i);
   if (v.IsUndefined() || v.IsNull()) return c10::nullopt;

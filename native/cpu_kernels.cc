@@ -45,9 +45,12 @@ static int EnvSetting() {
 }
 
 static std::atomic<bool> gFastKernels{EnvSetting() != 0};
-static const bool gForceAll = EnvSetting() == 2;
+static std::atomic<bool> gForceAll{EnvSetting() == 2};
 
-void SetFastKernels(bool enabled) { gFastKernels.store(enabled); }
+void SetFastKernels(bool enabled, bool all) {
+  gFastKernels.store(enabled);
+  gForceAll.store(enabled && all);
+}
 
 // Which substitutions this libtorch gets, from bench/kernels.ts run on each version
 // (docs/benchmarks.md). On 2.x libtorch's transposed convolution and convolution double
@@ -67,7 +70,7 @@ static bool DefaultOn(Kernel k) {
   return false;
 }
 
-bool KernelOn(Kernel k) { return gFastKernels.load() && (gForceAll || DefaultOn(k)); }
+bool KernelOn(Kernel k) { return gFastKernels.load() && (gForceAll.load() || DefaultOn(k)); }
 
 bool FastKernelsActive() {
   for (Kernel k : {Kernel::MatrixProductConv, Kernel::ConvTransposeAsConvGradient, Kernel::OwnConvBackward, Kernel::FusedInstanceNorm,

@@ -8,8 +8,9 @@
 namespace tg {
 
 // On unless TORCH_GAN_FAST_KERNELS=0 (or the older TORCH_GAN_FAST_CONV_TRANSPOSE=0) or
-// SetFastKernels(false): then torch-gan runs exactly the kernels PyTorch runs.
-void SetFastKernels(bool enabled);
+// SetFastKernels(false): then torch-gan runs exactly the kernels PyTorch runs. all: every
+// substitution, also those this libtorch's table leaves off (to measure and test them).
+void SetFastKernels(bool enabled, bool all = false);
 
 // The substitutions, each applied where this libtorch's table in cpu_kernels.cc says.
 enum class Kernel {

@@ -5,10 +5,25 @@
 #include <torch/cuda.h>
 
 #ifdef TORCH_GAN_CUDA
+#include <ATen/cuda/CUDAGeneratorImpl.h>
 #include <c10/cuda/CUDACachingAllocator.h>
+#include <c10/cuda/CUDAStream.h>
 #endif
 
 namespace tg {
+
+// The CUDA device an argument names, checked against the devices present.
+[[maybe_unused]] static int CudaDeviceArg(const Napi::CallbackInfo& info, size_t i) {
+  if (!torch::cuda::is_available()) throw std::runtime_error("CUDA is not available");
+  int64_t d = OptIntArg(info, i, "device").value_or(0);
+  int64_t n = static_cast<int64_t>(torch::cuda::device_count());
+  if (d < 0 || d >= n) {
+    throw Napi::RangeError::New(info.Env(), "argument 'device' must be a CUDA device index in [0, " + std::to_string(n) + "), received " + std::to_string(d));
+  }
+  return static_cast<int>(d);
+}
+
+[[maybe_unused]] static const char* kCpuOnlyBuild = "CUDA is not available: this addon was built against a CPU-only libtorch";
 
 void RegisterDevice(Napi::Env env, Napi::Object exports) {
   TG_OP(exports, "cudaIsAvailable", { return Napi::Boolean::New(info.Env(), torch::cuda::is_available()); });
@@ -33,6 +48,44 @@ void RegisterDevice(Napi::Env env, Napi::Object exports) {
     o.Set("reservedBytes", Napi::Number::New(info.Env(), static_cast<double>(stats.reserved_bytes[all].current)));
 #endif
     return o;
+  });
+  // The CUDA generator's state of one device (saved in checkpoints beside the CPU one).
+  TG_OP(exports, "cudaGetRngState", {
+#ifdef TORCH_GAN_CUDA
+    auto gen = at::cuda::detail::getDefaultCUDAGenerator(CudaDeviceArg(info, 0));
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    return Wrap(info.Env(), gen.get_state());
+#else
+    throw std::runtime_error(kCpuOnlyBuild);
+#endif
+  });
+  TG_OP(exports, "cudaSetRngState", {
+#ifdef TORCH_GAN_CUDA
+    at::Tensor& state = TensorArg(info, 1, "state");
+    auto gen = at::cuda::detail::getDefaultCUDAGenerator(CudaDeviceArg(info, 0));
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(state);
+    return info.Env().Undefined();
+#else
+    throw std::runtime_error(kCpuOnlyBuild);
+#endif
+  });
+  // Streams: the id of the device's current stream, and waiting for it alone.
+  TG_OP(exports, "cudaCurrentStream", {
+#ifdef TORCH_GAN_CUDA
+    auto stream = c10::cuda::getCurrentCUDAStream(CudaDeviceArg(info, 0));
+    return Napi::Number::New(info.Env(), static_cast<double>(stream.id()));
+#else
+    throw std::runtime_error(kCpuOnlyBuild);
+#endif
+  });
+  TG_OP(exports, "cudaStreamSynchronize", {
+#ifdef TORCH_GAN_CUDA
+    c10::cuda::getCurrentCUDAStream(CudaDeviceArg(info, 0)).synchronize();
+    return info.Env().Undefined();
+#else
+    throw std::runtime_error(kCpuOnlyBuild);
+#endif
   });
   TG_OP(exports, "cudaEmptyCache", {
 #ifdef TORCH_GAN_CUDA

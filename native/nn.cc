@@ -32,7 +32,7 @@ void RegisterNN(Napi::Env env, Napi::Object exports) {
   });
   // setFastKernels(enabled): the libtorch 1.x CPU kernel substitutions of cpu_kernels.cc
   TG_OP(exports, "setFastKernels", {
-    SetFastKernels(BoolArg(info, 0, "enabled"));
+    SetFastKernels(BoolArg(info, 0, "enabled"), info.Length() > 1 && BoolArg(info, 1, "all"));
     return info.Env().Undefined();
   });
   TG_OP(exports, "fastKernelsActive", {
@@ -117,7 +117,7 @@ void RegisterNN(Napi::Env env, Napi::Object exports) {
     return Wrap(info.Env(), at::mse_loss(TensorArg(info, 0, "input"), TensorArg(info, 1, "target"), ReductionArg(info, 2)));
   });
   TG_OP(exports, "nllLoss", {
-    return Wrap(info.Env(), at::nll_loss(TensorArg(info, 0, "input"), TensorArg(info, 1, "target"), OptTensorArg(info, 2, "weight"),
+    return Wrap(info.Env(), at::nll_loss(TensorArg(info, 0, "input"), IndexTensorArg(info, 1, "target"), OptTensorArg(info, 2, "weight"),
                                          ReductionArg(info, 3), IntArg(info, 4, "ignoreIndex")));
   });
   TG_OP(exports, "crossEntropy", {

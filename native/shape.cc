@@ -43,7 +43,7 @@ void RegisterShape(Napi::Env env, Napi::Object exports) {
   TG_OP(exports, "indexSelect", {
     return Wrap(info.Env(), TensorArg(info, 0, "self").index_select(IntArg(info, 1, "dim"), TensorArg(info, 2, "index")));
   });
-  TG_OP(exports, "gather", { return Wrap(info.Env(), TensorArg(info, 0, "self").gather(IntArg(info, 1, "dim"), TensorArg(info, 2, "index"))); });
+  TG_OP(exports, "gather", { return Wrap(info.Env(), TensorArg(info, 0, "self").gather(IntArg(info, 1, "dim"), IndexTensorArg(info, 2, "index"))); });
   TG_OP(exports, "maskedFill", {
     return Wrap(info.Env(), TensorArg(info, 0, "self").masked_fill(TensorArg(info, 1, "mask"), ScalarArg(info, 2, "value")));
   });

@@ -1,8 +1,10 @@
-// torch-gan's kernel substitutions for libtorch 1.x on the CPU (native/cpu_kernels.cc) give
-// the values libtorch's own kernels give: forward, gradients, and gradients of gradients
-// (the penalties). Each case runs twice, substitutions on and off (setFastKernels), from the
-// same inputs; off is exactly what PyTorch runs. Finite-difference checks of the same paths
-// are in gradcheck.test.ts. On libtorch 2.x both runs take libtorch's kernels and agree trivially.
+// torch-gan's CPU kernel substitutions (native/cpu_kernels.cc) give the values libtorch's own
+// kernels give: forward, gradients, and gradients of gradients (the penalties). Each case runs
+// twice from the same inputs: with every substitution on (setFastKernels('all'), on any libtorch
+// version, whatever its table of defaults says) and with all off, which is exactly what PyTorch
+// runs. The first test proves by the grad_fn names that the 'all' run takes the substituted path
+// and the other libtorch's, so no comparison passes trivially. Finite-difference checks of the
+// same paths are in gradcheck.test.ts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tg from '../lib';
@@ -24,7 +26,7 @@ function maxRelDiff(a: Tensor, b: Tensor): number {
 /** Runs fn with the substitutions on and off; returns both results as arrays of kept tensors. */
 function onAndOff(fn: () => Tensor[]): [Tensor[], Tensor[]] {
   const run = (on: boolean): Tensor[] => {
-    tg.setFastKernels(on);
+    tg.setFastKernels(on ? 'all' : false);
     tg.manualSeed(7);
     return tg.tidy(() => fn().map((t) => tg.keep(t.detach())));
   };
@@ -44,6 +46,30 @@ function assertSame(label: string, fast: Tensor[], plain: Tensor[], tol: number)
   });
   [...fast, ...plain].forEach((t) => t.dispose());
 }
+
+// The grad_fn each op records: the substitution's custom node under 'all', libtorch's own when off.
+test("each substitution is the path that runs under setFastKernels('all'), and libtorch's when off", () => {
+  const cases: [string, () => Tensor, RegExp][] = [
+    ['conv2d, 1 channel (own backward)', () => tg.F.conv2d(tg.randn([2, 1, 8, 8]).requiresGrad_(true), tg.randn([4, 1, 3, 3]), null, {}), /CppNode<tg::Conv2dFn>/],
+    ['conv2d, kernel = input (matrix product)', () => tg.F.conv2d(tg.randn([2, 3, 4, 4]).requiresGrad_(true), tg.randn([5, 3, 4, 4]), null, {}), /^ViewBackward0$/],
+    ['convTranspose2d (as a convolution gradient)', () => tg.F.convTranspose2d(tg.randn([2, 4, 5, 5]).requiresGrad_(true), tg.randn([4, 3, 3, 3]), null, { stride: 2 }), /CppNode<tg::ConvInputGrad>/],
+    ['instanceNorm (fused rows)', () => tg.F.instanceNorm(tg.randn([2, 3, 8, 8]).requiresGrad_(true)), /CppNode<.*InstanceNormFn>/],
+    ['leakyRelu (own double backward)', () => tg.F.leakyRelu(tg.randn([4, 8, 48, 48]).requiresGrad_(true), 0.2), /CppNode<.*LeakyReluFn>/],
+  ];
+  try {
+    for (const [name, make, fastNode] of cases) {
+      tg.setFastKernels('all');
+      tg.tidy(() => assert.match(String(make().gradFn), fastNode, `${name}: the substituted path under 'all'`));
+      tg.setFastKernels(false);
+      tg.tidy(() => {
+        const node = String(make().gradFn);
+        assert.not.match(node, fastNode, `${name}: libtorch's own kernel when off (got ${node})`);
+      });
+    }
+  } finally {
+    tg.setFastKernels(true);
+  }
+});
 
 const convCases = [
   { name: '1 channel, 4x4 stride 2 padding 1 (an MNIST critic)', x: [8, 1, 28, 28], w: [16, 1, 4, 4], o: { stride: 2, padding: 1 } },
@@ -147,7 +173,10 @@ test('instanceNorm from the batch statistics (fused rows; affine part by addcmul
 
 // libtorch 1.13's own third order of instance_norm (through batch_norm's double backward) is
 // wrong (it disagrees with finite differences), so the fused path's is checked against those.
+// (libtorch's own third order of instance_norm disagrees with finite differences, on 1.13 and 2.13
+// alike: this checks the fused path's, under 'all' on every version.)
 test('instanceNorm (fused rows): third-order gradients (the differentiable double backward) match finite differences', () => {
+  tg.setFastKernels('all');
   tg.manualSeed(7);
   const opts = { dtype: 'float64' as const };
   const x0 = tg.randn([2, 2, 3, 3], opts).mul(2).add(0.5);
@@ -176,8 +205,10 @@ test('instanceNorm (fused rows): third-order gradients (the differentiable doubl
       const fd = (at(h) - at(-h)) / (2 * h);
       assert.ok(Math.abs(analytic[i] - fd) <= 1e-6 * Math.max(1, Math.abs(fd)), `third order at ${i}: analytic ${analytic[i]}, finite difference ${fd}`);
     }
+    assert.match(String(tg.F.instanceNorm(x).gradFn), /InstanceNormFn/, 'the fused path ran');
   });
   [x0, r1, r2, r3].forEach((t) => t.dispose());
+  tg.setFastKernels(true);
 });
 
 test('instanceNorm (fused rows): a large mean, a non-contiguous input, maps of one element', () => {
@@ -197,13 +228,16 @@ test('instanceNorm (fused rows): a large mean, a non-contiguous input, maps of o
     assertSame(`instanceNorm ${name}`, fast, plain, 2e-3);
   }
   // one element per map: x − mean is exactly 0, and so is its gradient (libtorch rounds to ~1e-6)
+  tg.setFastKernels('all');
   tg.tidy(() => {
     const x = tg.randn([4, 3, 1, 1]).requiresGrad_(true);
     const y = tg.F.instanceNorm(x);
+    assert.match(String(y.gradFn), /InstanceNormFn/, 'the fused path ran');
     const [g] = tg.autograd.grad(y.mul(tg.randnLike(y)).sum(), [x]) as Tensor[];
     assert.is(y.abs().max().item(), 0);
     assert.is(g.abs().max().item(), 0);
   });
+  tg.setFastKernels(true);
 });
 
 test('leakyRelu: same output, gradients and second-order gradients (zero by the input, as libtorch\'s zeros_like)', () => {
@@ -263,12 +297,21 @@ test('WGAN-GP penalty through a 1-channel critic: same penalty and weight gradie
 test('setFastKernels: a non-boolean is refused, naming the parameter; diagnostics report the setting', () => {
   const msg = errorMessage(() => tg.setFastKernels('no' as unknown as boolean));
   assert.match(msg, /setFastKernels\(\) enabled/);
-  assert.match(msg, /a boolean/);
+  assert.match(msg, /a boolean or 'all'/);
+  const all = ['matrixProductConv', 'convTransposeAsConvGradient', 'ownConvBackward', 'fusedInstanceNorm', 'leakyReluDoubleBackward'];
+  // the table of native/cpu_kernels.cc (DefaultOn), from bench/kernels.ts on each version (docs/benchmarks.md)
   const libtorch1 = tg.diagnostics().libtorch.version.startsWith('1.');
-  tg.setFastKernels(false);
-  assert.is(tg.diagnostics().fastKernels, false);
-  tg.setFastKernels(true);
-  assert.is(tg.diagnostics().fastKernels, libtorch1, 'on for libtorch 1.x, where the substitutions exist');
+  const defaults = libtorch1 ? all : ['matrixProductConv'];
+  try {
+    tg.setFastKernels(false);
+    assert.is(tg.diagnostics().fastKernels, false);
+    assert.equal(tg.diagnostics().fastKernelList, []);
+    tg.setFastKernels('all');
+    assert.equal(tg.diagnostics().fastKernelList, all);
+  } finally {
+    tg.setFastKernels(true);
+  }
+  assert.equal(tg.diagnostics().fastKernelList, defaults, `this libtorch's defaults (${tg.diagnostics().libtorch.version})`);
 });
 
 test.run();

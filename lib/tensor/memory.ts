@@ -1,5 +1,7 @@
 // What is alive: tensors and bytes per device, CUDA allocator stats when present.
 import { N } from '../native';
+import { invalidParameterError } from '../errors';
+import { Tensor } from './tensor';
 
 export interface MemoryInfo {
   /** live tensor handles (all devices) */
@@ -23,6 +25,15 @@ export const cuda = {
   synchronize: (device?: number): void => N.cudaSynchronize(device),
   manualSeed: (seed: number): void => N.cudaManualSeed(seed),
   emptyCache: (): void => N.cudaEmptyCache(),
+  /** The CUDA generator's state of a device (a uint8 CPU tensor), as torch.cuda.get_rng_state. */
+  getRngState: (device = 0): Tensor => new Tensor(N.cudaGetRngState(device)),
+  setRngState: (state: Tensor, device = 0): void => {
+    if (!(state instanceof Tensor)) throw invalidParameterError('state', 'a uint8 Tensor from cuda.getRngState()', state);
+    N.cudaSetRngState(device, state._h);
+  },
+  /** The id of the device's current stream, and waiting for that stream alone. */
+  currentStream: (device = 0): number => N.cudaCurrentStream(device),
+  streamSynchronize: (device = 0): void => N.cudaStreamSynchronize(device),
 };
 
 export const getNumThreads = (): number => N.getNumThreads();
