@@ -1,5 +1,5 @@
-// torch-gan's kernel substitutions for libtorch 1.x on the CPU (native/cpu_kernels.cc), one
-// by one: the same op on the same tensors with the substitutions on and off (setFastKernels),
+// torch-gan's CPU kernel substitutions (native/cpu_kernels.cc), every one forced on ('all'), one
+// by one, on any libtorch version: the same op on the same tensors with the substitutions on and off,
 // interleaved, the best of several repeats (µs per call). "off" is exactly libtorch's kernel,
 // the one PyTorch runs. Three measurements per case: the forward alone; forward + backward
 // (the gradients a training step needs); forward + backward with createGraph + the gradient
@@ -82,7 +82,7 @@ function main(): void {
   tg.setNumThreads(int('threads', cores()));
   const d = tg.diagnostics();
   console.log(`libtorch ${d.libtorch.version}, ${tg.getNumThreads()} thread(s), OPENBLAS_NUM_THREADS=${process.env.OPENBLAS_NUM_THREADS ?? ''}`);
-  if (!d.libtorch.version.startsWith('1.')) console.log('note: the substitutions apply to libtorch 1.x only; on this libtorch "on" and "off" run the same kernels');
+  console.log(`on = every substitution (setFastKernels('all')); this libtorch's defaults: ${d.fastKernelList.join(', ') || 'none'}`);
   console.log(`best of ${repeats} repeats of ${n} calls, µs per call; off = libtorch's own kernel (what PyTorch runs)\n`);
   tg.manualSeed(0);
   const rows: string[][] = [];
@@ -95,12 +95,12 @@ function main(): void {
     for (const phase of PHASES) {
       const best = { on: Infinity, off: Infinity };
       for (const mode of ['on', 'off'] as const) {
-        tg.setFastKernels(mode === 'on');
+        tg.setFastKernels(mode === 'on' ? 'all' : false);
         for (let i = 0; i < 3; i++) runPhase(c, x, w, phase); // warm-up (oneDNN primitive creation)
       }
       for (let r = 0; r < repeats; r++) {
         for (const mode of ['on', 'off'] as const) {
-          tg.setFastKernels(mode === 'on');
+          tg.setFastKernels(mode === 'on' ? 'all' : false);
           best[mode] = Math.min(best[mode], timeIt(n, () => runPhase(c, x, w, phase)));
         }
       }

@@ -1,4 +1,4 @@
-// Kernel substitutions for libtorch 1.x on the CPU: the same products through faster
+// CPU kernel substitutions: the same products through faster
 // kernels that libtorch itself picks badly (see cpu_kernels.cc). Pure ATen, no N-API.
 #pragma once
 #include <torch/torch.h>

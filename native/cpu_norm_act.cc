@@ -1,5 +1,5 @@
-// Instance normalisation and LeakyReLU with their own backward and double backward, for
-// libtorch 1.x on the CPU (see cpu_kernels.cc for when they apply). Every gradient penalty
+// Instance normalisation and LeakyReLU with their own backward and double backward, on the
+// CPU (see cpu_kernels.cc for when they apply). Every gradient penalty
 // runs the double backward of each of a critic's normalisations and activations:
 //
 // - Instance normalisation: libtorch's double backward (of batch_norm or layer_norm) is a

@@ -16,13 +16,19 @@ const fs = require('fs');
 const path = require('path');
 const { execFileSync } = require('child_process');
 
-const SYSTEM_CMAKE_DIRS = [
+// Where a system libtorch's TorchConfig.cmake may be; TORCH_GAN_SYSTEM_CMAKE_DIRS (a
+// PATH-style list, empty for none) replaces the list.
+const DEFAULT_SYSTEM_CMAKE_DIRS = [
   '/usr/lib/x86_64-linux-gnu/cmake/Torch',
   '/usr/lib/aarch64-linux-gnu/cmake/Torch',
   '/usr/lib/cmake/Torch',
   '/usr/local/lib/cmake/Torch',
   '/usr/local/share/cmake/Torch',
 ];
+function systemCmakeDirs() {
+  const v = process.env.TORCH_GAN_SYSTEM_CMAKE_DIRS;
+  return v === undefined ? DEFAULT_SYSTEM_CMAKE_DIRS : v.split(path.delimiter).filter(Boolean);
+}
 
 /** The oldest libtorch torch-gan builds against (tested: 1.13 and 2.13). */
 const MIN_VERSION = [1, 13];
@@ -121,7 +127,8 @@ function fromLibtorchEnv(dir) {
 }
 
 function fromSystem(tried) {
-  for (const cmakeDir of SYSTEM_CMAKE_DIRS) {
+  const dirs = systemCmakeDirs();
+  for (const cmakeDir of dirs) {
     if (!fs.existsSync(path.join(cmakeDir, 'TorchConfig.cmake'))) continue;
     const libDir = path.resolve(cmakeDir, '..', '..');
     const prefix = path.resolve(libDir, '..');
@@ -130,7 +137,7 @@ function fromSystem(tried) {
     if (r.info) return r.info;
     tried.push(`the system (${cmakeDir}): ${r.problem}`);
   }
-  if (!tried.some((t) => t.startsWith('the system'))) tried.push(`the system: no TorchConfig.cmake in ${SYSTEM_CMAKE_DIRS.join(', ')}`);
+  if (!tried.some((t) => t.startsWith('the system'))) tried.push(`the system: no TorchConfig.cmake in ${dirs.join(', ') || '(no folders: TORCH_GAN_SYSTEM_CMAKE_DIRS is empty)'}`);
   return null;
 }
 

@@ -7,11 +7,25 @@ const fs = require('fs');
 const path = require('path');
 const { buildNative } = require('./build-native');
 const { prebuildDir, prebuildName } = require('./load-addon');
+const { discover, readRecord } = require('./find-libtorch');
 
 const root = path.join(__dirname, '..');
+
+// The local build, when it was made for the libtorch discovery finds now; else a fresh build.
+function buildFor() {
+  const torch = discover();
+  const rec = readRecord(root);
+  const addon = path.join(root, 'build', 'Release', 'torch_gan.node');
+  if (!process.argv.includes('--force') && rec && rec.builtFor === 'build' && rec.libDir === torch.libDir && rec.version === torch.version && fs.existsSync(addon)) {
+    console.log(`torch-gan: the local build is for libtorch ${torch.version} in ${torch.libDir}; packing it (--force rebuilds)`);
+    return torch;
+  }
+  return buildNative();
+}
+
 let torch;
 try {
-  torch = buildNative();
+  torch = buildFor();
 } catch (e) {
   console.error(e.message);
   process.exit(1);

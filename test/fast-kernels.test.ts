@@ -301,7 +301,7 @@ test('setFastKernels: a non-boolean is refused, naming the parameter; diagnostic
   const all = ['matrixProductConv', 'convTransposeAsConvGradient', 'ownConvBackward', 'fusedInstanceNorm', 'leakyReluDoubleBackward'];
   // the table of native/cpu_kernels.cc (DefaultOn), from bench/kernels.ts on each version (docs/benchmarks.md)
   const libtorch1 = tg.diagnostics().libtorch.version.startsWith('1.');
-  const defaults = libtorch1 ? all : ['matrixProductConv'];
+  const defaults = libtorch1 ? all : all.filter((k) => k !== 'leakyReluDoubleBackward');
   try {
     tg.setFastKernels(false);
     assert.is(tg.diagnostics().fastKernels, false);
