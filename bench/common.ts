@@ -114,7 +114,7 @@ export function debianPackageVersion(pkg: string): string | null {
 export interface LibtorchInfo {
   source: string;
   version: string;
-  cmakePrefixPath: string;
+  cmakeDir: string;
   libDir: string;
 }
 
@@ -130,9 +130,22 @@ export function findLibtorch(): LibtorchInfo | { error: string } {
 
 // ------------------------------------------------------------------ implementations
 
-export function defaultPython(): string {
+/**
+ * The Python whose PyTorch is the same version as the libtorch torch-gan runs on: $BENCH_PYTHON;
+ * else, for a libtorch inside a virtualenv's site-packages (LIBTORCH=<venv>/lib/pythonX.Y/site-packages/torch),
+ * that venv's python; else /usr/bin/python3 (Debian's python3-torch beside its libtorch-dev).
+ */
+export function defaultPython(libDir?: string): string {
   if (process.env.BENCH_PYTHON) return process.env.BENCH_PYTHON;
+  const m = libDir?.match(/^(.*)\/lib\/python[0-9.]+\/site-packages\/torch\/lib\/?$/);
+  if (m && fs.existsSync(path.join(m[1], 'bin', 'python'))) return path.join(m[1], 'bin', 'python');
   return fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+}
+
+/** PyTorch's version in that Python (e.g. '2.13.0+cpu'), or null. */
+export function pythonTorchVersion(python: string): string | null {
+  const r = spawnSync(python, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', timeout: 120000 });
+  return r.status === 0 ? r.stdout.trim() : null;
 }
 
 /** null when `python` can import torch, else why not. */
@@ -157,11 +170,14 @@ export function buildCpp(log: (s: string) => void = () => {}): string | null {
   if (cm.error || cm.status !== 0) return 'cmake not found (apt-get install cmake g++)';
   const src = path.join(BENCH, 'cpp', 'bench.cpp');
   const lists = path.join(BENCH, 'cpp', 'CMakeLists.txt');
-  const upToDate = fs.existsSync(CPP_BIN) && !newer(src, CPP_BIN) && !newer(lists, CPP_BIN);
-  if (upToDate) return null;
   const found = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'find-libtorch.js'), '--cmake'], { encoding: 'utf8' });
   if (found.status !== 0) return `libtorch not found: ${(found.stderr || '').trim().split('\n')[0]}`;
-  const [prefix, libDir] = found.stdout.trim().split(';');
+  const [cmakeDir, libDir] = found.stdout.trim().split(';');
+  const cache = path.join(BUILD_DIR, 'CMakeCache.txt');
+  const cached = fs.existsSync(cache) ? fs.readFileSync(cache, 'utf8') : '';
+  const sameLibtorch = cached.includes(`TORCH_CMAKE_DIR:UNINITIALIZED=${cmakeDir}\n`) || cached.includes(`TORCH_CMAKE_DIR:PATH=${cmakeDir}\n`);
+  const upToDate = sameLibtorch && fs.existsSync(CPP_BIN) && !newer(src, CPP_BIN) && !newer(lists, CPP_BIN);
+  if (upToDate) return null;
   fs.mkdirSync(BUILD_DIR, { recursive: true });
   const logFile = path.join(BUILD_DIR, 'build.log');
   const out: string[] = [];
@@ -171,11 +187,11 @@ export function buildCpp(log: (s: string) => void = () => {}): string | null {
     return r.status === 0;
   };
   log(`building the C++ bench in ${path.relative(ROOT, BUILD_DIR)} (the first build takes a minute or two)...`);
-  const cache = path.join(BUILD_DIR, 'CMakeCache.txt');
-  const cached = fs.existsSync(cache) ? fs.readFileSync(cache, 'utf8') : '';
   let ok = true;
-  if (!cached.includes(`TORCH_CMAKE_PREFIX:UNINITIALIZED=${prefix}\n`) && !cached.includes(`TORCH_CMAKE_PREFIX:PATH=${prefix}\n`)) {
-    ok = run(['-S', path.join(BENCH, 'cpp'), '-B', BUILD_DIR, '-DCMAKE_BUILD_TYPE=Release', `-DTORCH_CMAKE_PREFIX=${prefix}`, `-DTORCH_LIB_DIR=${libDir}`]);
+  if (!sameLibtorch) {
+    fs.rmSync(BUILD_DIR, { recursive: true, force: true }); // configured for another libtorch
+    fs.mkdirSync(BUILD_DIR, { recursive: true });
+    ok = run(['-S', path.join(BENCH, 'cpp'), '-B', BUILD_DIR, '-DCMAKE_BUILD_TYPE=Release', `-DTORCH_CMAKE_DIR=${cmakeDir}`, `-DTORCH_LIB_DIR=${libDir}`]);
   }
   if (ok) ok = run(['--build', BUILD_DIR, '--config', 'Release', '-j', String(cores())]);
   fs.writeFileSync(logFile, out.join('\n'));

@@ -15,7 +15,7 @@ import * as os from 'os';
 import * as path from 'path';
 import {
   BENCH, blasInUse, buildCpp, cores, cpuModel, debianPackageVersion, defaultPython, findLibtorch, fmt, IMPL_LABEL, ImplId, median, parseFlags,
-  pythonTorchProblem, ROOT, sleep, SpawnOptions, startWorker, table, Worker, Reply,
+  pythonTorchProblem, pythonTorchVersion, ROOT, sleep, SpawnOptions, startWorker, table, Worker, Reply,
 } from './common';
 
 const WORKLOADS = ['wgan-gp', 'dragan', 'dcgan'] as const;
@@ -95,7 +95,7 @@ function options(): Options {
     impls,
     micro: f.has('micro'),
     json: typeof json === 'string' ? json : null,
-    python: typeof f.get('python') === 'string' ? String(f.get('python')) : defaultPython(),
+    python: typeof f.get('python') === 'string' ? String(f.get('python')) : defaultPython(libDirFound()),
     dataDir: typeof data === 'string' ? data : undefined,
     limit: int('limit', 10000, 64),
   };
@@ -105,6 +105,11 @@ interface RoundResult {
   round: number;
   msPerIter: number;
   iterMs: number[];
+}
+
+function libDirFound(): string | undefined {
+  const lt = findLibtorch();
+  return 'error' in lt ? undefined : lt.libDir;
 }
 
 async function main(): Promise<void> {
@@ -137,6 +142,11 @@ async function main(): Promise<void> {
     if (why) {
       skipped.push(`PyTorch: skipped, ${why} (pass --python PATH)`);
       impls = impls.filter((i) => i !== 'py');
+    } else {
+      const pyVersion = pythonTorchVersion(o.python) ?? '?';
+      const same = pyVersion.split('.').slice(0, 2).join('.') === (('error' in lt) ? '' : lt.version).split('.').slice(0, 2).join('.');
+      log(`  PyTorch       ${pyVersion} (${o.python})${same ? ', the same version as torch-gan\'s libtorch' : ''}`);
+      if (!same) log(`  WARNING       PyTorch ${pyVersion} is not the libtorch torch-gan runs (${'error' in lt ? '?' : lt.version}): pass --python with a matching one`);
     }
   }
   if (impls.includes('cpp') && o.workloads.length + (o.micro ? 1 : 0) > 0) {

@@ -29,16 +29,16 @@ const TOOL_FIXES = [
 
 // A CMake cache made for another libtorch, or a configure that never finished (no build.ninja /
 // Makefile), would make cmake-js fail or silently keep the old libtorch: start over.
-function removeStaleBuild(torch) {
-  const cache = path.join(buildDir, 'CMakeCache.txt');
+function removeStaleBuild(torch, dir = buildDir) {
+  const cache = path.join(dir, 'CMakeCache.txt');
   if (!fs.existsSync(cache)) return null;
   const text = fs.readFileSync(cache, 'utf8');
   const cachedDir = (text.match(/^TORCH_CMAKE_DIR:[A-Z]+=(.*)$/m) || [])[1];
-  const generated = ['build.ninja', 'Makefile'].some((f) => fs.existsSync(path.join(buildDir, f)));
+  const generated = ['build.ninja', 'Makefile'].some((f) => fs.existsSync(path.join(dir, f)));
   let why = null;
   if (cachedDir !== torch.cmakeDir) why = `it was configured for ${cachedDir || 'another libtorch'}`;
   else if (!generated) why = 'its last configure did not finish';
-  if (why) fs.rmSync(buildDir, { recursive: true, force: true });
+  if (why) fs.rmSync(dir, { recursive: true, force: true });
   return why;
 }
 
@@ -71,7 +71,7 @@ function buildNative({ quiet = false } = {}) {
   return torch;
 }
 
-module.exports = { buildNative };
+module.exports = { buildNative, removeStaleBuild };
 
 if (require.main === module) {
   try {

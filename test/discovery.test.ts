@@ -153,5 +153,26 @@ test('the loader reads the install record: no Python subprocess while it holds, 
   }
 });
 
+test('a build/ configured for another libtorch, or whose configure never finished, is removed before the next build', () => {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { removeStaleBuild } = require(path.join(root, 'scripts', 'build-native.js'));
+  const torch = { cmakeDir: '/opt/libtorch-new/share/cmake/Torch' };
+  const make = (cacheDir: string, generated: boolean): string => {
+    const dir = fs.mkdtempSync(path.join(work, 'build-'));
+    fs.writeFileSync(path.join(dir, 'CMakeCache.txt'), `TORCH_CMAKE_DIR:UNINITIALIZED=${cacheDir}\n`);
+    if (generated) fs.writeFileSync(path.join(dir, 'build.ninja'), '');
+    return dir;
+  };
+  const other = make('/usr/lib/x86_64-linux-gnu/cmake/Torch', true);
+  assert.match(removeStaleBuild(torch, other), /configured for \/usr\/lib/);
+  assert.not.ok(fs.existsSync(other));
+  const unfinished = make(torch.cmakeDir, false);
+  assert.match(removeStaleBuild(torch, unfinished), /did not finish/);
+  assert.not.ok(fs.existsSync(unfinished));
+  const good = make(torch.cmakeDir, true);
+  assert.is(removeStaleBuild(torch, good), null);
+  assert.ok(fs.existsSync(path.join(good, 'build.ninja')));
+});
+
 test.after(() => fs.rmSync(work, { recursive: true, force: true }));
 test.run();

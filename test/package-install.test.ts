@@ -104,5 +104,22 @@ test('with libtorch hidden, loading and installing fail with a message listing t
   assert.match(inst.stdout + inst.stderr, /libtorch-dev/);
 });
 
+test('no prebuild fits and no compiler: the install ends with torch-gan\'s message and the fixes', () => {
+  // a libtorch of a version no prebuild was made for (only its files; nothing is loaded)
+  const fake = path.join(work, 'libtorch-2.99');
+  fs.mkdirSync(path.join(fake, 'share', 'cmake', 'Torch'), { recursive: true });
+  fs.writeFileSync(path.join(fake, 'share', 'cmake', 'Torch', 'TorchConfig.cmake'), '# fake\n');
+  fs.mkdirSync(path.join(fake, 'include', 'torch', 'headeronly'), { recursive: true });
+  fs.writeFileSync(path.join(fake, 'include', 'torch', 'headeronly', 'version.h'), '#define TORCH_VERSION_MAJOR 2\n#define TORCH_VERSION_MINOR 99\n#define TORCH_VERSION_PATCH 0\n');
+  fs.mkdirSync(path.join(fake, 'lib'), { recursive: true });
+  fs.writeFileSync(path.join(fake, 'lib', 'libtorch_cpu.so'), '');
+  const r = run('npm', ['rebuild', 'torch-gan', '--foreground-scripts'], { cwd: project, env: compilerlessEnv({ LIBTORCH: fake }) });
+  assert.is.not(r.status, 0);
+  const out = (r.stdout + r.stderr).trim();
+  assert.match(out, /torch-gan: cannot compile the addon: cmake and c\+\+ not found on PATH/);
+  assert.match(out, /apt-get install -y cmake g\+\+/);
+  assert.match(out, /prebuilt addon/);
+});
+
 test.after(() => fs.rmSync(work, { recursive: true, force: true }));
 test.run();
