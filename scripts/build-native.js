@@ -68,7 +68,24 @@ function buildNative({ quiet = false } = {}) {
     );
   }
   writeRecord(root, torch, { builtFor: 'build' });
+  reportLoaded(addon, torch, log);
   return torch;
+}
+
+// Loads the new addon in a child process and says which libtorch it actually runs on.
+function reportLoaded(addon, torch, log) {
+  const probe = `const m={exports:{}};process.dlopen(m,${JSON.stringify(addon)});const i=m.exports.libraryInfo();console.log(JSON.stringify(i))`;
+  const r = spawnSync(process.execPath, ['-e', probe], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    console.warn(`torch-gan: WARNING: the new addon does not load: ${(r.stderr || '').trim().split('\n').slice(-1)[0]}`);
+    return;
+  }
+  const info = JSON.parse(r.stdout.trim().split('\n').pop());
+  const loadedDir = info.libtorchFile ? fs.realpathSync(path.dirname(info.libtorchFile)) : '?';
+  log(`torch-gan: built; it loads libtorch ${info.torchVersion} from ${info.libtorchFile}`);
+  if (loadedDir !== fs.realpathSync(torch.libDir)) {
+    console.warn(`torch-gan: WARNING: built for libtorch in ${torch.libDir} but it loads ${info.libtorchFile} (LD_LIBRARY_PATH?)`);
+  }
 }
 
 module.exports = { buildNative, removeStaleBuild };
