@@ -6,3 +6,4 @@ export * from './models';
 export * from './trainer';
 export * from './run';
 export * from './worker';
+export * from './truncation';
