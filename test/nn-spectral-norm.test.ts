@@ -22,7 +22,7 @@ type Entry = { shape: number[]; data: number[] };
 type Step = { out: Entry; u: Entry; v: Entry; grads?: Record<string, Entry> };
 type Case = {
   nPowerIterations: number; stateKeys: string[]; state: Record<string, Entry>; x: Entry; train: Step[];
-  eval: Step; gradWeights: Entry;
+  eval: Required<Step>; gradWeights: Entry;
 };
 const all = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'gan-extras.json'), 'utf8')).spectral;
 const f64 = (e: Entry, requiresGrad = false): Tensor => tg.tensor(Float64Array.from(e.data), e.shape, { dtype: 'float64', requiresGrad });
