@@ -7,3 +7,4 @@ export * from './trainer';
 export * from './run';
 export * from './worker';
 export * from './truncation';
+export * from './ema';
