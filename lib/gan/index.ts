@@ -8,3 +8,4 @@ export * from './run';
 export * from './worker';
 export * from './truncation';
 export * from './ema';
+export * from './diffaugment';
