@@ -9,3 +9,4 @@ export * from './worker';
 export * from './truncation';
 export * from './ema';
 export * from './diffaugment';
+export * from './conditional';

@@ -14,7 +14,7 @@
 import { checkOptionKeys, invalidParameterError, is } from '../errors';
 import { Tensor } from '../tensor/tensor';
 import { onesLike, zerosLike, fullLike } from '../tensor/creation';
-import { binaryCrossEntropyWithLogits } from '../nn/functional';
+import { binaryCrossEntropyWithLogits, crossEntropy } from '../nn/functional';
 
 function checkTensor(name: string, t: unknown): asserts t is Tensor {
   if (!(t instanceof Tensor)) throw invalidParameterError(name, 'a Tensor', t);
@@ -144,6 +144,23 @@ export function leastSquaresGeneratorLoss(fakeScores: Tensor, options: LeastSqua
   checkTensor('fakeScores', fakeScores);
   checkOptionKeys('leastSquaresGeneratorLoss()', options, ['target']);
   return halfMeanSquaredDistance(fakeScores, finiteTarget('options.target', options.target, 1));
+}
+
+/**
+ * AC-GAN's auxiliary classification loss (Odena et al. 2017): the mean cross-entropy of the
+ * critic's class logits [N, K] against the labels [N] (int64). Both players want the class to be
+ * recognisable: the critic minimises its adversarial loss + this on reals (true labels) and on
+ * fakes (the labels they were generated for); the generator its adversarial loss + this on fakes.
+ */
+export function auxiliaryClassifierLoss(classLogits: Tensor, labels: Tensor): Tensor {
+  checkTensor('classLogits', classLogits);
+  checkTensor('labels', labels);
+  if (classLogits.ndim !== 2) throw invalidParameterError('classLogits', 'a Tensor [N, numClasses]', `a tensor of shape [${classLogits.shape}]`);
+  if (labels.dtype !== 'int64') throw invalidParameterError('labels', 'an int64 Tensor of class indices', `a ${labels.dtype} tensor`);
+  if (labels.ndim !== 1 || labels.shape[0] !== classLogits.shape[0]) {
+    throw invalidParameterError('labels', `a Tensor of shape [${classLogits.shape[0]}]`, `a tensor of shape [${labels.shape}]`);
+  }
+  return crossEntropy(classLogits, labels);
 }
 
 export type LossKind = 'gan' | 'minimax' | 'wgan' | 'hinge' | 'lsgan';
