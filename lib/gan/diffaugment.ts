@@ -120,8 +120,8 @@ function color(x: Tensor, src: Source): Tensor {
 
 /**
  * A [N, size, 1] or [N, 1, size] grid along one axis plus a per-sample [N, 1, 1] integer offset,
- * in float64: the binding passes JS numbers as double scalars, which would promote int64
- * arithmetic to floats anyway, and float64 holds these integers exactly.
+ * in float64: the binding's clamp(min, max) turns an int64 tensor into float32 (its bounds go in
+ * as floating scalars), which would round large indices; float64 holds them exactly.
  */
 function axis(size: number, offset: Tensor, along: 1 | 2): Tensor {
   const a = arange(0, size, 1, { dtype: 'float64', device: offset.device }).reshape(along === 1 ? [1, size, 1] : [1, 1, size]);
