@@ -24,6 +24,12 @@ export type { GifOptions, GifFrame } from './io/gif';
 export * as gan from './gan';
 export { GanTrainer, recipes, trainerFromRecipe, dcganGenerator, dcganCritic, toyGenerator, toyCritic, gradientPenalty, draganPenalty, clipWeights_ } from './gan';
 export type { GanTrainerOptions, StepStats, TrainerLoss, Recipe, PenaltyResult } from './gan';
+export {
+  GeneratorEma, r1Penalty, r2Penalty, leastSquaresCriticLoss, leastSquaresGeneratorLoss, diffAugment, withDiffAugment, truncatedNoise,
+  ConditionalGenerator, ProjectionCritic, AuxiliaryClassifierCritic, conditionalDcganGenerator, projectionDcganCritic, auxiliaryClassifierLoss,
+} from './gan';
+export type { GeneratorEmaOptions, ZeroCentredPenaltyOptions, DiffAugmentOptions, DiffAugmentDraws, DiffAugmentOp } from './gan';
+export { spectralNorm, cloneModule } from './nn';
 export { TrainingWorker, GeneratorSampler, TrainingRun, openRun, resolveRunConfig } from './gan';
 export type { RunSpec, RunConfig, RunEvent, RunOptions, StartOptions, SampleOptions, SampleTensorData, TrainingStatus } from './gan';
 export * as metrics from './metrics';

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import * as tg from '../lib';
 import {
   bceDiscriminatorLoss, nonSaturatingGeneratorLoss, minimaxGeneratorLoss, wassersteinCriticLoss, wassersteinGeneratorLoss,
-  hingeDiscriminatorLoss, hingeGeneratorLoss, ganLoss,
+  hingeDiscriminatorLoss, hingeGeneratorLoss, ganLoss, leastSquaresCriticLoss, leastSquaresGeneratorLoss,
 } from '../lib/gan/losses';
 
 const t64 = (a: number[]) => tg.tensor(Float64Array.from(a), [a.length], { dtype: 'float64' });
@@ -73,20 +73,45 @@ test('large logits: no inf or NaN in values or gradients (float32)', () => {
 });
 
 test('ganLoss gives the pairs; unknown kinds are refused', () => {
-  for (const k of ['gan', 'minimax', 'wgan', 'hinge'] as const) {
+  for (const k of ['gan', 'minimax', 'wgan', 'hinge', 'lsgan'] as const) {
     const p = ganLoss(k);
     assert.ok(Number.isFinite(p.critic(t64(real), t64(fake)).item()));
     assert.ok(Number.isFinite(p.generator(t64(fake)).item()));
   }
-  assert.throws(() => ganLoss('lsgan' as never), /one of 'gan', 'minimax', 'wgan', 'hinge'/);
+  assert.throws(() => ganLoss('ragan' as never), /one of 'gan', 'minimax', 'wgan', 'hinge', 'lsgan'/);
   assert.throws(() => wassersteinCriticLoss([1] as never, t64(fake)), /realScores/);
+});
+
+test('least-squares (LSGAN) losses: ½E[(D(x)-1)²] + ½E[D(G(z))²] and ½E[(D(G(z))-1)²], with their gradients', () => {
+  const d = 0.5 * mean(real.map((x) => (x - 1) ** 2)) + 0.5 * mean(fake.map((x) => x ** 2));
+  close(leastSquaresCriticLoss(t64(real), t64(fake)).item(), d, 1e-12, 'lsgan D');
+  close(leastSquaresGeneratorLoss(t64(fake)).item(), 0.5 * mean(fake.map((x) => (x - 1) ** 2)), 1e-12, 'lsgan G');
+  close(ganLoss('lsgan').critic(t64(real), t64(fake)).item(), d, 1e-12, 'ganLoss pair');
+  // Mao et al.'s a-b-c coding (eq. 8: a = -1, b = 1, c = 0)
+  const abc = 0.5 * mean(real.map((x) => (x - 1) ** 2)) + 0.5 * mean(fake.map((x) => (x + 1) ** 2));
+  close(leastSquaresCriticLoss(t64(real), t64(fake), { fakeTarget: -1, realTarget: 1 }).item(), abc, 1e-12, 'a=-1, b=1');
+  close(leastSquaresGeneratorLoss(t64(fake), { target: 0 }).item(), 0.5 * mean(fake.map((x) => x ** 2)), 1e-12, 'c=0');
+  // d/ds_i ½·mean((s - t)²) = (s_i - t) / n
+  const r = tg.tensor(Float64Array.from(real), [4], { dtype: 'float64', requiresGrad: true });
+  const f = tg.tensor(Float64Array.from(fake), [4], { dtype: 'float64', requiresGrad: true });
+  leastSquaresCriticLoss(r, f).backward();
+  r.grad!.toArray().forEach((g, i) => close(g, (real[i] - 1) / 4, 1e-12, `dD/dreal[${i}]`));
+  f.grad!.toArray().forEach((g, i) => close(g, fake[i] / 4, 1e-12, `dD/dfake[${i}]`));
+  const [gg] = tg.autograd.grad(leastSquaresGeneratorLoss(f), f);
+  gg!.toArray().forEach((g, i) => close(g, (fake[i] - 1) / 4, 1e-12, `dG/dfake[${i}]`));
+  // the loss does not saturate: a fake scored far below the boundary still gets a full-size pull
+  const far = tg.tensor([-50], { dtype: 'float64', requiresGrad: true });
+  const [gf] = tg.autograd.grad(leastSquaresGeneratorLoss(far), far);
+  close(gf!.item(), -51, 1e-12, 'gradient at -50');
+  assert.throws(() => leastSquaresCriticLoss(t64(real), t64(fake), { realTarget: NaN }), /finite number for options.realTarget/);
+  assert.throws(() => leastSquaresGeneratorLoss(t64(fake), { tagret: 1 } as never), /Unknown option 'tagret'/);
 });
 
 test('losses free their intermediates', () => {
   const r = t64(real);
   const f = t64(fake);
   const before = tg.memory().tensors;
-  for (const k of ['gan', 'minimax', 'wgan', 'hinge'] as const) {
+  for (const k of ['gan', 'minimax', 'wgan', 'hinge', 'lsgan'] as const) {
     const p = ganLoss(k);
     p.critic(r, f).dispose();
     p.generator(f).dispose();

@@ -128,9 +128,37 @@ test('bad builder options are refused', () => {
   assert.throws(() => dcganGenerator({ upsampling: 'pixelshuffle' as never }), /'deconv', 'nearest', 'bilinear', 'unpool'/);
   assert.throws(() => dcganCritic({ normalization: 'group' as never }), /'batch', 'instance', 'layer', 'none'/);
   assert.throws(() => dcganCritic({ upsampling: 'deconv' } as never), /Unknown option 'upsampling' for dcganCritic\(\)/);
-  assert.throws(() => dcganCritic({ loss: 'lsgan' as never }), /options\.loss/);
+  assert.throws(() => dcganCritic({ loss: 'ragan' as never }), /options\.loss/);
   assert.throws(() => dcganGenerator({ baseWidth: 0 }), /positive integer/);
   assert.throws(() => toyGenerator({ dim: -1 }), /positive integer for toyGenerator\(\) options\.dim/);
+});
+
+test('SNGAN critic (spectralNorm: true): no normalisation layers, PyTorch state-dict keys, outputs equal spectral_norm\'d torch (gan-extras.json)', () => {
+  type E64 = { shape: number[]; data: number[] };
+  const sn = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'gan-extras.json'), 'utf8')).spectral.sngan as {
+    baseWidth: number; stateKeys: string[]; state: Record<string, E64>; x: E64; train: E64[]; eval: E64; stateAfter: Record<string, E64>;
+  };
+  const d = dcganCritic({ baseWidth: sn.baseWidth, spectralNorm: true, dtype: 'float64' });
+  assert.equal(Object.keys(d.stateDict()), sn.stateKeys);
+  assert.not.ok(d.toString().includes('Norm'), 'no normalisation layers by default');
+  const f64 = (e: E64): Tensor => tg.tensor(Float64Array.from(e.data), e.shape, { dtype: 'float64' });
+  const sd: Record<string, Tensor> = {};
+  for (const [k, e] of Object.entries(sn.state)) sd[k] = f64(e);
+  d.loadStateDict(sd);
+  const x = f64(sn.x);
+  const near = (t: Tensor, e: E64, what: string) => {
+    const a = t.toArray();
+    assert.equal(t.shape, e.shape, what);
+    a.forEach((v, i) => assert.ok(Math.abs(v - e.data[i]) < 1e-10, `${what}[${i}]: ${v} vs ${e.data[i]}`));
+  };
+  sn.train.forEach((e, i) => near(d.call(x), e, `train call ${i}`));
+  d.eval();
+  near(d.call(x), sn.eval, 'eval call');
+  const after = d.stateDict();
+  for (const [k, e] of Object.entries(sn.stateAfter)) near(after[k], e, k);
+  // an explicit normalization is still honoured; the option is checked
+  assert.ok(dcganCritic({ baseWidth: 2, spectralNorm: true, normalization: 'layer' }).toString().includes('LayerNorm'));
+  assert.throws(() => dcganCritic({ spectralNorm: 1 as never }), /boolean for dcganCritic\(\) options.spectralNorm/);
 });
 
 test.run();

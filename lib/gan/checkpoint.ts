@@ -3,6 +3,7 @@
 //   latest.json                 -> {"checkpoint": "ckpt-00000200", "step": 200}
 //   ckpt-00000200/generator.safetensors   (PyTorch loads it: safetensors.torch.load_file)
 //   ckpt-00000200/critic.safetensors
+//   ckpt-00000200/generator_ema.safetensors (when a GeneratorEma's shadow is given)
 //   ckpt-00000200/opt_g.safetensors, opt_d.safetensors
 //   ckpt-00000200/rng.safetensors         (libtorch's CPU generator state)
 //   ckpt-00000200/state.json              (step, run config, loader state, ...)
@@ -21,6 +22,8 @@ import { writeJsonAtomic } from '../io/atomic';
 export interface CheckpointModels {
   generator: AnyModule;
   critic?: AnyModule;
+  /** the averaged generator (GeneratorEma's module), saved as generator_ema.safetensors */
+  generatorEma?: AnyModule;
   optG?: Optimizer<object>;
   optD?: Optimizer<object>;
 }
@@ -71,6 +74,7 @@ export function saveCheckpoint(root: string, models: CheckpointModels, state: Ch
     const configJson = JSON.stringify(state.config);
     saveModule(models.generator, path.join(tmp, 'generator.safetensors'), { format: 'pt', 'torch-gan.config': configJson });
     if (models.critic) saveModule(models.critic, path.join(tmp, 'critic.safetensors'), { format: 'pt' });
+    if (models.generatorEma) saveModule(models.generatorEma, path.join(tmp, 'generator_ema.safetensors'), { format: 'pt', 'torch-gan.config': configJson });
     if (models.optG) saveOptimizer(models.optG, path.join(tmp, 'opt_g.safetensors'));
     if (models.optD) saveOptimizer(models.optD, path.join(tmp, 'opt_d.safetensors'));
     const rng = getRngState();
@@ -151,6 +155,7 @@ export function loadCheckpoint(root: string, models: CheckpointModels, options: 
   };
   loadModule(models.generator, need('generator.safetensors'));
   if (models.critic) loadModule(models.critic, need('critic.safetensors'));
+  if (models.generatorEma) loadModule(models.generatorEma, need('generator_ema.safetensors'));
   if (models.optG) loadOptimizer(models.optG, need('opt_g.safetensors'));
   if (models.optD) loadOptimizer(models.optD, need('opt_d.safetensors'));
   if (options.restoreRng ?? true) {

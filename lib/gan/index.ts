@@ -6,3 +6,7 @@ export * from './models';
 export * from './trainer';
 export * from './run';
 export * from './worker';
+export * from './truncation';
+export * from './ema';
+export * from './diffaugment';
+export * from './conditional';

@@ -7,13 +7,14 @@
 //   'minimax'   same                                              -BCE(D(G(z)),0) = E[log(1 - σ(D(G(z))))]
 //   'wgan'      E[D(G(z))] - E[D(x)]                              -E[D(G(z))]
 //   'hinge'     E[relu(1 - D(x))] + E[relu(1 + D(G(z)))]          -E[D(G(z))]
+//   'lsgan'     ½E[(D(x) - 1)²] + ½E[D(G(z))²]                    ½E[(D(G(z)) - 1)²]      (Mao et al. 2017, eq. 9: a=0, b=c=1)
 //
 // Each function returns one scalar tensor and frees its intermediates itself, so it
 // does not depend on being called inside tidy().
-import { invalidParameterError, is } from '../errors';
+import { checkOptionKeys, invalidParameterError, is } from '../errors';
 import { Tensor } from '../tensor/tensor';
 import { onesLike, zerosLike, fullLike } from '../tensor/creation';
-import { binaryCrossEntropyWithLogits } from '../nn/functional';
+import { binaryCrossEntropyWithLogits, crossEntropy } from '../nn/functional';
 
 function checkTensor(name: string, t: unknown): asserts t is Tensor {
   if (!(t instanceof Tensor)) throw invalidParameterError(name, 'a Tensor', t);
@@ -97,8 +98,73 @@ export function hingeDiscriminatorLoss(realScores: Tensor, fakeScores: Tensor): 
 /** Hinge generator loss: -E[D(G(z))]. */
 export const hingeGeneratorLoss = wassersteinGeneratorLoss;
 
-export type LossKind = 'gan' | 'minimax' | 'wgan' | 'hinge';
-export const LOSS_KINDS: readonly LossKind[] = ['gan', 'minimax', 'wgan', 'hinge'];
+export interface LeastSquaresLossOptions {
+  /** the target a critic gives fakes (a in Mao et al.'s a-b-c coding); default 0 */
+  fakeTarget?: number;
+  /** the target a critic gives reals (b); default 1 */
+  realTarget?: number;
+}
+
+export interface LeastSquaresGeneratorLossOptions {
+  /** the value the generator wants the critic to believe for fakes (c); default 1 */
+  target?: number;
+}
+
+function finiteTarget(name: string, v: unknown, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!is.finite(v)) throw invalidParameterError(name, 'a finite number', v);
+  return v;
+}
+
+/** ½·mean((s - t)²); the scores are raw critic outputs (no sigmoid: the loss is on the scores themselves). */
+function halfMeanSquaredDistance(scores: Tensor, target: number): Tensor {
+  return scratch((tmp) => {
+    const d = target === 0 ? scores : tmp(scores.sub(target));
+    return tmp(tmp(d.square()).mean()).mul(0.5);
+  });
+}
+
+/**
+ * Least-squares critic loss (LSGAN, Mao et al. 2017, eq. 2): ½E[(D(x) − b)²] + ½E[(D(G(z)) − a)²],
+ * with the paper's 0-1 coding a = 0, b = 1 by default (eq. 9). The critic's outputs are used
+ * as they are, without a sigmoid: the squared distance from the target is what penalises
+ * fakes that lie far on the right side of the decision boundary, the paper's reason for it.
+ */
+export function leastSquaresCriticLoss(realScores: Tensor, fakeScores: Tensor, options: LeastSquaresLossOptions = {}): Tensor {
+  checkTensor('realScores', realScores);
+  checkTensor('fakeScores', fakeScores);
+  checkOptionKeys('leastSquaresCriticLoss()', options, ['fakeTarget', 'realTarget']);
+  const a = finiteTarget('options.fakeTarget', options.fakeTarget, 0);
+  const b = finiteTarget('options.realTarget', options.realTarget, 1);
+  return scratch((tmp) => tmp(halfMeanSquaredDistance(realScores, b)).add(tmp(halfMeanSquaredDistance(fakeScores, a))));
+}
+
+/** Least-squares generator loss (LSGAN): ½E[(D(G(z)) − c)²], c = 1 by default. */
+export function leastSquaresGeneratorLoss(fakeScores: Tensor, options: LeastSquaresGeneratorLossOptions = {}): Tensor {
+  checkTensor('fakeScores', fakeScores);
+  checkOptionKeys('leastSquaresGeneratorLoss()', options, ['target']);
+  return halfMeanSquaredDistance(fakeScores, finiteTarget('options.target', options.target, 1));
+}
+
+/**
+ * AC-GAN's auxiliary classification loss (Odena et al. 2017): the mean cross-entropy of the
+ * critic's class logits [N, K] against the labels [N] (int64). Both players want the class to be
+ * recognisable: the critic minimises its adversarial loss + this on reals (true labels) and on
+ * fakes (the labels they were generated for); the generator its adversarial loss + this on fakes.
+ */
+export function auxiliaryClassifierLoss(classLogits: Tensor, labels: Tensor): Tensor {
+  checkTensor('classLogits', classLogits);
+  checkTensor('labels', labels);
+  if (classLogits.ndim !== 2) throw invalidParameterError('classLogits', 'a Tensor [N, numClasses]', `a tensor of shape [${classLogits.shape}]`);
+  if (labels.dtype !== 'int64') throw invalidParameterError('labels', 'an int64 Tensor of class indices', `a ${labels.dtype} tensor`);
+  if (labels.ndim !== 1 || labels.shape[0] !== classLogits.shape[0]) {
+    throw invalidParameterError('labels', `a Tensor of shape [${classLogits.shape[0]}]`, `a tensor of shape [${labels.shape}]`);
+  }
+  return crossEntropy(classLogits, labels);
+}
+
+export type LossKind = 'gan' | 'minimax' | 'wgan' | 'hinge' | 'lsgan';
+export const LOSS_KINDS: readonly LossKind[] = ['gan', 'minimax', 'wgan', 'hinge', 'lsgan'];
 
 export interface LossPair {
   /** the loss the critic/discriminator minimises, from its outputs on real and fake batches */
@@ -118,6 +184,8 @@ export function ganLoss(kind: LossKind): LossPair {
       return { critic: wassersteinCriticLoss, generator: wassersteinGeneratorLoss };
     case 'hinge':
       return { critic: hingeDiscriminatorLoss, generator: hingeGeneratorLoss };
+    case 'lsgan':
+      return { critic: (r, f) => leastSquaresCriticLoss(r, f), generator: (f) => leastSquaresGeneratorLoss(f) };
     default:
       throw invalidParameterError('kind', `one of ${LOSS_KINDS.map((k) => `'${k}'`).join(', ')}`, kind);
   }

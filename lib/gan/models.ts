@@ -13,6 +13,7 @@ import {
   Upsample, Unpool2d, Flatten,
 } from '../nn/layers';
 import { dcganInit } from '../nn/init';
+import { spectralNorm } from '../nn/spectral-norm';
 
 export type Normalization = 'batch' | 'instance' | 'layer' | 'none';
 export const NORMALIZATIONS: readonly Normalization[] = ['batch', 'instance', 'layer', 'none'];
@@ -62,7 +63,13 @@ export interface DcganCriticOptions extends DcganOptions {
    */
   normalization?: Normalization;
   /** the loss the critic will be trained with; only chooses the default normalization */
-  loss?: 'gan' | 'wgan' | 'wgan-gp' | 'dragan' | 'hinge' | 'minimax';
+  loss?: 'gan' | 'wgan' | 'wgan-gp' | 'dragan' | 'hinge' | 'minimax' | 'lsgan';
+  /**
+   * SNGAN (Miyato et al. 2018): spectral normalisation on every convolution (see nn.spectralNorm;
+   * state-dict keys `N.weight_orig`, `N.weight_u`, `N.weight_v` as PyTorch's), applied after the
+   * initialisation. The normalization then defaults to 'none', as in the paper. Default false.
+   */
+  spectralNorm?: boolean;
 }
 
 const COMMON_KEYS = ['imageSize', 'noiseDim', 'baseWidth', 'channels', 'negativeSlope', 'bias', 'init', 'dtype', 'device'] as const;
@@ -212,13 +219,16 @@ export function dcganGenerator(options: DcganGeneratorOptions = {}): Sequential 
  */
 export function dcganCritic(options: DcganCriticOptions = {}): Sequential {
   const where = 'dcganCritic()';
-  checkOptionKeys(where, options, [...COMMON_KEYS, 'normalization', 'loss']);
+  checkOptionKeys(where, options, [...COMMON_KEYS, 'normalization', 'loss', 'spectralNorm']);
   const o = common(where, options);
   const loss = options.loss;
-  if (loss !== undefined && !is.oneOf(loss, ['gan', 'wgan', 'wgan-gp', 'dragan', 'hinge', 'minimax'] as const)) {
-    throw invalidParameterError(`${where} options.loss`, "one of 'gan', 'minimax', 'hinge', 'wgan', 'wgan-gp', 'dragan'", loss);
+  if (loss !== undefined && !is.oneOf(loss, ['gan', 'wgan', 'wgan-gp', 'dragan', 'hinge', 'minimax', 'lsgan'] as const)) {
+    throw invalidParameterError(`${where} options.loss`, "one of 'gan', 'minimax', 'hinge', 'lsgan', 'wgan', 'wgan-gp', 'dragan'", loss);
   }
-  const dflt: Normalization = loss === 'gan' || loss === 'wgan' || loss === 'minimax' || loss === 'hinge' ? 'batch' : 'layer';
+  const sn = options.spectralNorm ?? false;
+  if (!is.bool(sn)) throw invalidParameterError(`${where} options.spectralNorm`, 'a boolean', sn);
+  const batchLoss = loss === 'gan' || loss === 'wgan' || loss === 'minimax' || loss === 'hinge' || loss === 'lsgan';
+  const dflt: Normalization = sn ? 'none' : batchLoss ? 'batch' : 'layer';
   const norm = checkNorm(where, options.normalization ?? dflt);
   const conv = { bias: o.bias, ...o.fo };
   // (inC, outC, kernel, stride, padding, output size)
@@ -242,6 +252,7 @@ export function dcganCritic(options: DcganCriticOptions = {}): Sequential {
   layers.push(new Flatten(0));
   const d = new Sequential(...layers);
   if (o.init) dcganInit(d);
+  if (sn) for (const m of d.modules()) if (m instanceof Conv2d || m instanceof Linear) spectralNorm(m);
   return d;
 }
 

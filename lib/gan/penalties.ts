@@ -1,7 +1,8 @@
-// Lipschitz constraints on the critic: the WGAN-GP gradient penalty (Gulrajani et
-// al. 2017), DRAGAN's (Kodali et al. 2017) and WGAN's weight clipping (Arjovsky et al. 2017).
+// Constraints on the critic: the WGAN-GP gradient penalty (Gulrajani et al. 2017),
+// DRAGAN's (Kodali et al. 2017), the zero-centred R1 and R2 penalties (Mescheder et al. 2018;
+// lazily applied as in StyleGAN2) and WGAN's weight clipping (Arjovsky et al. 2017).
 //
-// Both penalties differentiate the critic's output with respect to its input with
+// The penalties differentiate the critic's output with respect to its input with
 // createGraph, so the penalty itself can be back-propagated into the critic's
 // weights (a gradient of a gradient). The gradient norm is taken PER SAMPLE, over
 // every non-batch dimension: the penalty constrains the critic at each point, and a
@@ -114,6 +115,43 @@ interface CoreOptions {
   oneSided: boolean;
 }
 
+/** The result object; gradNorm is read lazily: item() waits for the device (a CUDA sync per
+ * critic step) and most callers never look at it. */
+function penaltyResult(penalty: Tensor, gradNorms: Tensor, where: string): PenaltyResult {
+  let meanNorm: number | undefined;
+  return {
+    penalty,
+    gradNorms,
+    get gradNorm(): number {
+      if (meanNorm === undefined) {
+        if (gradNorms.isDisposed) {
+          throw new Error(`${where}: gradNorm is computed from gradNorms when first read; read it before gradNorms is freed (by dispose() or its tidy() scope)`);
+        }
+        meanNorm = noGrad(() => {
+          const mm = gradNorms.mean();
+          const v = mm.item();
+          mm.dispose();
+          return v;
+        });
+      }
+      return meanNorm;
+    },
+  };
+}
+
+/** D(x) and ∇ₓΣD(x) (with createGraph) at the leaf x, checked to be one output per sample. */
+function criticInputGradient(critic: Critic, x: Tensor, where: string, tmp: <T extends Tensor>(t: T) => T): Tensor {
+  const out = tmp(callCritic(critic, x));
+  if (!(out instanceof Tensor)) throw new TypeError(`${where}: the critic must return a Tensor`);
+  const n = x.shape[0];
+  if (out.numel() !== n) {
+    throw new RangeError(`${where}: the critic must give one value per sample (${n}), but gave a tensor of shape [${out.shape}]`);
+  }
+  const [g] = grad(out, x, { gradOutputs: tmp(onesLike(out)), createGraph: true, retainGraph: true });
+  if (g === null) throw new Error(`${where}: the critic's output does not depend on its input`);
+  return tmp(g);
+}
+
 /** λ·mean((‖∇D(x̂)‖ − k)²) (or relu(‖·‖ − k)² one-sided) at the points x̂ (a leaf requiring grad). */
 function penaltyAt(critic: Critic, xHat: Tensor, o: CoreOptions, where: string): PenaltyResult {
   const made: Tensor[] = [];
@@ -122,43 +160,13 @@ function penaltyAt(critic: Critic, xHat: Tensor, o: CoreOptions, where: string):
     return t;
   };
   try {
-    const out = tmp(callCritic(critic, xHat));
-    if (!(out instanceof Tensor)) throw new TypeError(`${where}: the critic must return a Tensor`);
-    const n = xHat.shape[0];
-    if (out.numel() !== n) {
-      throw new RangeError(`${where}: the critic must give one value per sample (${n}), but gave a tensor of shape [${out.shape}]`);
-    }
-    const [g] = grad(out, xHat, { gradOutputs: tmp(onesLike(out)), createGraph: true, retainGraph: true });
-    if (g === null) throw new Error(`${where}: the critic's output does not depend on its input`);
-    tmp(g);
+    const g = criticInputGradient(critic, xHat, where, tmp);
     const norms = tmp(perSampleNorm(g));
     const dev = tmp(norms.sub(o.k));
     const clipped = o.oneSided ? tmp(dev.relu()) : dev;
     const sq = tmp(clipped.square());
     const m = tmp(sq.mean());
-    const penalty = m.mul(o.lambda);
-    const gradNorms = norms.detach();
-    // Read lazily: item() waits for the device (a CUDA sync per critic step) and most callers
-    // never look at it.
-    let meanNorm: number | undefined;
-    return {
-      penalty,
-      gradNorms,
-      get gradNorm(): number {
-        if (meanNorm === undefined) {
-          if (gradNorms.isDisposed) {
-            throw new Error(`${where}: gradNorm is computed from gradNorms when first read; read it before gradNorms is freed (by dispose() or its tidy() scope)`);
-          }
-          meanNorm = noGrad(() => {
-            const mm = gradNorms.mean();
-            const v = mm.item();
-            mm.dispose();
-            return v;
-          });
-        }
-        return meanNorm;
-      },
-    };
+    return penaltyResult(m.mul(o.lambda), norms.detach(), where);
   } finally {
     for (const t of made) t.dispose();
   }
@@ -308,6 +316,98 @@ export function draganPenalty(critic: Critic, real: Tensor, options: DraganPenal
   } finally {
     xHat.dispose();
   }
+}
+
+// ---------------------------------------------------------------- R1 / R2 (zero-centred)
+
+export interface ZeroCentredPenaltyOptions {
+  /** γ in γ/2·E‖∇D(x)‖²; default 10 (Mescheder et al. 2018's CelebA/LSUN value; StyleGAN2 tunes it per dataset) */
+  gamma?: number;
+  /**
+   * Lazy regularisation (Karras et al. 2020, StyleGAN2 §3.1): when the penalty is applied only
+   * every `interval` critic steps, it is multiplied by `interval` so that its average strength
+   * is unchanged. Default 1 (every step). Use isLazyRegularizationStep() to pick the steps and
+   * lazyAdamHyperparameters() for StyleGAN2's matching optimizer correction.
+   */
+  interval?: number;
+  allowBatchNormWithPenalty?: boolean;
+}
+const ZC_KEYS = ['gamma', 'interval', 'allowBatchNormWithPenalty'] as const;
+
+/**
+ * γ/2 · E[‖∇ₓD(x)‖²] · interval at the given samples, with no target norm (zero-centred) and no
+ * square root (so no epsilon: the square is smooth at a zero gradient). The samples are
+ * detached first, so the penalty reaches only the critic's weights (by double backward).
+ */
+function zeroCentredPenalty(critic: Critic, samples: Tensor, options: ZeroCentredPenaltyOptions, where: string): PenaltyResult {
+  checkOptionKeys(where, options, ZC_KEYS);
+  const gamma = options.gamma ?? 10;
+  if (!is.finite(gamma) || gamma < 0) throw invalidParameterError(`${where} options.gamma`, 'a non-negative number', gamma);
+  const interval = options.interval ?? 1;
+  if (!is.positiveInteger(interval)) throw invalidParameterError(`${where} options.interval`, 'a positive integer (critic steps between applications)', interval);
+  assertPenaltyCompatible(critic, where, options.allowBatchNormWithPenalty ?? false);
+  const x = samples.detach();
+  x.requiresGrad_(true);
+  const made: Tensor[] = [x];
+  const tmp = <T extends Tensor>(t: T): T => {
+    made.push(t);
+    return t;
+  };
+  try {
+    const g = criticInputGradient(critic, x, where, tmp);
+    const sq = tmp(tmp(tmp(g.reshape(x.shape[0], -1)).square()).sum(1));
+    const penalty = tmp(sq.mean()).mul((gamma / 2) * interval);
+    const gradNorms = noGrad(() => {
+      const d = sq.detach();
+      const r = d.sqrt();
+      d.dispose();
+      return r;
+    });
+    return penaltyResult(penalty, gradNorms, where);
+  } finally {
+    for (const t of made) t.dispose();
+  }
+}
+
+/**
+ * R1 (Mescheder et al. 2018, "Which training methods for GANs do actually converge?"):
+ * γ/2 · E_x~data[‖∇D(x)‖²], the critic's gradient pushed to zero at the real samples, which
+ * makes the GAN game locally convergent. Times options.interval for lazy regularisation.
+ * gradNorms are the per-sample ‖∇D(x)‖ (not squared), detached.
+ */
+export function r1Penalty(critic: Critic, real: Tensor, options: ZeroCentredPenaltyOptions = {}): PenaltyResult {
+  checkBatch('real', real);
+  return zeroCentredPenalty(critic, real, options, 'r1Penalty()');
+}
+
+/** R2: the same zero-centred penalty at generated samples, γ/2 · E_z[‖∇D(G(z))‖²] (fake is detached). */
+export function r2Penalty(critic: Critic, fake: Tensor, options: ZeroCentredPenaltyOptions = {}): PenaltyResult {
+  checkBatch('fake', fake);
+  return zeroCentredPenalty(critic, fake, options, 'r2Penalty()');
+}
+
+/** Whether a lazily regularised penalty is due at critic step `step` (0-based): step % interval === 0. */
+export function isLazyRegularizationStep(step: number, interval: number): boolean {
+  if (!is.nonNegativeInteger(step)) throw invalidParameterError('step', 'a non-negative integer', step);
+  if (!is.positiveInteger(interval)) throw invalidParameterError('interval', 'a positive integer', interval);
+  return step % interval === 0;
+}
+
+/**
+ * StyleGAN2's optimizer correction for lazy regularisation: with the penalty applied every k
+ * steps, one of k + 1 minibatch passes is the penalty's, so the learning rate is scaled by
+ * c = k / (k + 1) and each β by β^c (training/networks.py, `mb_ratio`). Returns the corrected
+ * { lr, betas } for Adam; interval 1 is returned unchanged.
+ */
+export function lazyAdamHyperparameters(lr: number, betas: [number, number], interval: number): { lr: number; betas: [number, number] } {
+  if (!is.finite(lr) || lr <= 0) throw invalidParameterError('lr', 'a positive number', lr);
+  if (!Array.isArray(betas) || betas.length !== 2 || !betas.every((b) => is.finite(b) && b >= 0 && b < 1)) {
+    throw invalidParameterError('betas', 'a pair of numbers in [0, 1)', betas);
+  }
+  if (!is.positiveInteger(interval)) throw invalidParameterError('interval', 'a positive integer', interval);
+  if (interval === 1) return { lr, betas: [betas[0], betas[1]] };
+  const c = interval / (interval + 1);
+  return { lr: lr * c, betas: [betas[0] ** c, betas[1] ** c] };
 }
 
 // ---------------------------------------------------------------- WGAN weight clipping

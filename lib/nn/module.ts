@@ -114,6 +114,18 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     return module;
   }
 
+  /**
+   * Unregisters this module's parameter `name` and returns its tensor, which stays alive (kept):
+   * for reparametrisations such as spectralNorm(), which re-register it under another name
+   * (PyTorch's `del module._parameters[name]`). Throws when there is no such parameter.
+   */
+  removeParameter(name: string): Tensor | null {
+    const t = this._parameters.get(name);
+    if (t === undefined) throw new Error(`${this.typeName} has no parameter '${name}'`);
+    this._parameters.delete(name);
+    return t;
+  }
+
   /** The parameter registered here as `name` (not a child's); throws when unknown. */
   param(name: string): Tensor {
     const t = this._parameters.get(name);

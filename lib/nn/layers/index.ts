@@ -6,6 +6,7 @@ export { BatchNorm1d, BatchNorm2d, InstanceNorm2d, LayerNorm, GroupNorm } from '
 export type { NormOptions, LayerNormOptions, GroupNormOptions } from './norm';
 export { ReLU, LeakyReLU, Tanh, Sigmoid, Identity } from './activation';
 export { Sequential } from './container';
+export { Embedding } from './embedding';
 export { Upsample, Unpool2d, Flatten, Unflatten, Dropout } from './misc';
 export type { UpsampleOptions, Unpool2dOptions } from './misc';
 export type { Pair, FactoryOptions } from './util';
