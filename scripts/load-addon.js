@@ -12,7 +12,7 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { findLibtorch, readRecord, describeLine, FIXES } = require('./find-libtorch');
+const { findLibtorch, readRecord, writeRecord, describeLine, FIXES } = require('./find-libtorch');
 
 const ADDON = 'torch_gan.node';
 
@@ -91,7 +91,9 @@ function tryPrebuild(root, torch, tried) {
   for (const p of fits) {
     try {
       preloadLibtorch(torch.libDir);
-      return { binding: requireAddon(p.file), file: p.file, kind: 'prebuild', torch, warnings: [] };
+      const binding = requireAddon(p.file);
+      rememberChoice(root, torch, p.file);
+      return { binding, file: p.file, kind: 'prebuild', torch, warnings: [] };
     } catch (e) {
       tried.push(`${p.file}: ${firstLine(e)}`);
     }
@@ -102,6 +104,18 @@ function tryPrebuild(root, torch, tried) {
     tried.push(`prebuilds for ${process.platform}-${process.arch}: ${have}; none for ${describeLine(torch)}${abi}`);
   }
   return null;
+}
+
+// An install made with --ignore-scripts has no record yet: keep what discovery found, so the
+// next process (or worker) loads without discovery's Python subprocess. A read-only package
+// folder just means discovery runs again next time.
+function rememberChoice(root, torch, file) {
+  if (torch.fromRecord || process.env.LIBTORCH) return;
+  try {
+    writeRecord(root, torch, { builtFor: 'prebuild', prebuild: path.relative(root, file) });
+  } catch {
+    // not writable: fine
+  }
 }
 
 /**
