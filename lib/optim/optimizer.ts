@@ -2,7 +2,7 @@
 // hyperparameters, per-parameter state, zeroGrad, stateDict/loadStateDict.
 // Updates run in place under noGrad (no graph is recorded) inside tidy (every
 // temporary is freed); state tensors are keep()-ed and freed by dispose().
-import { invalidParameterError, is } from '../errors';
+import { invalidParameterError, is, TorchError } from '../errors';
 import { Tensor } from '../tensor/tensor';
 import { keep, tidy } from '../tensor/scope';
 import { isFloatingDtype } from '../tensor/dtype';
@@ -71,7 +71,7 @@ export abstract class Optimizer<H extends object> {
     params.forEach((p, i) => {
       if (!(p instanceof Tensor)) throw invalidParameterError(`params[${i}]`, 'a Tensor', p);
       if (p.isDisposed) throw new Error(`params[${i}] has been disposed`);
-      if (!isFloatingDtype(p.dtype)) throw invalidParameterError(`params[${i}]`, 'a floating-point Tensor', `a ${p.dtype} tensor`);
+      if (!isFloatingDtype(p.dtype)) throw invalidParameterError(`params[${i}]`, 'a floating-point Tensor', p);
       if (!p.isLeaf) throw new Error(`can't optimize a non-leaf Tensor (params[${i}])`);
       if (seen.has(p)) throw new Error(`params[${i}] appears twice in the parameter list`);
       if (existing.has(p)) throw new Error('some parameters appear in more than one parameter group');
@@ -96,9 +96,22 @@ export abstract class Optimizer<H extends object> {
       if (typeof closure !== 'function') throw invalidParameterError('closure', 'a function', closure);
       loss = enableGrad(closure);
     }
-    noGrad(() => tidy(() => {
-      for (const g of this.paramGroups) this.updateGroup(g);
-    }));
+    try {
+      noGrad(() => tidy(() => {
+        for (const g of this.paramGroups) this.updateGroup(g);
+      }));
+    } catch (e) {
+      // libtorch would name grad()'s 'self': name the parameter instead
+      if ((e as { code?: string }).code === 'ERR_TENSOR_DISPOSED') {
+        const i = this.paramGroups.flatMap((g) => g.params).findIndex((p) => p.isDisposed);
+        if (i >= 0) {
+          const err = new TorchError(`${this.constructor.name}.step(): params[${i}] is a disposed Tensor (was the module it belongs to disposed?); an optimizer needs its parameters alive`);
+          err.code = 'ERR_TENSOR_DISPOSED';
+          throw err;
+        }
+      }
+      throw e;
+    }
     return loss;
   }
 
