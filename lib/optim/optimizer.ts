@@ -47,6 +47,11 @@ export abstract class Optimizer<H extends object> {
     });
   }
 
+  /** The state tensors every parameter's state must hold under these hyperparameters (checked by loadStateDict). */
+  protected requiredState(_hyper: H): string[] {
+    return [];
+  }
+
   /** Checks hyperparameters (subclasses throw with a clear message). */
   protected abstract validateHyper(where: string, h: Partial<H>): void;
   /** Updates one group's parameters; runs under noGrad inside tidy. */
@@ -176,12 +181,16 @@ export abstract class Optimizer<H extends object> {
       throw new Error(`loaded state dict has ${sd.paramGroups.length} parameter group(s), this optimizer has ${this.paramGroups.length}`);
     }
     const byIndex = new Map<number, Tensor>();
+    const groupOf = new Map<number, H>();
     sd.paramGroups.forEach((g, gi) => {
       const own = this.paramGroups[gi].params;
       if (!Array.isArray(g.params) || g.params.length !== own.length) {
         throw new Error(`loaded state dict's parameter group ${gi} has ${Array.isArray(g.params) ? g.params.length : '?'} parameters, this optimizer's has ${own.length}`);
       }
-      g.params.forEach((id, k) => byIndex.set(id, own[k]));
+      g.params.forEach((id, k) => {
+        byIndex.set(id, own[k]);
+        groupOf.set(id, g as unknown as H);
+      });
       const hyper: Record<string, unknown> = {};
       for (const k of this.hyperKeys) {
         if (!(k in g)) throw new Error(`loaded state dict's parameter group ${gi} lacks '${k}'`);
@@ -194,6 +203,11 @@ export abstract class Optimizer<H extends object> {
       const p = byIndex.get(Number(key));
       if (p === undefined) throw new Error(`loaded state dict has state for parameter ${key}, which no group lists`);
       if (!is.plainObject(s) || !is.nonNegativeInteger((s as ParamState).step)) throw new Error(`loaded state for parameter ${key} lacks a step count`);
+      for (const name of this.requiredState(groupOf.get(Number(key))!)) {
+        if (!((s as ParamState)[name] instanceof Tensor)) {
+          throw new Error(`loaded state of parameter ${key} lacks its '${name}' tensor (state.${key}.${name}), which ${this.constructor.name} needs for every parameter with state`);
+        }
+      }
       for (const [name, v] of Object.entries(s)) {
         if (v instanceof Tensor) {
           const a = p.shape;
