@@ -38,9 +38,9 @@ const rows: Row[] = [
 
   // ---- wrong dtype
   { what: 'conv2d: int64 input with a float weight', call: () => F.conv2d(tg.ones([1, 3, 5, 5], { dtype: 'int64' }), w()), cls: TorchError, msg: /expected scalar type Long but found Float/ },
-  { what: 'gather: float index', call: () => tg.ones([2, 2]).gather(1, tg.ones([2, 2])), cls: TorchError, msg: /Expected dtype int64 for index/ },
+  { what: 'gather: float index', call: () => tg.ones([2, 2]).gather(1, tg.ones([2, 2])), cls: TorchError, msg: /^gather\(\): .*\bindex\b/ }, // libtorch's wording differs between 1.13 and 2.x
   { what: 'indexSelect: float index', call: () => tg.ones([3]).indexSelect(0, tg.tensor([0, 1])), cls: TorchError, msg: /Expected dtype int32 or int64 for index/ },
-  { what: 'nllLoss: float target', call: () => F.nllLoss(tg.randn([2, 3]), tg.ones([2])), cls: TorchError, msg: /expected scalar type Long but found Float/ },
+  { what: 'nllLoss: float target', call: () => F.nllLoss(tg.randn([2, 3]), tg.ones([2])), cls: TorchError, msg: /^nllLoss\(\): .*(Long|Float|int64|float)/ }, // wording differs between versions
   { what: 'requiresGrad on an int tensor', call: () => tg.zeros([2], { dtype: 'int64', requiresGrad: true }), cls: TorchError, msg: /Only Tensors of floating point and complex dtype can require gradients/ },
   { what: 'gradcheck: a float32 input that requires grad', call: () => tg.autograd.gradcheck((a) => a, [tg.ones([2], { requiresGrad: true })]), cls: TypeError, msg: /float64.*inputs\[0\].*float32/ },
 

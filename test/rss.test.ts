@@ -11,6 +11,7 @@ import * as v8 from 'v8';
 import * as vm from 'vm';
 import * as tg from '../lib';
 import { openRun } from '../lib/gan/run';
+import { GIF_MAX_FRAMES, gifFrames } from '../examples/cli/train-run';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -33,6 +34,17 @@ test('200 training steps: after 50 of warm-up, RSS (after a full GC) grows at mo
   } finally {
     run.dispose();
   }
+});
+
+test('the progress GIF holds at most GIF_MAX_FRAMES grids, evenly spaced, the first and the last among them', () => {
+  // every sample write re-reads and re-encodes the GIF's frames: uncapped, a long run's writes grew without bound
+  const all = Array.from({ length: 1000 }, (_, i) => i);
+  const picked = gifFrames(all);
+  assert.is(picked.length, GIF_MAX_FRAMES);
+  assert.is(picked[0], 0);
+  assert.is(picked[picked.length - 1], 999);
+  assert.ok(picked.every((v, i) => i === 0 || v > picked[i - 1]), 'in order, no repeats');
+  assert.equal(gifFrames([1, 2, 3]), [1, 2, 3]);
 });
 
 test.run();

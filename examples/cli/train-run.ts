@@ -166,6 +166,17 @@ async function trainPrepared(f: ParsedFlags, out: string, ckptDir: string, prepa
   return { out, config, last };
 }
 
+/**
+ * The progress GIF shows at most GIF_MAX_FRAMES grids, evenly spaced over the run (the first and
+ * the last among them): each rewrite reads and encodes them all, so without a cap the memory and
+ * time of every write grew with the run's length.
+ */
+export const GIF_MAX_FRAMES = 48;
+export function gifFrames<T>(all: T[]): T[] {
+  if (all.length <= GIF_MAX_FRAMES) return all;
+  return Array.from({ length: GIF_MAX_FRAMES }, (_, j) => all[Math.round((j * (all.length - 1)) / (GIF_MAX_FRAMES - 1))]);
+}
+
 /** Writes a run's sample grid (samples/step-N.png, latest.png), the loss plot and the progress GIF. */
 export function writeRunArtefacts(out: string, iter: number, png: Buffer, config: RunConfig, rows: LossRow[]): void {
   writeFileAtomic(path.join(out, 'samples', `step-${String(iter).padStart(8, '0')}.png`), png);
@@ -179,7 +190,7 @@ export function writeRunArtefacts(out: string, iter: number, png: Buffer, config
     ],
     smooth: 0.9,
   });
-  const frames = fs.readdirSync(path.join(out, 'samples')).filter((n) => /^step-\d{8}\.png$/.test(n)).sort();
+  const frames = gifFrames(fs.readdirSync(path.join(out, 'samples')).filter((n) => /^step-\d{8}\.png$/.test(n)).sort());
   writeGif(path.join(out, 'progress.gif'), frames.map((n) => fs.readFileSync(path.join(out, 'samples', n))), { delayMs: 300 });
 }
 

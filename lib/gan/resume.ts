@@ -6,7 +6,8 @@
 // lives (data: the data's fingerprint, checked by TrainingRun.create, guards what it holds).
 import * as path from 'path';
 import { is } from '../errors';
-import type { ImageDataset } from '../data';
+import { fingerprintDifference } from '../data';
+import type { DataFingerprint, ImageDataset } from '../data';
 import { NORMALIZATIONS, UPSAMPLINGS } from './models';
 import { CheckpointError, latestCheckpoint } from './checkpoint';
 // ./run imports this module: its constants are read at call time only (commonjs cycle)
@@ -144,3 +145,18 @@ export async function prepareResume(
   if (config.data === undefined) delete config.data;
   return { config, dataset };
 }
+
+/** Refuses to resume a checkpoint on data other than its own (checkpoints before fingerprints: a warning). */
+export function checkResumeData(root: string, now: DataFingerprint): void {
+  const { dir, state } = latestCheckpoint(root);
+  const saved = (state.extra as { data?: DataFingerprint } | undefined)?.data;
+  const file = path.join(dir, 'state.json');
+  if (saved === undefined) {
+    process.emitWarning(`${file} has no data fingerprint (written before torch-gan saved one): the data cannot be checked to be the checkpoint's`, { code: 'TORCH_GAN_NO_DATA_FINGERPRINT' });
+    return;
+  }
+  if (!is.plainObject(saved) || !is.string(saved.sha256) || !Array.isArray(saved.shape)) throw new CheckpointError(file, `extra.data: expected a data fingerprint {name, n, shape, sha256}, received ${JSON.stringify(saved)}`);
+  const diff = fingerprintDifference(saved, now);
+  if (diff) throw new CheckpointError(file, `the data differs from the data this checkpoint was trained on: ${diff}`);
+}
+

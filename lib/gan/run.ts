@@ -21,13 +21,13 @@ import { diagnostics } from '../diagnostics';
 import { noGrad } from '../autograd';
 import { Module } from '../nn/module';
 import { Adam, RMSprop, SGD } from '../optim';
-import { TensorDataLoader, loadDataset, Rng, datasetFingerprint, fingerprintDifference } from '../data';
+import { TensorDataLoader, loadDataset, Rng, datasetFingerprint } from '../data';
 import type { ImageDataset, DatasetName, LoaderState, DataFingerprint } from '../data';
 import { imageGrid } from '../io/png';
 import { GanTrainer, StepStats } from './trainer';
 import { dcganCritic, dcganGenerator, Normalization, Upsampling, ImageSize, NORMALIZATIONS, UPSAMPLINGS } from './models';
-import { CheckpointError, CheckpointState, latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
-import { prepareResume } from './resume';
+import { CheckpointState, loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { checkResumeData, prepareResume } from './resume';
 
 export const RUN_LOSSES = ['gan', 'wgan', 'wgan-gp', 'dragan'] as const;
 export const RUN_DSETS = ['mnist', 'fashion', 'cifar10', 'celeba'] as const;
@@ -537,20 +537,6 @@ export class TrainingRun {
     this.generator.dispose();
     this.fixedNoise.dispose();
   }
-}
-
-/** Refuses to resume a checkpoint on data other than its own (checkpoints before fingerprints: a warning). */
-function checkResumeData(root: string, now: DataFingerprint): void {
-  const { dir, state } = latestCheckpoint(root);
-  const saved = (state.extra as { data?: DataFingerprint } | undefined)?.data;
-  const file = path.join(dir, 'state.json');
-  if (saved === undefined) {
-    process.emitWarning(`${file} has no data fingerprint (written before torch-gan saved one): the data cannot be checked to be the checkpoint's`, { code: 'TORCH_GAN_NO_DATA_FINGERPRINT' });
-    return;
-  }
-  if (!is.plainObject(saved) || !is.string(saved.sha256) || !Array.isArray(saved.shape)) throw new CheckpointError(file, `extra.data: expected a data fingerprint {name, n, shape, sha256}, received ${JSON.stringify(saved)}`);
-  const diff = fingerprintDifference(saved, now);
-  if (diff) throw new CheckpointError(file, `the data differs from the data this checkpoint was trained on: ${diff}`);
 }
 
 export interface OpenRunOptions {
