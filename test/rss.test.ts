@@ -1,8 +1,9 @@
 // Resident memory stays flat over training once warm (issue #22 item 10). What looked like a
 // slow RSS growth is JS garbage V8 had not yet collected: with a full GC before each reading,
 // a 2,000-step soak (bench/rss-soak.ts) grows +0.5 MB from step 600 to 2,000 (304.2 -> 304.7 MB).
-// On libtorch 2.13 the warm-up is longer: +9 MB from step 300 to 600 (233.6 -> 242.6 MB after
-// GC), in steps, then flat to step 1,000 and on. Here, 250 steps (CI must stay fast): after a
+// On libtorch 2.13 RSS after GC rises in two ~8 MB steps (233.6 MB at step 300, 241.9 at 600,
+// 242.2 at 900, 250.4 at 1,200, 250.7 at 2,000), flat in between: not yet explained (a new
+// allocator region?), not a per-step leak. Here, 250 steps (CI must stay fast): after a
 // warm-up of 100, RSS after a full GC may grow at most 12 MB over 150 steps: room for 2.13's
 // warm-up steps (it grew 10 MB from step 50 to 200), and still a leak of 80 KB per step or more
 // fails it: one leaked 32 x 1 x 28 x 28 float tensor per step (100 KB) grew RSS 17 MB here.
