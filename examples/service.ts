@@ -13,7 +13,7 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
 import type { AddressInfo } from 'net';
-import { runCli, UsageError } from './cli/args';
+import { givenFlags, runCli, UsageError } from './cli/args';
 import { TrainingWorker, GeneratorSampler, RunEvents, RunSpec, RunEnd, RUN_DSETS } from '../lib/gan';
 
 export interface ServiceOptions {
@@ -181,7 +181,9 @@ if (require.main === module) {
         throw new UsageError(`--config expects JSON, ${(e as Error).message}`);
       }
     }
-    const config: RunSpec = { ...extra, dset: f.dset as RunSpec['dset'], ...(f.iters !== undefined ? { iters: f.iters as number } : {}) };
+    // on --resume the checkpoint decides: only what this command line gives is compared with it
+    const given = givenFlags(f);
+    const config: RunSpec = { ...extra, ...(!f.resume || given.has('dset') ? { dset: f.dset as RunSpec['dset'] } : {}), ...(f.iters !== undefined ? { iters: f.iters as number } : {}) };
     if (f.resume && !fs.existsSync(path.join(path.resolve(f.out as string), 'checkpoints', 'latest.json'))) {
       throw new UsageError(`--resume: no checkpoint in ${path.resolve(f.out as string)}/checkpoints`);
     }
@@ -193,11 +195,19 @@ if (require.main === module) {
       throw e;
     }
     console.log(`listening on ${service.url}  (GET /status, GET /samples.png, POST /stop)`);
+    // Every signal is handled for the life of the process (process.on, not once): a second
+    // SIGTERM during the final checkpoint must not kill it halfway (SIGKILL still can).
+    let stopping = false;
     const shutdown = (signal: string) => {
+      if (stopping) {
+        console.log(`${signal}: already stopping; the final checkpoint is being written (SIGKILL would cut it short)`);
+        return;
+      }
+      stopping = true;
       console.log(`${signal}: stopping (checkpoint), then exiting`);
       service.close().then(() => process.exit(0), () => process.exit(1));
     };
-    process.once('SIGINT', () => shutdown('SIGINT'));
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
   });
 }

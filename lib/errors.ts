@@ -20,7 +20,19 @@ export function describe(value: unknown): string {
   if (Array.isArray(value)) return `an array of length ${value.length}`;
   if (typeof value === 'function') return 'a function';
   const name = (value as object).constructor?.name;
+  if (name === 'Tensor') return describeTensor(value as { dtype: string; shape: number[]; device: string; isDisposed: boolean });
   return name && name !== 'Object' ? `a ${name}` : 'an object';
+}
+
+/** "a float32 Tensor of shape [2, 3]" (the device too, off the CPU); "a disposed Tensor". */
+function describeTensor(t: { dtype: string; shape: number[]; device: string; isDisposed: boolean }): string {
+  try {
+    if (t.isDisposed) return 'a disposed Tensor';
+    const dtype = t.dtype;
+    return `${/^[iu]/.test(dtype) ? 'an' : 'a'} ${dtype} Tensor of shape [${t.shape.join(', ')}]${t.device === 'cpu' ? '' : ` on ${t.device}`}`;
+  } catch {
+    return 'a Tensor';
+  }
 }
 
 /** TypeError naming the parameter, what was expected and what was received. */

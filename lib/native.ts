@@ -73,5 +73,9 @@ if (require('worker_threads').isMainThread) {
   const chosen = process.env.TORCH_GAN_NUM_THREADS ?? process.env.OMP_NUM_THREADS;
   const os = require('os');
   const n = chosen !== undefined ? Number(chosen) : (os.availableParallelism?.() ?? os.cpus().length);
-  if (Number.isInteger(n) && n > 0) N.setNumThreads(n);
+  if (Number.isInteger(n) && n > 0) {
+    const max = N.maxNumThreads();
+    if (n > max) process.emitWarning(`${process.env.TORCH_GAN_NUM_THREADS !== undefined ? 'TORCH_GAN_NUM_THREADS' : 'OMP_NUM_THREADS'}=${chosen} is more threads than torch-gan allows (${max}); using ${max}`, { code: 'TORCH_GAN_NUM_THREADS' });
+    N.setNumThreads(Math.min(n, max));
+  }
 }

@@ -4,12 +4,23 @@
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <random>
+#include <thread>
 
 #include "compat.h"
 #include "cpu_kernels.h"
 
 namespace tg {
+
+static const int64_t kMaxThreadsPerCore = 4;
+static const int64_t kMinThreadBound = 64;
+static int64_t HardwareThreads() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : static_cast<int64_t>(n);
+}
+// The most intra-op threads setNumThreads accepts.
+static int64_t MaxNumThreads() { return std::max(kMinThreadBound, kMaxThreadsPerCore * HardwareThreads()); }
 
 void RegisterTensorCore(Napi::Env env, Napi::Object exports) {
   // The JS error class is handed in once, so native errors are real TorchErrors.
@@ -76,12 +87,32 @@ void RegisterTensorCore(Napi::Env env, Napi::Object exports) {
   TG_OP(exports, "setNumThreads", {
     int64_t n = IntArg(info, 0, "n");
     if (n < 1) throw Napi::RangeError::New(info.Env(), "argument 'n' must be a positive integer, received " + std::to_string(n));
+    // OpenMP starts every thread asked for: 1e9 aborts the process (libgomp out of memory) and
+    // thousands spin for minutes. More threads than cores never speeds an op up; the bound leaves
+    // room for oversubscription (kMaxThreadsPerCore per core, at least kMinThreadBound).
+    const int64_t bound = MaxNumThreads();
+    if (n > bound) {
+      throw Napi::RangeError::New(info.Env(), "argument 'n' must be at most " + std::to_string(bound) + " (" + std::to_string(kMaxThreadsPerCore) +
+                                                  " per core on " + std::to_string(HardwareThreads()) + " cores, at least " +
+                                                  std::to_string(kMinThreadBound) + "), received " + std::to_string(n));
+    }
     at::set_num_threads(static_cast<int>(n));
     return info.Env().Undefined();
   });
+  TG_OP(exports, "maxNumThreads", { return Napi::Number::New(info.Env(), static_cast<double>(MaxNumThreads())); });
+  // manualSeed(seed): a non-negative integer number, or a bigint below 2^64 (libtorch's seeds are uint64)
   TG_OP(exports, "manualSeed", {
-    int64_t seed = IntArg(info, 0, "seed");
-    torch::manual_seed(static_cast<uint64_t>(seed));
+    uint64_t seed;
+    if (info[0].IsBigInt()) {
+      bool lossless = false;
+      seed = info[0].As<Napi::BigInt>().Uint64Value(&lossless);
+      if (!lossless) throw Napi::RangeError::New(info.Env(), "manualSeed(): argument 'seed' must be in [0, 2^64), received a bigint outside it");
+    } else {
+      int64_t s = IntArg(info, 0, "seed");
+      if (s < 0) throw Napi::RangeError::New(info.Env(), "manualSeed(): argument 'seed' must be non-negative, received " + std::to_string(s));
+      seed = static_cast<uint64_t>(s);
+    }
+    torch::manual_seed(seed);
     return info.Env().Undefined();
   });
   TG_OP(exports, "getRngState", { return Wrap(info.Env(), at::detail::getDefaultCPUGenerator().get_state()); });

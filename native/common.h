@@ -53,6 +53,11 @@ Slot* SlotOf(Napi::Env env, const Napi::Value& v);
 // what was expected and what was received ---
 [[noreturn]] void ThrowArg(const Napi::CallbackInfo& info, size_t i, const char* name, const char* expected);
 std::string Describe(const Napi::Value& v);
+// "a float32 Tensor of shape [2, 3]" (and the device when not the CPU)
+std::string DescribeTensor(const at::Tensor& t);
+std::string FormatNumber(double d);
+// A RangeError "op(): message" (the op being run)
+[[noreturn]] void ThrowRange(const Napi::CallbackInfo& info, const std::string& message);
 
 bool IsTensor(const Napi::Value& v);
 at::Tensor& TensorArg(const Napi::CallbackInfo& info, size_t i, const char* name);

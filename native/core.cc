@@ -1,7 +1,11 @@
 // Handles, argument conversion and the error boundary.
 #include "common.h"
 
+#include <torch/cuda.h>
+
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <sstream>
 
 namespace tg {
@@ -117,15 +121,41 @@ bool ReleaseHandleBits(Napi::Env env, uint64_t bits) {
 
 // ---------------------------------------------------------------- arguments
 
+// A number as JS would print it: integers in full (2**64 is 18446744073709551616, not 1.84467e+19),
+// others with the digits that tell them apart.
+std::string FormatNumber(double d) {
+  if (std::isnan(d)) return "NaN";
+  if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
+  char buf[64];
+  if (std::floor(d) == d && std::fabs(d) < 1e21) {
+    std::snprintf(buf, sizeof buf, "%.0f", d);
+    return buf;
+  }
+  for (int prec = 15; prec <= 17; ++prec) {  // the shortest that reads back as d
+    std::snprintf(buf, sizeof buf, "%.*g", prec, d);
+    if (std::strtod(buf, nullptr) == d) break;
+  }
+  return buf;
+}
+
+std::string DescribeTensor(const at::Tensor& t) {
+  std::string dtype = DtypeName(t.scalar_type());
+  std::string s = std::string(dtype[0] == 'i' || dtype[0] == 'u' ? "an " : "a ") + dtype + " Tensor of shape [";
+  for (int64_t d = 0; d < t.dim(); ++d) s += (d ? ", " : "") + std::to_string(t.size(d));
+  s += "]";
+  if (!t.device().is_cpu()) s += " on " + t.device().str();
+  return s;
+}
+
+[[noreturn]] void ThrowRange(const Napi::CallbackInfo& info, const std::string& message) {
+  throw Napi::RangeError::New(info.Env(), std::string(CurrentOp()) + "(): " + message);
+}
+
 std::string Describe(const Napi::Value& v) {
   if (v.IsUndefined()) return "undefined";
   if (v.IsNull()) return "null";
   if (v.IsBoolean()) return v.As<Napi::Boolean>().Value() ? "true" : "false";
-  if (v.IsNumber()) {
-    std::ostringstream s;
-    s << "number " << v.As<Napi::Number>().DoubleValue();
-    return s.str();
-  }
+  if (v.IsNumber()) return "number " + FormatNumber(v.As<Napi::Number>().DoubleValue());
   if (v.IsString()) {
     std::string s = v.As<Napi::String>().Utf8Value();
     if (s.size() > 40) s = s.substr(0, 40) + "...";
@@ -135,7 +165,7 @@ std::string Describe(const Napi::Value& v) {
     bool stale;
     Slot* slot = Decode(State(v.Env()), v, &stale);
     if (!slot) return "a bigint";
-    return stale ? "a disposed Tensor" : "a Tensor";
+    return stale ? "a disposed Tensor" : DescribeTensor(slot->tensor);
   }
   if (v.IsArray()) return "an array of length " + std::to_string(v.As<Napi::Array>().Length());
   if (v.IsTypedArray()) return "a typed array";
@@ -228,9 +258,21 @@ std::vector<at::Tensor> TensorListArg(const Napi::CallbackInfo& info, size_t i, 
 
 static bool IsInteger(double d) { return std::isfinite(d) && std::floor(d) == d && std::fabs(d) < 9007199254740992.0; }
 
+// An integer-valued number beyond 2^53 is an integer, just not one a JS number holds exactly.
+[[noreturn]] static void ThrowNotInteger(const Napi::CallbackInfo& info, const std::string& name, const Napi::Value& v) {
+  std::string head = std::string(CurrentOp()) + "(): argument '" + name + "' must be ";
+  if (v.IsNumber()) {
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (std::isfinite(d) && std::floor(d) == d) {
+      throw Napi::RangeError::New(info.Env(), head + "an integer of magnitude below 2^53 (Number.MAX_SAFE_INTEGER + 1), received " + FormatNumber(d));
+    }
+  }
+  throw Napi::TypeError::New(info.Env(), head + "an integer, received " + Describe(v));
+}
+
 int64_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   Napi::Value v = At(info, i);
-  if (!v.IsNumber() || !IsInteger(v.As<Napi::Number>().DoubleValue())) ThrowArg(info, i, name, "an integer");
+  if (!v.IsNumber() || !IsInteger(v.As<Napi::Number>().DoubleValue())) ThrowNotInteger(info, name, v);
   return v.As<Napi::Number>().Int64Value();
 }
 
@@ -266,10 +308,7 @@ std::vector<int64_t> IntListArg(const Napi::CallbackInfo& info, size_t i, const 
   std::vector<int64_t> out(arr.Length());
   for (uint32_t k = 0; k < arr.Length(); ++k) {
     Napi::Value e = arr.Get(k);
-    if (!e.IsNumber() || !IsInteger(e.As<Napi::Number>().DoubleValue())) {
-      throw Napi::TypeError::New(info.Env(), std::string(CurrentOp()) + "(): argument '" + name + "[" + std::to_string(k) +
-                                                 "]' must be an integer, received " + Describe(e));
-    }
+    if (!e.IsNumber() || !IsInteger(e.As<Napi::Number>().DoubleValue())) ThrowNotInteger(info, std::string(name) + "[" + std::to_string(k) + "]", e);
     out[k] = e.As<Napi::Number>().Int64Value();
   }
   return out;
@@ -284,10 +323,7 @@ c10::SmallVector<int64_t, 8> IntRestArg(const Napi::CallbackInfo& info, size_t i
   // the numbers themselves, read straight from the arguments (no array to walk element by element)
   for (size_t k = i; k < info.Length(); ++k) {
     Napi::Value e = info[k];
-    if (!e.IsNumber() || !IsInteger(e.As<Napi::Number>().DoubleValue())) {
-      throw Napi::TypeError::New(info.Env(), std::string(CurrentOp()) + "(): argument '" + name + "[" + std::to_string(k - i) +
-                                                 "]' must be an integer, received " + Describe(e));
-    }
+    if (!e.IsNumber() || !IsInteger(e.As<Napi::Number>().DoubleValue())) ThrowNotInteger(info, std::string(name) + "[" + std::to_string(k - i) + "]", e);
     out.push_back(e.As<Napi::Number>().Int64Value());
   }
   return out;
@@ -341,9 +377,23 @@ c10::Device DeviceArg(const Napi::CallbackInfo& info, size_t i, const char* name
   if (v.IsString()) {
     std::string s = v.As<Napi::String>().Utf8Value();
     if (s == "cpu") return c10::Device(c10::kCPU);
-    if (s == "cuda") return c10::Device(c10::kCUDA, 0);
-    if (s.rfind("cuda:", 0) == 0 && s.size() > 5 && s.find_first_not_of("0123456789", 5) == std::string::npos) {
-      return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(std::stoi(s.substr(5))));
+    if (s == "cuda" || (s.rfind("cuda:", 0) == 0 && s.size() > 5 && s.size() < 9 && s.find_first_not_of("0123456789", 5) == std::string::npos)) {
+      int index = s == "cuda" ? 0 : std::stoi(s.substr(5));
+      // torch-gan's words, not the dispatcher's ("Could not run 'aten::empty.memory_format' with arguments from the 'CUDA' backend...")
+      if (!torch::cuda::is_available()) {
+        throw std::runtime_error("argument '" + std::string(name) + "' is '" + s + "' but CUDA is not available (" +
+#ifdef TORCH_GAN_CUDA
+                                 "no usable GPU or driver found"
+#else
+                                 "this torch-gan was built against a CPU-only libtorch"
+#endif
+                                 "); use 'cpu'");
+      }
+      int64_t count = static_cast<int64_t>(torch::cuda::device_count());
+      if (index >= count) {
+        throw std::runtime_error("argument '" + std::string(name) + "' is '" + s + "' but there " + (count == 1 ? "is 1 GPU (cuda:0)" : "are " + std::to_string(count) + " GPUs (cuda:0 to cuda:" + std::to_string(count - 1) + ")"));
+      }
+      return c10::Device(c10::kCUDA, static_cast<c10::DeviceIndex>(index));
     }
   }
   ThrowArg(info, i, name, "a device: 'cpu', 'cuda' or 'cuda:N'");
@@ -359,7 +409,13 @@ std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* name
 
 [[noreturn]] static void ThrowTorchError(Napi::Env env, const char* op, const std::string& message, const char* code) {
   // libtorch messages can span lines (e.g. shape reports); keep them whole but trimmed.
-  std::string msg = std::string(op) + "(): " + message;
+  // libtorch sometimes names the op itself ("permute(sparse_coo): ..."): say it once, in torch-gan's form
+  std::string body = message;
+  if (body.rfind(std::string(op) + "(", 0) == 0) {
+    size_t end = body.find("): ");
+    if (end != std::string::npos && end < 64) body = body.substr(end + 3);
+  }
+  std::string msg = std::string(op) + "(): " + body;
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
   auto& state = State(env);
   Napi::Object err;

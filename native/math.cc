@@ -1,5 +1,7 @@
 // Elementwise arithmetic, comparisons, unary math, reductions, matmul, in-place ops.
 #include "common.h"
+
+#include <algorithm>
 #include "cpu_kernels.h"
 
 namespace tg {
@@ -185,7 +187,18 @@ void RegisterMath(Napi::Env env, Napi::Object exports) {
     return WrapList(info.Env(), {std::get<0>(r), std::get<1>(r)});
   });
   TG_OP(exports, "topk", {
-    auto r = at::topk(TensorArg(info, 0, "self"), IntArg(info, 1, "k"), IntArg(info, 2, "dim"));
+    auto& a = TensorArg(info, 0, "self");
+    int64_t k = IntArg(info, 1, "k");
+    int64_t dim = IntArg(info, 2, "dim");
+    int64_t nd = std::max<int64_t>(a.dim(), 1);
+    if (dim >= -nd && dim < nd) {
+      int64_t size = a.dim() == 0 ? 1 : a.size(dim < 0 ? dim + nd : dim);
+      if (k < 0 || k > size) {
+        ThrowRange(info, "argument 'k' must be in [0, " + std::to_string(size) + "] (the size of dimension " + std::to_string(dim) +
+                             "), received " + std::to_string(k));
+      }
+    }
+    auto r = at::topk(a, k, dim);
     return WrapList(info.Env(), {std::get<0>(r), std::get<1>(r)});
   });
 

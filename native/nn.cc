@@ -17,18 +17,73 @@ static int64_t ReductionArg(const Napi::CallbackInfo& info, size_t i) {
   ThrowArg(info, i, "reduction", "'mean', 'sum' or 'none'");
 }
 
+// ---- convolution arguments, checked here, before any substitution of cpu_kernels.cc: each
+// substituted path must see exactly what libtorch would accept (and refuse the rest in torch-gan's words).
+
+// stride, padding, dilation, outputPadding: an integer or 1 or 2 integers, each >= min
+static std::vector<int64_t> ConvPairArg(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t min) {
+  std::vector<int64_t> v = IntListArg(info, i, name);
+  if (v.empty() || v.size() > 2) ThrowArg(info, i, name, "an integer or an array of 1 or 2 integers (height, width)");
+  const bool list = info[i].IsArray();
+  for (size_t k = 0; k < v.size(); ++k) {
+    if (v[k] < min) {
+      ThrowRange(info, "argument '" + std::string(name) + (list ? "[" + std::to_string(k) + "]" : "") + "' must be " +
+                           (min > 0 ? "a positive integer" : "a non-negative integer") + ", received " + std::to_string(v[k]));
+    }
+  }
+  return v;
+}
+
+static int64_t GroupsArg(const Napi::CallbackInfo& info, size_t i) {
+  int64_t g = IntArg(info, i, "groups");
+  if (g < 1) ThrowRange(info, "argument 'groups' must be a positive integer, received " + std::to_string(g));
+  return g;
+}
+
+// input (N, C, H, W) or unbatched (C, H, W); weight 4-D
+static void CheckConvTensors(const Napi::CallbackInfo& info, const at::Tensor& x, const at::Tensor& w, const char* weightLayout) {
+  if (x.dim() != 3 && x.dim() != 4) ThrowArg(info, 0, "input", "a 4-D (N, C, H, W) or 3-D (C, H, W) Tensor");
+  if (w.dim() != 4) ThrowArg(info, 1, "weight", weightLayout);
+}
+
+static std::string List(const std::vector<int64_t>& v) {
+  std::string s = "[";
+  for (size_t k = 0; k < v.size(); ++k) s += (k ? ", " : "") + std::to_string(v[k]);
+  return s + "]";
+}
+
 void RegisterNN(Napi::Env env, Napi::Object exports) {
   // conv2d(x, weight, bias?, stride, padding, dilation, groups)
   TG_OP(exports, "conv2d", {
-    return Wrap(info.Env(), Conv2d(TensorArg(info, 0, "input"), TensorArg(info, 1, "weight"), OptTensorArg(info, 2, "bias"),
-                                       IntListArg(info, 3, "stride"), IntListArg(info, 4, "padding"), IntListArg(info, 5, "dilation"),
-                                       IntArg(info, 6, "groups")));
+    auto& x = TensorArg(info, 0, "input");
+    auto& w = TensorArg(info, 1, "weight");
+    auto bias = OptTensorArg(info, 2, "bias");
+    auto stride = ConvPairArg(info, 3, "stride", 1);
+    auto padding = ConvPairArg(info, 4, "padding", 0);
+    auto dilation = ConvPairArg(info, 5, "dilation", 1);
+    int64_t groups = GroupsArg(info, 6);
+    CheckConvTensors(info, x, w, "a 4-D Tensor (outChannels, inChannels / groups, kernelH, kernelW)");
+    return Wrap(info.Env(), Conv2d(x, w, bias, stride, padding, dilation, groups));
   });
   // convTranspose2d(x, weight, bias?, stride, padding, outputPadding, groups, dilation)
   TG_OP(exports, "convTranspose2d", {
-    return Wrap(info.Env(), ConvTranspose2d(TensorArg(info, 0, "input"), TensorArg(info, 1, "weight"), OptTensorArg(info, 2, "bias"),
-                                            IntListArg(info, 3, "stride"), IntListArg(info, 4, "padding"),
-                                            IntListArg(info, 5, "outputPadding"), IntArg(info, 6, "groups"), IntListArg(info, 7, "dilation")));
+    auto& x = TensorArg(info, 0, "input");
+    auto& w = TensorArg(info, 1, "weight");
+    auto bias = OptTensorArg(info, 2, "bias");
+    auto stride = ConvPairArg(info, 3, "stride", 1);
+    auto padding = ConvPairArg(info, 4, "padding", 0);
+    auto outputPadding = ConvPairArg(info, 5, "outputPadding", 0);
+    int64_t groups = GroupsArg(info, 6);
+    auto dilation = ConvPairArg(info, 7, "dilation", 1);
+    CheckConvTensors(info, x, w, "a 4-D Tensor (inChannels, outChannels / groups, kernelH, kernelW)");
+    for (size_t d = 0; d < 2; ++d) {
+      auto at2 = [d](const std::vector<int64_t>& v) { return v.size() == 1 ? v[0] : v[d]; };
+      if (at2(outputPadding) >= at2(stride) && at2(outputPadding) >= at2(dilation)) {
+        ThrowRange(info, "argument 'outputPadding' must be smaller than stride or dilation in each dimension, received outputPadding " +
+                             List(outputPadding) + " with stride " + List(stride) + " and dilation " + List(dilation));
+      }
+    }
+    return Wrap(info.Env(), ConvTranspose2d(x, w, bias, stride, padding, outputPadding, groups, dilation));
   });
   // setFastKernels(enabled): the libtorch 1.x CPU kernel substitutions of cpu_kernels.cc
   TG_OP(exports, "setFastKernels", {

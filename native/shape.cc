@@ -1,6 +1,8 @@
 // Shape and indexing ops, conversions (to/clone/detach).
 #include "common.h"
 
+#include <algorithm>
+
 namespace tg {
 
 void RegisterShape(Napi::Env env, Napi::Object exports) {
@@ -41,11 +43,35 @@ void RegisterShape(Napi::Env env, Napi::Object exports) {
     return Wrap(info.Env(), a.slice(IntArg(info, 1, "dim"), OptIntArg(info, 2, "start"), OptIntArg(info, 3, "end"), IntArg(info, 4, "step")));
   });
   TG_OP(exports, "indexSelect", {
-    return Wrap(info.Env(), TensorArg(info, 0, "self").index_select(IntArg(info, 1, "dim"), TensorArg(info, 2, "index")));
+    auto& a = TensorArg(info, 0, "self");
+    int64_t dim = IntArg(info, 1, "dim");
+    auto& index = TensorArg(info, 2, "index");
+    try {
+      return Wrap(info.Env(), a.index_select(dim, index));
+    } catch (const c10::Error&) {
+      // libtorch says "index out of range in self": name the index, the dimension and its size
+      if (index.numel() > 0 && at::isIntegralType(index.scalar_type(), false) && dim >= -std::max<int64_t>(a.dim(), 1) &&
+          dim < std::max<int64_t>(a.dim(), 1)) {
+        int64_t d = a.dim() == 0 ? 0 : (dim < 0 ? dim + a.dim() : dim);
+        int64_t size = a.dim() == 0 ? 1 : a.size(d);
+        at::Tensor flat = index.reshape({-1}).to(at::kLong);
+        at::Tensor bad = flat.masked_select((flat < 0).logical_or(flat >= size));
+        if (bad.numel() > 0) {
+          int64_t first = bad[0].item<int64_t>();
+          TORCH_CHECK_INDEX(false, "argument 'index' holds ", first, ", out of range for dimension ", dim, " of size ", size, " (valid: 0 to ",
+                            size - 1, ")");
+        }
+      }
+      throw;
+    }
   });
   TG_OP(exports, "gather", { return Wrap(info.Env(), TensorArg(info, 0, "self").gather(IntArg(info, 1, "dim"), IndexTensorArg(info, 2, "index"))); });
   TG_OP(exports, "maskedFill", {
-    return Wrap(info.Env(), TensorArg(info, 0, "self").masked_fill(TensorArg(info, 1, "mask"), ScalarArg(info, 2, "value")));
+    auto& a = TensorArg(info, 0, "self");
+    auto& mask = TensorArg(info, 1, "mask");
+    // libtorch 1.x fills nothing for a float mask; PyTorch refuses anything but bool
+    if (mask.scalar_type() != at::kBool) ThrowArg(info, 1, "mask", "a bool Tensor (e.g. x.gt(0))");
+    return Wrap(info.Env(), a.masked_fill(mask, ScalarArg(info, 2, "value")));
   });
   TG_OP(exports, "to", {
     auto& a = TensorArg(info, 0, "self");

@@ -71,8 +71,8 @@ const rows: Row[] = [
   { what: 'zeros([-1])', call: () => tg.zeros([-1]), cls: RangeError, msg: /'shape\[0\]' must be a non-negative integer, received -1/ },
   { what: 'randn([2, -3])', call: () => tg.randn([2, -3]), cls: RangeError, msg: /'shape\[1\]' must be a non-negative integer, received -3/ },
   { what: 'reshape(-2, 2)', call: () => tg.ones([4]).reshape(-2, 2), cls: TorchError, msg: /invalid shape dimension -2/ },
-  { what: 'conv2d stride 0', call: () => F.conv2d(x(), w(), null, { stride: 0 }), cls: TorchError, msg: /non-positive stride/ },
-  { what: 'conv2d padding -1', call: () => F.conv2d(x(), w(), null, { padding: -1 }), cls: TorchError, msg: /negative padding/ },
+  { what: 'conv2d stride 0', call: () => F.conv2d(x(), w(), null, { stride: 0 }), cls: RangeError, msg: /conv2d\(\): argument 'stride' must be a positive integer, received 0/ },
+  { what: 'conv2d padding -1', call: () => F.conv2d(x(), w(), null, { padding: -1 }), cls: RangeError, msg: /conv2d\(\): argument 'padding' must be a non-negative integer, received -1/ },
   { what: 'chunk(0)', call: () => tg.ones([3]).chunk(0), cls: TorchError, msg: /chunks.*greater than 0/ },
   { what: 'setNumThreads(0)', call: () => tg.setNumThreads(0), cls: RangeError, msg: /argument 'n' must be a positive integer/ },
   { what: 'manualSeed(-1)', call: () => tg.manualSeed(-1), cls: TypeError, msg: /non-negative integer for seed/ },
@@ -136,6 +136,53 @@ const rows: Row[] = [
     cls: TorchError, msg: /backward through the graph a second time/,
   },
 ];
+
+// ---- issue #22: each of these once crashed, hung, did silent wrong work or spoke libtorch's internals
+const withFastKernels = <T>(on: boolean, f: () => T): T => {
+  tg.setFastKernels(on);
+  try {
+    return f();
+  } finally {
+    tg.setFastKernels(true);
+  }
+};
+const xt = () => tg.randn([1, 2, 3, 3], { requiresGrad: true });
+const wt = () => tg.randn([2, 2, 3, 3], { requiresGrad: true });
+rows.push(
+  { what: 'setNumThreads(1e9) (libgomp ran out of memory)', call: () => tg.setNumThreads(1e9), cls: RangeError, msg: /argument 'n' must be at most \d+ \(4 per core on \d+ cores, at least 64\), received 1000000000/ },
+  { what: 'setNumThreads(5000) (hung)', call: () => tg.setNumThreads(5000), cls: RangeError, msg: /must be at most \d+ .*received 5000/ },
+  { what: 'setNumThreads(Infinity)', call: () => tg.setNumThreads(Infinity), cls: TypeError, msg: /argument 'n' must be an integer, received number Infinity/ },
+  { what: 'maskedFill with a float mask (filled nothing)', call: () => tg.zeros([3]).maskedFill(tg.ones([3]), 9), cls: TypeError, msg: /maskedFill\(\): argument 'mask' must be a bool Tensor .*received a float32 Tensor of shape \[3\]/ },
+  ...[true, false].flatMap((on): Row[] => [
+    { what: `convTranspose2d outputPadding [1, 1, 5], fast kernels ${on ? 'on' : 'off'} (once ignored the extra entry)`, call: () => withFastKernels(on, () => F.convTranspose2d(xt(), wt(), null, { stride: 2, outputPadding: any([1, 1, 5]) })), cls: TypeError, msg: /convTranspose2d\(\): argument 'outputPadding' must be an integer or an array of 1 or 2 integers .*received an array of length 3/ },
+    { what: `convTranspose2d outputPadding -1, fast kernels ${on ? 'on' : 'off'}`, call: () => withFastKernels(on, () => F.convTranspose2d(xt(), wt(), null, { stride: 2, outputPadding: -1 })), cls: RangeError, msg: /argument 'outputPadding' must be a non-negative integer, received -1/ },
+    { what: `convTranspose2d outputPadding 2 with stride 2, fast kernels ${on ? 'on' : 'off'}`, call: () => withFastKernels(on, () => F.convTranspose2d(xt(), wt(), null, { stride: 2, outputPadding: 2 })), cls: RangeError, msg: /'outputPadding' must be smaller than stride or dilation in each dimension, received outputPadding \[2\] with stride \[2\] and dilation \[1\]/ },
+    { what: `conv2d stride [1, 1, 1], fast kernels ${on ? 'on' : 'off'}`, call: () => withFastKernels(on, () => F.conv2d(xt(), wt(), null, { stride: any([1, 1, 1]) })), cls: TypeError, msg: /conv2d\(\): argument 'stride' must be an integer or an array of 1 or 2 integers/ },
+    { what: `conv2d dilation 0, fast kernels ${on ? 'on' : 'off'}`, call: () => withFastKernels(on, () => F.conv2d(xt(), wt(), null, { dilation: 0 })), cls: RangeError, msg: /argument 'dilation' must be a positive integer, received 0/ },
+    { what: `conv2d groups 0, fast kernels ${on ? 'on' : 'off'}`, call: () => withFastKernels(on, () => F.conv2d(xt(), wt(), null, { groups: 0 })), cls: RangeError, msg: /argument 'groups' must be a positive integer, received 0/ },
+  ]),
+  { what: 'conv2d with a 3-D weight (talked about output_padding)', call: () => F.conv2d(x(), tg.randn([4, 3, 3])), cls: TypeError, msg: /conv2d\(\): argument 'weight' must be a 4-D Tensor \(outChannels, inChannels \/ groups, kernelH, kernelW\), received a float32 Tensor of shape \[4, 3, 3\]/ },
+  { what: 'conv2d with a 2-D input', call: () => F.conv2d(tg.randn([3, 5]), w()), cls: TypeError, msg: /argument 'input' must be a 4-D \(N, C, H, W\) or 3-D \(C, H, W\) Tensor, received a float32 Tensor of shape \[3, 5\]/ },
+  { what: `Linear.to('${noCudaDevice}') (gave the dispatcher's text)`, call: () => { const m = new tg.nn.Linear(3, 2); try { return m.to(noCudaDevice); } finally { m.dispose(); } }, cls: TorchError, msg: new RegExp(`argument 'device' is '${noCudaDevice}' but (CUDA is not available|there (is|are) \\d+ GPU)`) },
+  { what: 'interpolate scaleFactor NaN (named an internal outputSize[0])', call: () => F.interpolate(x(), { scaleFactor: NaN }), cls: TypeError, msg: /positive finite number for interpolate\(\) options\.scaleFactor but received number NaN/ },
+  { what: 'interpolate scaleFactor [2, Infinity]', call: () => F.interpolate(x(), { scaleFactor: [2, Infinity] }), cls: TypeError, msg: /options\.scaleFactor\[1\] but received number Infinity/ },
+  { what: 'interpolate scaleFactor 0.1 (empty output)', call: () => F.interpolate(x(), { scaleFactor: 0.1 }), cls: RangeError, msg: /turns the 5x5 input into an empty 0x0 output/ },
+  { what: 'interpolate size 2.5', call: () => F.interpolate(x(), { size: 2.5 }), cls: TypeError, msg: /positive integer for interpolate\(\) options\.size but received number 2\.5/ },
+  { what: 'indexSelect index out of range (said "in self")', call: () => tg.ones([3]).indexSelect(0, tg.tensor([0, 7], { dtype: 'int64' })), cls: TorchError, msg: /indexSelect\(\): argument 'index' holds 7, out of range for dimension 0 of size 3 \(valid: 0 to 2\)/, code: 'ERR_TORCH_INDEX' },
+  { what: 'indexSelect index -1', call: () => tg.ones([2, 3]).indexSelect(1, tg.tensor([-1], { dtype: 'int64' })), cls: TorchError, msg: /holds -1, out of range for dimension 1 of size 3/, code: 'ERR_TORCH_INDEX' },
+  { what: 'topk(5) of 3 elements', call: () => tg.ones([3]).topk(5), cls: RangeError, msg: /topk\(\): argument 'k' must be in \[0, 3\] \(the size of dimension -1\), received 5/ },
+  { what: "Adam.step() after model.dispose() (named grad()'s self)", call: () => { const m = new tg.nn.Linear(3, 2); const o = new tg.optim.Adam(m.parameters()); m.forward(tg.ones([1, 3])).sum().backward(); m.dispose(); return o.step(); }, cls: TorchError, msg: /^Adam\.step\(\): params\[0\] is a disposed Tensor/, code: 'ERR_TENSOR_DISPOSED' },
+  { what: 'manualSeed(2**64) (said "must be an integer")', call: () => tg.manualSeed(2 ** 64), cls: RangeError, msg: /seed up to 2\^53 - 1 .*pass a bigint/ },
+  { what: 'manualSeed(2n ** 64n)', call: () => tg.manualSeed(2n ** 64n), cls: RangeError, msg: /seed in \[0, 2\^64\)/ },
+  { what: 'manualSeed(NaN)', call: () => tg.manualSeed(NaN), cls: TypeError, msg: /non-negative integer for seed but received number NaN/ },
+  { what: 'zeros([1e20]) (said "must be an integer")', call: () => tg.zeros([1e20]), cls: RangeError, msg: /zeros\(\): argument 'shape\[0\]' must be an integer of magnitude below 2\^53 .*received 100000000000000000000/ },
+  { what: 'dcganCritic for 28x28 given 32x32 (a LayerNorm shape error)', call: () => { const c = tg.gan.dcganCritic({ imageSize: 28, init: false }); try { return c.forward(tg.randn([2, 1, 32, 32])); } finally { c.dispose(); } }, cls: TypeError, msg: /a \(N, 1, 28, 28\) Tensor \(the critic was built for 1-channel 28x28 images.*received a float32 Tensor of shape \[2, 1, 32, 32\]/ },
+  { what: 'a tensor nested 100,000 deep (stack overflow)', call: () => { let d: unknown = 1; for (let i = 0; i < 100_000; i++) d = [d]; return tg.tensor(d as never); }, cls: RangeError, msg: /nested arrays at most 64 deep .*for data/ },
+  { what: 'permute of too few dims (said "permute(): permute(...):")', call: () => tg.ones([2, 2]).permute(0), cls: TorchError, msg: /^permute\(\): (?!.*permute\()/ },
+  { what: "an int32 parameter (said \"received string 'a int32 tensor'\")", call: () => new tg.optim.Adam([tg.zeros([2], { dtype: 'int32' })]), cls: TypeError, msg: /floating-point Tensor for params\[0\] but received an int32 Tensor of shape \[2\]/ },
+  { what: 'dropout p NaN', call: () => F.dropout(tg.ones([2]), NaN), cls: TypeError, msg: /probability in \[0, 1\] for p but received number NaN/ },
+  { what: 'Adam lr NaN', call: () => new tg.optim.Adam([tg.ones([2], { requiresGrad: true })], { lr: NaN }), cls: TypeError, msg: /non-negative number for options lr but received number NaN/ },
+);
 
 test(`the table has at least 30 wrong calls (${rows.length})`, () => {
   assert.ok(rows.length >= 30);

@@ -9,6 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { latestCheckpoint } from '../lib/gan/checkpoint';
 import { decodePng } from '../lib/io/png';
+import { TrainingWorker } from '../lib/gan';
 
 const root = path.resolve(__dirname, '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torch-gan-service-'));
@@ -140,6 +141,19 @@ test('POST /stop ends training between two steps with a checkpoint; the service 
   assert.is(json(await request(`${url}/stop`, 'POST')).step, body.step, 'stopping twice is harmless');
 });
 
+test('a second run on the same out is refused while the service holds it (lib/gan/run-lock.ts)', async () => {
+  let err: (Error & { code?: string }) | undefined;
+  try {
+    const w = await TrainingWorker.start(config, { out });
+    await w.close();
+  } catch (e) {
+    err = e as Error & { code?: string };
+  }
+  assert.ok(err, 'a second TrainingWorker on the same out started');
+  assert.is(err!.code, 'ERR_RUN_DIR_LOCKED', String(err));
+  assert.match(err!.message, new RegExp(`in use by another run \\(process ${child.pid}`));
+});
+
 test('SIGTERM stops the service cleanly', async () => {
   const code = await new Promise<number | null>((resolve) => {
     const timer = setTimeout(() => {
@@ -153,8 +167,44 @@ test('SIGTERM stops the service cleanly', async () => {
     child.kill('SIGTERM');
   });
   assert.is(code, 0, stderr);
+  assert.ok(!fs.existsSync(path.join(out, '.torch-gan.lock')), 'the lock is released at exit');
   assert.not.match(stderr, /terminate called/);
   assert.match(stdout, /training aborted at step \d+/);
+});
+
+test('a second SIGTERM while training stops does not kill the service before its final checkpoint', async () => {
+  const out2 = path.join(tmp, 'twice');
+  const c = spawn(process.execPath, ['--import', 'tsx', 'examples/service.ts', '--port', '0', '--out', out2, '--iters', '1000', '--config', JSON.stringify({ ...config, checkpointEvery: 1000 })], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let so = '';
+  let se = '';
+  c.stderr!.on('data', (d) => (se += d));
+  const code = await new Promise<number | null>((resolve) => {
+    const timer = setTimeout(() => {
+      c.kill('SIGKILL');
+      resolve(-1);
+    }, 60_000);
+    c.stdout!.on('data', (d) => {
+      const before = so;
+      so += d;
+      // training is running once a step is logged: stop it; the moment the stop is announced, signal again
+      if (!/step \d+\//.test(before) && /step \d+\//.test(so)) c.kill('SIGTERM');
+      if (!/SIGTERM: stopping/.test(before) && /SIGTERM: stopping/.test(so)) c.kill('SIGTERM');
+    });
+    c.once('exit', (x) => {
+      clearTimeout(timer);
+      resolve(x);
+    });
+  });
+  assert.is(code, 0, `exit ${code}; ${so} ${se}`);
+  assert.match(so, /SIGTERM: already stopping/);
+  const latest = JSON.parse(fs.readFileSync(path.join(out2, 'checkpoints', 'latest.json'), 'utf8'));
+  const names = fs.readdirSync(path.join(out2, 'checkpoints'));
+  const folders = names.filter((n) => /^ckpt-\d{8}$/.test(n)).sort();
+  assert.is(latest.checkpoint, folders[folders.length - 1], 'latest.json names the newest complete checkpoint');
+  assert.equal(names.filter((n) => n.includes('.tmp')), [], 'no temporaries left');
 });
 
 test.after(() => {

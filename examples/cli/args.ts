@@ -55,9 +55,27 @@ function checkRange(name: string, spec: FlagSpec, v: number): void {
   if (spec.max !== undefined && v > spec.max) throw new UsageError(`--${name} must be at most ${spec.max}, received ${v}`);
 }
 
+// The flags each parse saw on the command line (camelCase), as opposed to defaults.
+const given = new WeakMap<object, Set<string>>();
+
+/** The flags given explicitly on the command line (camelCase keys), not filled in from defaults. */
+export function givenFlags(flags: ParsedFlags): ReadonlySet<string> {
+  return given.get(flags) ?? new Set(Object.keys(flags).filter((k) => flags[k] !== undefined));
+}
+
+/** Only the explicitly given flags of a parse. */
+export function explicitFlags(flags: ParsedFlags): ParsedFlags {
+  const g = givenFlags(flags);
+  const out: ParsedFlags = {};
+  for (const k of g) out[k] = flags[k];
+  return out;
+}
+
 /** Parses argv (without node and script). Flags: --name value, --name=value, --bool-flag. */
 export function parseFlags(argv: string[], specs: FlagSpecs): ParsedFlags & { help?: boolean } {
   const out: ParsedFlags & { help?: boolean } = {};
+  const seen = new Set<string>();
+  given.set(out, seen);
   for (const [name, spec] of Object.entries(specs)) out[camel(name)] = spec.default;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -75,7 +93,9 @@ export function parseFlags(argv: string[], specs: FlagSpecs): ParsedFlags & { he
       else if (argv[i + 1] === undefined) throw new UsageError(`--${name} needs a value`);
       else value = argv[++i];
     }
-    out[camel(specs[name] ? name : name.toLowerCase())] = convert(name, spec, value);
+    const key = camel(specs[name] ? name : name.toLowerCase());
+    out[key] = convert(name, spec, value);
+    seen.add(key);
   }
   for (const [name, spec] of Object.entries(specs)) {
     if (spec.required && out[camel(name)] === undefined && !out.help) throw new UsageError(`--${name} is required`);

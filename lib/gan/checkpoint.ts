@@ -161,7 +161,14 @@ export function loadCheckpoint(root: string, models: CheckpointModels, options: 
   if (options.restoreRng ?? true) {
     const t = loadSafetensors(need('rng.safetensors'));
     try {
-      if (!t.cpu) throw new CheckpointError(dir, "rng.safetensors has no 'cpu' tensor");
+      const file = path.join(dir, 'rng.safetensors');
+      if (!t.cpu) throw new CheckpointError(file, "no 'cpu' tensor (the CPU generator's state)");
+      const now = getRngState();
+      const [size, dtype] = [now.numel(), now.dtype];
+      now.dispose();
+      if (t.cpu.dtype !== dtype || t.cpu.numel() !== size) {
+        throw new CheckpointError(file, `'cpu' must be a ${dtype} tensor of ${size} bytes (libtorch's CPU generator state), received a ${t.cpu.dtype} tensor of ${t.cpu.numel()} elements`);
+      }
       setRngState(t.cpu);
     } finally {
       for (const v of Object.values(t)) v.dispose();

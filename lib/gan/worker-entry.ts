@@ -14,7 +14,8 @@ import type { Tensor } from '../tensor';
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic';
 import { imageGrid } from '../io/png';
 import { latestCheckpoint, loadCheckpoint } from './checkpoint';
-import { RunConfig, RunSpec, TrainingRun, buildGenerator, generate, prepareRun, seededNoise } from './run';
+import { PreparedRun, RunConfig, RunSpec, TrainingRun, buildGenerator, generate, prepareRun, seededNoise } from './run';
+import { RunDirLock, lockRunDir } from './run-lock';
 import type { StepStats } from './trainer';
 import { Control, NativeGate, Reply, Request, RngLock, StatusInfo, WorkerBoot, toWireError } from './worker-shared';
 
@@ -69,6 +70,7 @@ let target = 0;
 const stepTimes: number[] = [];
 let active: { runId: number; abort: boolean } | null = null;
 let closing = false;
+let runLock: RunDirLock | null = null;
 
 // ---------------------------------------------------------------- sampler state
 let sampler: { generator: ReturnType<typeof buildGenerator>; config: RunConfig; step: number; dir: string } | null = null;
@@ -119,9 +121,22 @@ async function start(m: Extract<Request, { op: 'start' }>): Promise<unknown> {
   out = m.out !== undefined ? path.resolve(m.out) : undefined;
   ckptDir = out !== undefined ? path.join(out, 'checkpoints') : undefined;
   if (m.resume && !ckptDir) throw coded('resume needs the out folder of the run to resume', 'ERR_NO_OUT');
-  const p = await prepareRun(m.spec as RunSpec, m.resume ? { resume: ckptDir } : {});
-  if (closing) throw coded('the worker is closing', 'ERR_WORKER_CLOSED');
-  run = withRng(() => TrainingRun.create(p.config, p.dataset, p.resumeFrom !== undefined ? { resumeFrom: p.resumeFrom } : {}));
+  // one run per out folder: a second worker on it is refused (./run-lock.ts)
+  if (out !== undefined) runLock = lockRunDir(out);
+  try {
+    const p = await prepareRun(m.spec as RunSpec, m.resume ? { resume: ckptDir } : {});
+    if (closing) throw coded('the worker is closing', 'ERR_WORKER_CLOSED');
+    run = withRng(() => TrainingRun.create(p.config, p.dataset, p.resumeFrom !== undefined ? { resumeFrom: p.resumeFrom } : {}));
+    return started(p);
+  } catch (e) {
+    runLock?.release();
+    runLock = null;
+    throw e;
+  }
+}
+
+function started(p: PreparedRun): unknown {
+  const r = run!;
   target = p.config.iters;
   if (out) {
     fs.mkdirSync(path.join(out, 'samples'), { recursive: true });
@@ -129,10 +144,10 @@ async function start(m: Extract<Request, { op: 'start' }>): Promise<unknown> {
   }
   return {
     config: p.config,
-    step: run.iteration,
-    resumedFrom: run.resumedFrom,
+    step: r.iteration,
+    resumedFrom: r.resumedFrom,
     dataSource: p.dataset.source,
-    parameters: { generator: run.generator.numParameters(), critic: run.critic.numParameters() },
+    parameters: { generator: r.generator.numParameters(), critic: r.critic.numParameters() },
     out: out ?? null,
   };
 }
@@ -222,6 +237,8 @@ function shutdown(): unknown {
   sampler = null;
   myRng?.dispose();
   myRng = null;
+  runLock?.release();
+  runLock = null;
   return N.memoryCounters();
 }
 

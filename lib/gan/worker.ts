@@ -21,6 +21,7 @@
 // The torch RNG is one per process; workers keep their own RNG state under a process-wide
 // lock (worker-shared.ts), so a worker's numbers are those of a lone run with its seed.
 import * as path from 'path';
+import { releaseThreadLock } from './run-lock';
 import { Worker } from 'worker_threads';
 import { invalidParameterError, is } from '../errors';
 import type { ResumedFrom, RunConfig, RunSpec } from './run';
@@ -81,6 +82,8 @@ class Channel {
   private readonly buffer: SharedArrayBuffer;
   onEvent: (m: Exclude<Reply, { id: number }>) => void = () => {};
   onExit: (error: Error) => void = () => {};
+  /** the run folder whose lock (./run-lock.ts) the worker takes: freed here if the worker dies holding it */
+  lockDir: string | null = null;
 
   constructor(kind: WorkerBoot['kind']) {
     shared ??= createSharedBuffer();
@@ -116,6 +119,7 @@ class Channel {
     this.exited = new Promise((resolve) => {
       this.worker.once('exit', (code) => {
         live.delete(this);
+        if (this.lockDir) releaseThreadLock(this.lockDir, threadId);
         releaseSlot(this.buffer, this.slot, threadId);
         usedSlots.delete(this.slot);
         this.fail(coded(`the torch-gan worker exited (code ${code})`, 'ERR_WORKER_EXITED'));
@@ -432,6 +436,7 @@ export class TrainingWorker {
     if (options.resume !== undefined && !is.bool(options.resume)) throw invalidParameterError('TrainingWorker.start() options.resume', 'a boolean', options.resume);
     if (options.threads !== undefined && !is.positiveInteger(options.threads)) throw invalidParameterError('TrainingWorker.start() options.threads', 'a positive integer', options.threads);
     const ch = new Channel('trainer');
+    if (options.out !== undefined) ch.lockDir = path.resolve(options.out);
     try {
       const { reply } = ch.request<StartInfo>({
         op: 'start',

@@ -63,14 +63,28 @@ export function interpolate(input: Tensor, o: InterpolateOptions): Tensor {
   if (shape.length !== 4) throw new TypeError(`interpolate(): expected a 4-D (N, C, H, W) tensor for input but received a tensor of shape [${shape}]`);
   let size: [number, number];
   let scales: [number | null, number | null] = [null, null];
-  if (o.size !== undefined) size = typeof o.size === 'number' ? [o.size, o.size] : o.size;
+  if (o.size !== undefined && o.scaleFactor !== undefined) throw invalidParameterError('interpolate() options', 'size or scaleFactor, not both', o);
+  if (o.size !== undefined) size = pairOf('interpolate() options.size', o.size, is.positiveInteger, 'a positive integer');
   else if (o.scaleFactor !== undefined) {
-    const s = typeof o.scaleFactor === 'number' ? [o.scaleFactor, o.scaleFactor] : o.scaleFactor;
+    const s = pairOf('interpolate() options.scaleFactor', o.scaleFactor, (v) => is.finite(v) && v > 0, 'a positive finite number');
     size = [Math.floor(shape[2] * s[0]), Math.floor(shape[3] * s[1])];
+    if (size[0] < 1 || size[1] < 1) {
+      throw new RangeError(`interpolate(): options.scaleFactor [${s}] turns the ${shape[2]}x${shape[3]} input into an empty ${size[0]}x${size[1]} output`);
+    }
     scales = [s[0], s[1]];
-  } else throw invalidParameterError('options', 'size or scaleFactor', o);
+  } else throw invalidParameterError('interpolate() options', 'size or scaleFactor', o);
   if (mode === 'nearest') return wrap(N.upsampleNearest2d(h(input), size, scales[0], scales[1]));
   return wrap(N.upsampleBilinear2d(h(input), size, o.alignCorners ?? false, scales[0], scales[1]));
+}
+
+/** A number or a pair of numbers, each passing `ok`. */
+function pairOf(name: string, v: unknown, ok: (x: unknown) => boolean, each: string): [number, number] {
+  const pair = typeof v === 'number' ? [v, v] : v;
+  if (!Array.isArray(pair) || pair.length !== 2) throw invalidParameterError(name, `${each} or a pair of them`, v);
+  pair.forEach((x, k) => {
+    if (!ok(x)) throw invalidParameterError(typeof v === 'number' ? name : `${name}[${k}]`, each, x);
+  });
+  return pair as [number, number];
 }
 
 export interface Pool2dOptions { stride?: Pair; padding?: Pair; dilation?: Pair; ceilMode?: boolean }

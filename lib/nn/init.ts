@@ -16,7 +16,7 @@ const NONLINEARITIES: readonly Nonlinearity[] = [
 
 function checkTensor(where: string, t: unknown): asserts t is Tensor {
   if (!(t instanceof Tensor)) throw invalidParameterError(`${where} tensor`, 'a Tensor', t);
-  if (!isFloatingDtype(t.dtype)) throw invalidParameterError(`${where} tensor`, 'a floating-point Tensor', `a ${t.dtype} tensor`);
+  if (!isFloatingDtype(t.dtype)) throw invalidParameterError(`${where} tensor`, 'a floating-point Tensor', t);
 }
 
 /** The recommended gain for a nonlinearity (torch.nn.init.calculate_gain). */

@@ -81,7 +81,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     checkName('parameter', name, (n) => this._kindOf(n));
     if (tensor !== null) {
       if (!(tensor instanceof Tensor)) throw invalidParameterError(`parameter '${name}'`, 'a Tensor or null', tensor);
-      if (!isFloatingDtype(tensor.dtype)) throw invalidParameterError(`parameter '${name}'`, 'a floating-point Tensor', `a ${tensor.dtype} tensor`);
+      if (!isFloatingDtype(tensor.dtype)) throw invalidParameterError(`parameter '${name}'`, 'a floating-point Tensor', tensor);
       if (!tensor.isLeaf) throw new Error(`Cannot register parameter '${name}': it is not a leaf tensor (detach() it first)`);
       keep(tensor);
       tensor.requiresGrad_(true);

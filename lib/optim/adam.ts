@@ -40,6 +40,11 @@ export class Adam extends Optimizer<AdamHyper> {
     });
   }
 
+  // maxExpAvgSq is made on demand
+  protected override requiredState(): string[] {
+    return ['expAvg', 'expAvgSq'];
+  }
+
   protected validateHyper(where: string, h: Partial<AdamHyper>): void {
     checkLr(where, h.lr);
     if (!Array.isArray(h.betas) || h.betas.length !== 2) throw invalidParameterError(`${where} betas`, 'a pair [beta1, beta2]', h.betas);

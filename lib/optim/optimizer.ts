@@ -2,7 +2,7 @@
 // hyperparameters, per-parameter state, zeroGrad, stateDict/loadStateDict.
 // Updates run in place under noGrad (no graph is recorded) inside tidy (every
 // temporary is freed); state tensors are keep()-ed and freed by dispose().
-import { invalidParameterError, is } from '../errors';
+import { invalidParameterError, is, TorchError } from '../errors';
 import { Tensor } from '../tensor/tensor';
 import { keep, tidy } from '../tensor/scope';
 import { isFloatingDtype } from '../tensor/dtype';
@@ -47,6 +47,11 @@ export abstract class Optimizer<H extends object> {
     });
   }
 
+  /** The state tensors every parameter's state must hold under these hyperparameters (checked by loadStateDict). */
+  protected requiredState(_hyper: H): string[] {
+    return [];
+  }
+
   /** Checks hyperparameters (subclasses throw with a clear message). */
   protected abstract validateHyper(where: string, h: Partial<H>): void;
   /** Updates one group's parameters; runs under noGrad inside tidy. */
@@ -71,7 +76,7 @@ export abstract class Optimizer<H extends object> {
     params.forEach((p, i) => {
       if (!(p instanceof Tensor)) throw invalidParameterError(`params[${i}]`, 'a Tensor', p);
       if (p.isDisposed) throw new Error(`params[${i}] has been disposed`);
-      if (!isFloatingDtype(p.dtype)) throw invalidParameterError(`params[${i}]`, 'a floating-point Tensor', `a ${p.dtype} tensor`);
+      if (!isFloatingDtype(p.dtype)) throw invalidParameterError(`params[${i}]`, 'a floating-point Tensor', p);
       if (!p.isLeaf) throw new Error(`can't optimize a non-leaf Tensor (params[${i}])`);
       if (seen.has(p)) throw new Error(`params[${i}] appears twice in the parameter list`);
       if (existing.has(p)) throw new Error('some parameters appear in more than one parameter group');
@@ -96,9 +101,22 @@ export abstract class Optimizer<H extends object> {
       if (typeof closure !== 'function') throw invalidParameterError('closure', 'a function', closure);
       loss = enableGrad(closure);
     }
-    noGrad(() => tidy(() => {
-      for (const g of this.paramGroups) this.updateGroup(g);
-    }));
+    try {
+      noGrad(() => tidy(() => {
+        for (const g of this.paramGroups) this.updateGroup(g);
+      }));
+    } catch (e) {
+      // libtorch would name grad()'s 'self': name the parameter instead
+      if ((e as { code?: string }).code === 'ERR_TENSOR_DISPOSED') {
+        const i = this.paramGroups.flatMap((g) => g.params).findIndex((p) => p.isDisposed);
+        if (i >= 0) {
+          const err = new TorchError(`${this.constructor.name}.step(): params[${i}] is a disposed Tensor (was the module it belongs to disposed?); an optimizer needs its parameters alive`);
+          err.code = 'ERR_TENSOR_DISPOSED';
+          throw err;
+        }
+      }
+      throw e;
+    }
     return loss;
   }
 
@@ -163,12 +181,16 @@ export abstract class Optimizer<H extends object> {
       throw new Error(`loaded state dict has ${sd.paramGroups.length} parameter group(s), this optimizer has ${this.paramGroups.length}`);
     }
     const byIndex = new Map<number, Tensor>();
+    const groupOf = new Map<number, H>();
     sd.paramGroups.forEach((g, gi) => {
       const own = this.paramGroups[gi].params;
       if (!Array.isArray(g.params) || g.params.length !== own.length) {
         throw new Error(`loaded state dict's parameter group ${gi} has ${Array.isArray(g.params) ? g.params.length : '?'} parameters, this optimizer's has ${own.length}`);
       }
-      g.params.forEach((id, k) => byIndex.set(id, own[k]));
+      g.params.forEach((id, k) => {
+        byIndex.set(id, own[k]);
+        groupOf.set(id, g as unknown as H);
+      });
       const hyper: Record<string, unknown> = {};
       for (const k of this.hyperKeys) {
         if (!(k in g)) throw new Error(`loaded state dict's parameter group ${gi} lacks '${k}'`);
@@ -181,6 +203,11 @@ export abstract class Optimizer<H extends object> {
       const p = byIndex.get(Number(key));
       if (p === undefined) throw new Error(`loaded state dict has state for parameter ${key}, which no group lists`);
       if (!is.plainObject(s) || !is.nonNegativeInteger((s as ParamState).step)) throw new Error(`loaded state for parameter ${key} lacks a step count`);
+      for (const name of this.requiredState(groupOf.get(Number(key))!)) {
+        if (!((s as ParamState)[name] instanceof Tensor)) {
+          throw new Error(`loaded state of parameter ${key} lacks its '${name}' tensor (state.${key}.${name}), which ${this.constructor.name} needs for every parameter with state`);
+        }
+      }
       for (const [name, v] of Object.entries(s)) {
         if (v instanceof Tensor) {
           const a = p.shape;

@@ -42,6 +42,11 @@ export class RMSprop extends Optimizer<RMSpropHyper> {
     });
   }
 
+  // momentumBuffer and gradAvg are made on demand
+  protected override requiredState(): string[] {
+    return ['squareAvg'];
+  }
+
   protected validateHyper(where: string, h: Partial<RMSpropHyper>): void {
     checkLr(where, h.lr);
     checkNonNegative(where, 'alpha', h.alpha);

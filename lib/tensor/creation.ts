@@ -29,10 +29,16 @@ function finish(h: NativeHandle, o: TensorOptions): Tensor {
   return t;
 }
 
+/** The most dimensions tensor() infers from nested arrays (flatten() recurses once per level). */
+export const MAX_NESTED_DIMS = 64;
+
 function inferShape(data: Nested, where: string): number[] {
   const shape: number[] = [];
   let cur: Nested = data;
   while (Array.isArray(cur)) {
+    if (shape.length === MAX_NESTED_DIMS) {
+      throw new RangeError(`Expected nested arrays at most ${MAX_NESTED_DIMS} deep (one level per dimension) for ${where} but received arrays nested deeper`);
+    }
     shape.push(cur.length);
     cur = cur[0];
   }
@@ -163,9 +169,15 @@ export const stack = (tensors: Tensor[], dim = 0): Tensor => new Tensor(N.stack(
 export const where = (condition: Tensor, input: Tensor | number, other: Tensor | number): Tensor =>
   new Tensor(N.where(u(condition), input instanceof Tensor ? input._h : input, other instanceof Tensor ? other._h : other));
 
-/** Seeds the CPU generator (and CUDA's, when present). */
-export function manualSeed(seed: number): void {
-  if (!is.nonNegativeInteger(seed)) throw invalidParameterError('seed', 'a non-negative integer', seed);
+/** Seeds the CPU generator (and CUDA's, when present): a non-negative safe integer, or a bigint below 2^64. */
+export function manualSeed(seed: number | bigint): void {
+  if (typeof seed === 'bigint') {
+    if (seed < 0n || seed >= 1n << 64n) throw new RangeError(`Expected a seed in [0, 2^64) for seed but received bigint ${seed}`);
+  } else if (!is.nonNegativeInteger(seed)) {
+    throw invalidParameterError('seed', 'a non-negative integer', seed);
+  } else if (!Number.isSafeInteger(seed)) {
+    throw new RangeError(`Expected a seed up to 2^53 - 1 (Number.MAX_SAFE_INTEGER; pass a bigint for larger ones, up to 2^64 - 1) for seed but received number ${seed}`);
+  }
   N.manualSeed(seed);
 }
 

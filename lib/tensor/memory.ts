@@ -37,4 +37,7 @@ export const cuda = {
 };
 
 export const getNumThreads = (): number => N.getNumThreads();
+/** Sets libtorch's intra-op threads: 1 to maxNumThreads() (4 per core, at least 64; OpenMP starts every one). */
 export const setNumThreads = (n: number): void => N.setNumThreads(n);
+/** The most threads setNumThreads() accepts on this machine. */
+export const maxNumThreads = (): number => N.maxNumThreads();

@@ -11,3 +11,14 @@ export function errorMessage(fn: () => unknown): string {
   assert.unreachable('expected an error');
   return '';
 }
+
+/** The async form: awaits fn, expects it to reject (or throw), returns the message. */
+export async function errorMessageAsync(fn: () => unknown): Promise<string> {
+  try {
+    await fn();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  assert.unreachable('expected an error');
+  return '';
+}
