@@ -1,8 +1,5 @@
-// Train a GAN on a CelebA image folder (--data DIR, 64x64 RGB)
-//   npx tsx examples/celeba.ts --help
-import { runCli } from './cli/args';
-import { trainFlags, trainRun } from './cli/train-run';
+// Train a GAN on CelebA (an image folder: --data img_align_celeba):
+// the same as `npx torch-gan train --dset celeba`.   npx tsx examples/celeba.ts --help
+import { cli } from 'torch-gan';
 
-runCli("Train a GAN on a CelebA image folder (--data DIR, 64x64 RGB)\n\nUsage: npx tsx examples/celeba.ts [options]", trainFlags('celeba'), async (flags) => {
-  await trainRun(flags);
-});
+cli(['train', '--dset', 'celeba', ...process.argv.slice(2)]);

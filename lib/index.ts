@@ -35,3 +35,14 @@ export type { RunSpec, RunConfig, RunEvent, RunOptions, StartOptions, SampleOpti
 export * as metrics from './metrics';
 export { Classifier, loadClassifier, classifierOutputs, frechetDistance, kernelInceptionDistance, classifierScore, totalVariationDistance, qualityReference, evaluateGenerator, qualityCallback } from './metrics';
 export type { QualityReport, QualityReference, FeatureMatrix } from './metrics';
+
+/**
+ * Runs a torch-gan command as `npx torch-gan` does (`['train', '--dset', 'fashion', '--iters', '50']`;
+ * also 'generate', 'evaluate'); flags as on the command line. Loaded on first use: the CLI sits
+ * above everything else.
+ */
+export function cli(argv: string[]): void {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const m = require('./cli/main') as typeof import('./cli/main');
+  if (!m.main(argv)) throw new TypeError(`Expected a command (${Object.keys(m.COMMANDS).filter((c) => c !== 'doctor').join(', ')}) for cli() argv[0] but received ${JSON.stringify(argv[0])}`);
+}

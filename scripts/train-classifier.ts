@@ -22,7 +22,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tg from '../lib';
-import { runCli } from '../examples/cli/args';
+import { runCli } from '../lib/cli/args';
 import { Classifier } from '../lib/metrics/classifier';
 import { loadMetricSplit, MetricDset } from '../lib/metrics/datasets';
 import { TensorDataLoader } from '../lib/data/loader';

@@ -7,8 +7,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tg from '../lib';
-import { parseFlags } from '../examples/cli/args';
-import { trainFlags, trainRun, buildModels, RunConfig } from '../examples/cli/train-run';
+import { parseFlags } from '../lib/cli/args';
+
+// `torch-gan <command>` as scripts/cli.js runs it, from the TypeScript source (not dist/)
+const CLI_FROM_SOURCE = "require('./lib/cli/main').main(process.argv.slice(1)) || process.exit(2)";
+import { trainFlags, trainRun, buildModels, RunConfig } from '../lib/cli/train-run';
 import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from '../lib/gan/checkpoint';
 import { loadSafetensors } from '../lib/io/safetensors';
 import { decodePng } from '../lib/io/png';
@@ -69,7 +72,7 @@ test('a checkpoint writer killed at random moments always leaves a loadable chec
   const { generator, critic } = buildModels(cfg);
   saveCheckpoint(dir, { generator, critic }, { step: 1, config: { ...cfg } });
   const script = `
-    const { buildModels } = require(${JSON.stringify(path.join(root, 'examples/cli/train-run.ts'))});
+    const { buildModels } = require(${JSON.stringify(path.join(root, 'lib/cli/train-run.ts'))});
     const { saveCheckpoint } = require(${JSON.stringify(path.join(root, 'lib/gan/checkpoint.ts'))});
     const cfg = ${JSON.stringify(cfg)};
     const { generator, critic } = buildModels(cfg);
@@ -111,13 +114,13 @@ test('bad flags exit with code 2 and a message naming the flag, before any work'
 test('generate.ts samples a grid from the checkpoint; a corrupt checkpoint is a clear error', () => {
   const ckpt = path.join(tmp, 'run', 'checkpoints');
   const out = path.join(tmp, 'gen.png');
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'examples/generate.ts', '--checkpoint', ckpt, '--n', '16', '--nrow', '4', '--out', out], { cwd: root, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', CLI_FROM_SOURCE, 'generate', '--checkpoint', ckpt, '--n', '16', '--nrow', '4', '--out', out], { cwd: root, encoding: 'utf8' });
   assert.is(r.status, 0, r.stderr);
   const png = decodePng(fs.readFileSync(out));
   assert.equal([png.width, png.height], [4 * 28 + 5 * 2, 4 * 28 + 5 * 2]);
   const { dir } = latestCheckpoint(ckpt);
   fs.writeFileSync(path.join(dir, 'generator.safetensors'), Buffer.from('not a safetensors file'));
-  const bad = spawnSync(process.execPath, ['--import', 'tsx', 'examples/generate.ts', '--checkpoint', ckpt, '--out', out], { cwd: root, encoding: 'utf8' });
+  const bad = spawnSync(process.execPath, ['--import', 'tsx', '-e', CLI_FROM_SOURCE, 'generate', '--checkpoint', ckpt, '--out', out], { cwd: root, encoding: 'utf8' });
   assert.is(bad.status, 1);
   assert.match(bad.stderr, /generator\.safetensors/);
   assert.not.match(bad.stderr, /\.cc:\d+/);

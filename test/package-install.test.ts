@@ -93,6 +93,33 @@ test('the install script uses the prebuild without compiling', () => {
   assert.match(r.stdout + r.stderr, /using the prebuilt binary prebuilds\/linux-x64\/torch-gan\.napi\.glibc\.libtorch/);
 });
 
+// The package's main job with no repo checkout: the bin's train (real Fashion-MNIST from Debian's
+// dataset-fashion-mnist), generate and evaluate (the shipped classifier weights).
+const fashion = '/usr/share/datasets/fashion-mnist';
+const mainJob = fs.existsSync(fashion) ? test : test.skip;
+if (!fs.existsSync(fashion)) console.log(`package-install.test.ts: the main-job test is skipped: no ${fashion} (apt-get install dataset-fashion-mnist)`);
+mainJob('npx torch-gan train --dset fashion, generate and evaluate run from the installed package', () => {
+  const env = compilerlessEnv();
+  const bin = path.join(project, 'node_modules', '.bin', 'torch-gan');
+  assert.ok(fs.existsSync(bin), 'the torch-gan bin is installed');
+  const out = path.join(work, 'run');
+  const train = run(bin, ['train', '--dset', 'fashion', '--iters', '3', '--limit', '256', '--batch-size', '16', '--sample-every', '3', '--checkpoint-every', '3', '--out', out], { cwd: project, env });
+  assert.is(train.status, 0, train.stderr + train.stdout);
+  assert.match(train.stdout, /data: .*fashion/i);
+  for (const f of ['latest.png', 'losses.jsonl', 'config.json']) assert.ok(fs.existsSync(path.join(out, f)), `${f} written`);
+  const grid = path.join(work, 'grid.png');
+  const gen = run(bin, ['generate', '--checkpoint', path.join(out, 'checkpoints'), '--n', '16', '--out', grid], { cwd: project, env });
+  assert.is(gen.status, 0, gen.stderr + gen.stdout);
+  assert.ok(fs.readFileSync(grid).subarray(1, 4).toString() === 'PNG', 'a PNG');
+  const ev = run(bin, ['evaluate', '--checkpoint', path.join(out, 'checkpoints'), '--n', '200', '--kid-subsets', '2', '--kid-subset-size', '100', '--splits', '2'], { cwd: project, env });
+  assert.is(ev.status, 0, ev.stderr + ev.stdout);
+  assert.match(ev.stdout, /\| generated \(iteration 3\) \| 200 vs/);
+  assert.match(ev.stdout, /classifier .*node_modules\/torch-gan\/models\/classifier-fashion\.safetensors/);
+  const usage = run(bin, ['bogus'], { cwd: project, env });
+  assert.is(usage.status, 2);
+  assert.match(usage.stderr, /unknown command 'bogus'[\s\S]*train +train a GAN/);
+});
+
 test('with libtorch hidden, loading and installing fail with a message listing the fixes', () => {
   const env = compilerlessEnv({ LIBTORCH: path.join(work, 'no-libtorch-here') });
   const r = run('node', ['-e', "require('torch-gan')"], { cwd: project, env });

@@ -1,5 +1,5 @@
 // A complete DCGAN-family training run from a plain configuration object: the
-// engine shared by examples/cli/train-run.ts (the mnist/cifar10/celeba CLIs) and
+// engine shared by lib/cli/train-run.ts (the mnist/cifar10/celeba CLIs) and
 // the worker-thread trainer (./worker.ts).
 //
 //   RunSpec (plain JSON, every key optional)  --resolveRunConfig-->  RunConfig (complete, validated,

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """WGAN-GP on Fashion-MNIST in plain PyTorch: the same recipe as torch-gan's default
-(examples/mnist.ts --dset fashion, i.e. examples/cli/train-run.ts with --loss wgan-gp), for the
+(examples/mnist.ts --dset fashion, i.e. lib/cli/train-run.ts with --loss wgan-gp), for the
 parity comparison in scripts/parity/run.ts.
 
 Run with Debian's PyTorch (no pip packages needed):
@@ -21,7 +21,7 @@ Recipe (as torch-gan's GanTrainer and lib/gan/models.ts build it):
      + 10 * mean((||grad D(x_hat)|| - 1)^2), x_hat = eps*real + (1-eps)*fake, eps ~ U[0,1) per
      sample, the norm per sample as sqrt(sum g^2 + 1e-12); generator loss -D(G(z)).mean() with
      new noise (critic frozen). Adam lr 1e-4, betas (0.5, 0.9) for both.
-Writes, in --out, a checkpoint that torch-gan loads (examples/evaluate.ts --checkpoint OUT/checkpoints):
+Writes, in --out, a checkpoint that torch-gan loads (npx torch-gan evaluate --checkpoint OUT/checkpoints):
   checkpoints/latest.json, checkpoints/ckpt-NNNNNNNN/generator.safetensors (a minimal safetensors
   writer below: 8-byte little-endian header length, JSON header padded with spaces, raw
   little-endian float32 data), checkpoints/ckpt-NNNNNNNN/state.json (step and a torch-gan run config),

@@ -7,7 +7,7 @@
 //    every other flag at its default), into OUT/torch-gan-sSEED.
 // 2. PyTorch: /usr/bin/python3 scripts/parity/pytorch_wgan_gp.py (the same recipe written in
 //    PyTorch), into OUT/pytorch-sSEED; it writes a checkpoint torch-gan can load.
-// 3. Both generators evaluated by examples/evaluate.ts's evaluateCheckpoint (n samples vs the
+// 3. Both generators evaluated by npx torch-gan evaluate's evaluateCheckpoint (n samples vs the
 //    t10k test set, models/classifier-fashion.safetensors), beside the real-vs-real baselines.
 // 4. A Markdown table to stdout, OUT/parity.json, and (unless --no-docs) into docs/quality.md
 //    between the '<!-- parity:start -->' and '<!-- parity:end -->' markers, with this command.
@@ -17,9 +17,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import * as tg from '../../lib';
-import { runCli, parseFlags } from '../../examples/cli/args';
-import { trainFlags, trainRun } from '../../examples/cli/train-run';
-import { evaluateCheckpoint, CheckpointEvaluation, realSide } from '../../examples/evaluate';
+import { runCli, parseFlags } from '../../lib/cli/args';
+import { trainFlags, trainRun } from '../../lib/cli/train-run';
+import { evaluateCheckpoint, CheckpointEvaluation, realSide } from '../../lib/cli/evaluate';
 import { loadClassifier, classifierPath } from '../../lib/metrics';
 import { writeJsonAtomic } from '../../lib/io/atomic';
 

@@ -1,21 +1,21 @@
 // Measure a trained generator: FID, KID, the classifier score and the TVD of n generated images
 // against the real test set, printed beside the real-vs-real baselines so the numbers can be read.
-//   npx tsx examples/evaluate.ts --checkpoint generated/checkpoints --n 10000
-//   npx tsx examples/evaluate.ts --checkpoint fashion-run/checkpoints --dset fashion
-//   npx tsx examples/evaluate.ts --dset fashion          # only the real-vs-real baselines
+//   npx torch-gan evaluate --checkpoint generated/checkpoints --n 10000
+//   npx torch-gan evaluate --checkpoint fashion-run/checkpoints --dset fashion
+//   npx torch-gan evaluate --dset fashion          # only the real-vs-real baselines
 // The features come from the small classifier of lib/metrics (models/classifier-<dset>.safetensors,
 // trained by scripts/train-classifier.ts); see docs/quality.md for how each metric is computed.
 import * as fs from 'fs';
 import * as path from 'path';
-import * as tg from '../lib';
-import { runCli, UsageError } from './cli/args';
-import { buildModels, RunConfig } from './cli/train-run';
-import { latestCheckpoint, loadCheckpoint } from '../lib/gan/checkpoint';
+import * as tg from '..';
+import { runCli, UsageError } from './args';
+import { buildModels, RunConfig } from './train-run';
+import { latestCheckpoint, loadCheckpoint } from '../gan/checkpoint';
 import {
   classifierOutputs, classifierPath, classifierScore, ClassifierOutputs, compareToReference, evaluateGenerator, loadClassifier,
   loadMetricSplit, MetricDset, qualityReference, QualityReport, realBaseline,
-} from '../lib/metrics';
-import { writeJsonAtomic } from '../lib/io/atomic';
+} from '../metrics';
+import { writeJsonAtomic } from '../io/atomic';
 
 export const evaluateFlags = {
   checkpoint: { type: 'string', help: "a run's checkpoints folder (or one ckpt-N folder); without it, --dset prints only the real-vs-real baselines" },
@@ -70,7 +70,7 @@ export function evaluateCheckpoint(dir: string, o: {
   if (config.imgDim !== 28 || config.channels !== 1) throw new UsageError(`the generator makes ${config.channels}×${config.imgDim}×${config.imgDim} images; the metrics classifier needs 1×28×28`);
   const clfFile = o.classifier ?? classifierPath(dset);
   if (!fs.existsSync(clfFile)) {
-    throw new UsageError(`no classifier weights at ${clfFile}; train them with: npx tsx scripts/train-classifier.ts --dset ${dset}`);
+    throw new UsageError(`no classifier weights at ${clfFile}; train them with (from a checkout of torch-gan): npx tsx scripts/train-classifier.ts --dset ${dset}`);
   }
   const device = (o.device ?? 'cpu') as tg.Device;
   const classifier = loadClassifier(clfFile, { device });
@@ -104,7 +104,7 @@ const sig = (v: number) => (Number.isFinite(v) ? (Math.abs(v) >= 1e4 || (Math.ab
 /** Only the real-vs-real baselines of a data set (no generator). */
 export function baselines(dset: MetricDset, o: { n?: number; classifier?: string; kidSubsets?: number; kidSubsetSize?: number; splits?: number; tvdDims?: number; device?: string } = {}) {
   const clfFile = o.classifier ?? classifierPath(dset);
-  if (!fs.existsSync(clfFile)) throw new UsageError(`no classifier weights at ${clfFile}; train them with: npx tsx scripts/train-classifier.ts --dset ${dset}`);
+  if (!fs.existsSync(clfFile)) throw new UsageError(`no classifier weights at ${clfFile}; train them with (from a checkout of torch-gan): npx tsx scripts/train-classifier.ts --dset ${dset}`);
   const classifier = loadClassifier(clfFile, { device: (o.device ?? 'cpu') as tg.Device });
   try {
     const quality = { kid: { subsets: o.kidSubsets ?? 100, subsetSize: o.kidSubsetSize ?? 1000, seed: 0 }, splits: o.splits ?? 10, tvd: { dims: o.tvdDims ?? 2 } };
@@ -148,8 +148,9 @@ export function evaluationTable(e: CheckpointEvaluation): string {
   ].join('\n');
 }
 
-if (require.main === module) {
-  runCli('Evaluate a trained generator (FID, KID, classifier score, TVD) against the test set\n\nUsage: npx tsx examples/evaluate.ts --checkpoint DIR [--n 10000] [--dset mnist|fashion]', evaluateFlags, (f) => {
+/** `torch-gan evaluate [flags]`. */
+export function evaluateCommand(argv: string[]): void {
+  runCli('Evaluate a trained generator (FID, KID, classifier score, TVD) against the test set\n\nUsage: npx torch-gan evaluate --checkpoint DIR [--n 10000] [--dset mnist|fashion]', evaluateFlags, (f) => {
     if (f.checkpoint === undefined) {
       if (f.dset === undefined) throw new UsageError('--checkpoint DIR is required (or --dset mnist|fashion alone for the real-vs-real baselines)');
       const b = baselines(f.dset as MetricDset, {
@@ -177,6 +178,6 @@ if (require.main === module) {
       writeJsonAtomic(path.resolve(f.json as string), e);
       console.log(`wrote ${path.resolve(f.json as string)}`);
     }
-  });
+  }, argv);
 }
 

@@ -7,19 +7,19 @@
 //   checkpoints/                             crash-safe, resumable (lib/gan/checkpoint)
 import * as fs from 'fs';
 import * as path from 'path';
-import * as tg from '../../lib';
+import * as tg from '..';
 import { FlagSpecs, ParsedFlags, UsageError, explicitFlags } from './args';
 import { Progress } from './progress';
-import { StepStats } from '../../lib/gan';
-import { ImageDataset } from '../../lib/data';
-import { saveLinePlot } from '../../lib/io/plot';
-import { writeGif } from '../../lib/io/gif';
-import { writeFileAtomic, writeJsonAtomic } from '../../lib/io/atomic';
-import { is } from '../../lib/errors';
-import { lockRunDir } from '../../lib/gan/run-lock';
+import { StepStats } from '../gan';
+import { ImageDataset } from '../data';
+import { saveLinePlot } from '../io/plot';
+import { writeGif } from '../io/gif';
+import { writeFileAtomic, writeJsonAtomic } from '../io/atomic';
+import { is } from '../errors';
+import { lockRunDir } from '../gan/run-lock';
 import {
   RUN_DEFAULTS, RUN_DSETS, RUN_LOSSES, PreparedRun, RunConfig, RunConfigError, TrainingRun, pickRunSpec, prepareRun, resolveRunConfig, loadRunData as loadRunDataLib,
-} from '../../lib/gan/run';
+} from '../gan/run';
 
 export const LOSSES = RUN_LOSSES;
 export const DSETS = RUN_DSETS;
@@ -63,8 +63,8 @@ export function trainFlags(dset: (typeof DSETS)[number]): FlagSpecs {
   };
 }
 
-export type { RunConfig } from '../../lib/gan/run';
-export { buildModels } from '../../lib/gan/run';
+export type { RunConfig } from '../gan/run';
+export { buildModels } from '../gan/run';
 
 /** Flag name for an option key in error messages: batchSize -> --batch-size. */
 export const flagName = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;

@@ -1,14 +1,14 @@
 // Sample from a trained generator: loads only the generator of a checkpoint.
-//   npx tsx examples/generate.ts --checkpoint generated/checkpoints --n 64 --out grid.png
-//   npx tsx examples/generate.ts --checkpoint generated/checkpoints --interpolate 10 --out strip.png
+//   npx torch-gan generate --checkpoint generated/checkpoints --n 64 --out grid.png
+//   npx torch-gan generate --checkpoint generated/checkpoints --interpolate 10 --out strip.png
 import * as fs from 'fs';
 import * as path from 'path';
-import * as tg from '../lib';
-import { runCli, UsageError } from './cli/args';
-import { buildModels, RunConfig } from '../lib/gan/run';
-import { latestCheckpoint, loadCheckpoint } from '../lib/gan/checkpoint';
-import { imageGrid } from '../lib/io/png';
-import { writeFileAtomic } from '../lib/io/atomic';
+import * as tg from '..';
+import { runCli, UsageError } from './args';
+import { buildModels, RunConfig } from '../gan/run';
+import { latestCheckpoint, loadCheckpoint } from '../gan/checkpoint';
+import { imageGrid } from '../io/png';
+import { writeFileAtomic } from '../io/atomic';
 
 const flags = {
   checkpoint: { type: 'string', required: true, help: 'a run\'s checkpoints folder (or one ckpt-N folder)' },
@@ -20,7 +20,9 @@ const flags = {
   device: { type: 'string', default: 'cpu', help: 'cpu, cuda or cuda:N' },
 } as const;
 
-runCli('Sample images from a torch-gan checkpoint\n\nUsage: npx tsx examples/generate.ts --checkpoint DIR [options]', flags, (f) => {
+/** `torch-gan generate [flags]`. */
+export function generateCommand(argv: string[]): void {
+runCli('Sample images from a torch-gan checkpoint\n\nUsage: npx torch-gan generate --checkpoint DIR [options]', flags, (f) => {
   const dir = path.resolve(f.checkpoint as string);
   if (!fs.existsSync(dir)) throw new UsageError(`--checkpoint ${dir}: no such folder`);
   const { state } = latestCheckpoint(dir);
@@ -51,4 +53,5 @@ runCli('Sample images from a torch-gan checkpoint\n\nUsage: npx tsx examples/gen
   );
   writeFileAtomic(path.resolve(f.out as string), png);
   console.log(`wrote ${path.resolve(f.out as string)} from ${st.dir} (iteration ${st.step}, ${config.loss} on ${config.dset})`);
-});
+}, argv);
+}

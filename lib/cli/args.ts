@@ -103,22 +103,53 @@ export function parseFlags(argv: string[], specs: FlagSpecs): ParsedFlags & { he
   return out;
 }
 
-export function helpText(title: string, specs: FlagSpecs): string {
-  const lines = [title, '', 'Options:'];
+/** Words of text wrapped to lines of at most width characters. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+/**
+ * --help in two aligned columns that never run together, for an 80-column terminal: a flag
+ * whose name and values do not fit the first column gets its description on the next lines.
+ */
+export function helpText(title: string, specs: FlagSpecs, columns = 80): string {
+  const NAME = 30;
+  const text = columns - NAME - 2;
+  const lines = [...title.split('\n').flatMap((l) => (l ? wrap(l, columns) : [''])), '', 'Options:'];
+  const entry = (flag: string, help: string) => {
+    const body = wrap(help, text);
+    const head = `  ${flag}`;
+    if (head.length <= NAME) {
+      lines.push(`${head.padEnd(NAME)}  ${body[0] ?? ''}`.trimEnd());
+      for (const l of body.slice(1)) lines.push(`${''.padEnd(NAME)}  ${l}`);
+    } else {
+      lines.push(head);
+      for (const l of body) lines.push(`${''.padEnd(NAME)}  ${l}`);
+    }
+  };
   for (const [name, spec] of Object.entries(specs)) {
     const kind = spec.type === 'choice' ? spec.choices!.join('|') : spec.type === 'bool' ? '' : spec.type === 'int' ? 'N' : spec.type === 'number' ? 'X' : 'VALUE';
     const def = spec.default === undefined ? '' : ` (default: ${spec.default})`;
-    lines.push(`  --${name}${kind ? ' ' + kind : ''}`.padEnd(36) + spec.help + def);
+    entry(`--${name}${kind ? ' ' + kind : ''}`, spec.help + def);
   }
-  lines.push('  --help'.padEnd(36) + 'show this help');
+  entry('--help', 'show this help');
   return lines.join('\n');
 }
 
 /** Runs main with parsed flags; usage errors print a message and exit 2. */
-export function runCli(title: string, specs: FlagSpecs, main: (flags: ParsedFlags) => Promise<void> | void): void {
+export function runCli(title: string, specs: FlagSpecs, main: (flags: ParsedFlags) => Promise<void> | void, argv: string[] = process.argv.slice(2)): void {
   let flags: ParsedFlags & { help?: boolean };
   try {
-    flags = parseFlags(process.argv.slice(2), specs);
+    flags = parseFlags(argv, specs);
   } catch (e) {
     if (e instanceof UsageError) {
       console.error(`error: ${e.message}`);
