@@ -7,3 +7,4 @@ export * from './imagefolder';
 export * from './toy';
 export * from './sources';
 export * from './loader';
+export * from './distributed-sampler';
