@@ -11,6 +11,7 @@ export type { Diagnostics } from './diagnostics';
 export { saveSafetensors, loadSafetensors, readSafetensorsHeader, saveModule, loadModule, saveOptimizer, loadOptimizer } from './io/safetensors';
 export type { SafetensorsHeader, SafetensorsEntry, LoadSafetensorsOptions } from './io/safetensors';
 export * as data from './data';
+export { DistributedSampler } from './data';
 export { TensorDataLoader, loadMnist, loadFashionMnist, loadCifar10, loadImageFolder, loadDataset, readIdxImages, readIdxLabels } from './data';
 export { ToySampler, sampleToy, toyTensor, toyCenters, modeStats, EIGHT_GAUSSIANS_CENTERS, TWENTY_FIVE_GAUSSIANS_CENTERS } from './data';
 export type { ImageDataset, MnistDataset, TensorDataLoaderOptions, LoaderState, LoaderBatch, ToyName } from './data';
@@ -33,6 +34,7 @@ export { spectralNorm, cloneModule } from './nn';
 export { TrainingWorker, GeneratorSampler, TrainingRun, openRun, resolveRunConfig } from './gan';
 export type { RunSpec, RunConfig, RunEvent, RunOptions, StartOptions, SampleOptions, SampleTensorData, TrainingStatus } from './gan';
 export * as metrics from './metrics';
+export * as distributed from './distributed';
 export { Classifier, loadClassifier, classifierOutputs, frechetDistance, kernelInceptionDistance, classifierScore, totalVariationDistance, qualityReference, evaluateGenerator, qualityCallback } from './metrics';
 export type { QualityReport, QualityReference, FeatureMatrix } from './metrics';
 

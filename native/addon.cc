@@ -137,6 +137,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterNN(env, exports);
   RegisterAutograd(env, exports);
   RegisterDevice(env, exports);
+  RegisterDistributed(env, exports);
   return exports;
 }
 

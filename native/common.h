@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,8 @@ struct Slot {
   bool cuda = false;
 };
 
+struct DistRegistry;  // the process groups of this environment (distributed.cc)
+
 struct EnvState {
   Napi::FunctionReference torchError;  // the JS TorchError class, set from JS at load
   std::vector<Slot> slots;
@@ -35,6 +38,14 @@ struct EnvState {
   int64_t liveTensors = 0, cpuBytes = 0, cudaBytes = 0, cudaTensors = 0;
   int64_t unreportedBytes = 0;  // external-memory delta not yet told to V8
   uint64_t handleKey = 0;       // XORed into every handle (set at load)
+  std::shared_ptr<DistRegistry> dist;  // created on the first initProcessGroup
+};
+
+// An error whose JS code the binding chose (ERR_TORCH_DISTRIBUTED_TIMEOUT, ...): RethrowAsJs
+// keeps the code and the message.
+struct CodedError : std::runtime_error {
+  std::string code;
+  CodedError(std::string c, const std::string& message) : std::runtime_error(message), code(std::move(c)) {}
 };
 
 EnvState& State(Napi::Env env);
@@ -121,5 +132,6 @@ void RegisterShape(Napi::Env env, Napi::Object exports);
 void RegisterNN(Napi::Env env, Napi::Object exports);
 void RegisterAutograd(Napi::Env env, Napi::Object exports);
 void RegisterDevice(Napi::Env env, Napi::Object exports);
+void RegisterDistributed(Napi::Env env, Napi::Object exports);
 
 }  // namespace tg

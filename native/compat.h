@@ -8,7 +8,8 @@
 //   recent 2.x: NodeRef names whichever it is, and RawNode() reads either;
 // - libtorch 1.x's slow CPU kernels (transposed convolution without oneDNN, 1.x's double
 //   backward of convolution) are the reason for most kernel substitutions: which apply on
-//   which version is the table in cpu_kernels.cc, decided from bench/kernels.ts on each.
+//   which version is the table in cpu_kernels.cc, decided from bench/kernels.ts on each;
+// - c10d (torch.distributed's C++ core, used by distributed.cc only: see the section at the end).
 #pragma once
 
 #include <torch/torch.h>
@@ -35,3 +36,74 @@ inline torch::autograd::Node* RawNode(const P& p) {
 }
 
 }  // namespace tg
+
+// ---------------------------------------------------------------- c10d (distributed.cc only)
+// A translation unit that wants c10d defines TG_COMPAT_C10D before including this header, so the
+// other bindings do not pay for its headers. What differs between 1.13 and 2.x:
+//
+// - ProcessGroupGloo.hpp is compiled only with USE_C10D_GLOO defined, and it includes Gloo's own
+//   headers (gloo/context.h, ...), which neither Debian's libtorch-dev nor the pip wheels ship:
+//   they come from Debian's libgloo-dev. Without them distributed.cc builds a stub that says so;
+// - 1.13: ProcessGroupGloo derives from ProcessGroup and its Options from ProcessGroup::Options,
+//   with `threads` left uninitialised; 2.x: it derives from Backend (ProcessGroup became a
+//   dispatcher over backends), Options from Backend::Options, threads{2}. Both expose the same
+//   allreduce/broadcast/allgather/barrier returning c10::intrusive_ptr<c10d::Work>, so the
+//   binding holds the ProcessGroupGloo itself (GlooGroup), never the base class;
+// - createDeviceForHostname/createDefaultDevice take a trailing `bool lazyInit = false` in 2.x;
+// - TCPStoreOptions: 2.x adds useLibUV (default true) and masterListenFd. The libuv server is
+//   built on a libuv linked into libtorch_cpu.so whose uv_* symbols are exported, as Node's are:
+//   inside Node those calls may bind to Node's own libuv, so the classic socket server is chosen;
+// - errors: 2.x throws c10::DistError subclasses (DistStoreError, DistNetworkError,
+//   DistTimeoutError, all c10::Error), 1.13 c10::Error or std::runtime_error; Gloo throws
+//   gloo::IoException / gloo::EnforceNotMet (std::runtime_error) on both. distributed.cc
+//   classifies them by message, the one thing that reads the same on both.
+#ifdef TG_COMPAT_C10D
+#if __has_include(<gloo/context.h>) && __has_include(<torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>)
+#define TG_HAVE_C10D_GLOO 1
+#ifndef USE_C10D_GLOO
+#define USE_C10D_GLOO 1
+#endif
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include <chrono>
+#include <string>
+
+namespace tg {
+
+using GlooGroup = ::c10d::ProcessGroupGloo;
+
+// Gloo options with one transport device: on an interface when one is named, else on the
+// address peers reach this host by (loopback for a loopback rendezvous), else the default.
+inline c10::intrusive_ptr<GlooGroup::Options> GlooOptions(std::chrono::milliseconds timeout, const std::string& hostname,
+                                                          const std::string& iface) {
+  auto o = GlooGroup::Options::create(timeout);
+  if (!iface.empty()) {
+    o->devices.push_back(GlooGroup::createDeviceForInterface(iface));
+  } else if (!hostname.empty()) {
+    o->devices.push_back(GlooGroup::createDeviceForHostname(hostname));
+  } else {
+    o->devices.push_back(GlooGroup::createDefaultDevice());
+  }
+  o->threads = 2;  // torch.distributed's default; uninitialised in 1.13
+  return o;
+}
+
+inline ::c10d::TCPStoreOptions StoreOptions(uint16_t port, bool isServer, size_t worldSize, std::chrono::milliseconds timeout) {
+  ::c10d::TCPStoreOptions o;
+  o.port = port;
+  o.isServer = isServer;
+  o.numWorkers = worldSize;
+  o.waitWorkers = true;
+  o.timeout = timeout;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)  // default true from 2.4 on
+  o.useLibUV = false;
+#endif
+  return o;
+}
+
+}  // namespace tg
+#else
+#define TG_HAVE_C10D_GLOO 0
+#endif
+#endif  // TG_COMPAT_C10D

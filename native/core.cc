@@ -432,6 +432,8 @@ std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* name
 void RethrowAsJs(Napi::Env env, const char* op) {
   try {
     throw;
+  } catch (const CodedError& e) {
+    ThrowTorchError(env, op, e.what(), e.code.c_str());
   } catch (const c10::OutOfMemoryError& e) {
     ThrowTorchError(env, op, e.what_without_backtrace(), "ERR_TORCH_OUT_OF_MEMORY");
   } catch (const c10::IndexError& e) {

@@ -8,3 +8,4 @@ export * from './toy';
 export * from './sources';
 export * from './loader';
 export * from './fingerprint';
+export * from './distributed-sampler';
