@@ -205,8 +205,8 @@ export function helpText(title: string, specs: FlagSpecs, columns = 80): string 
   for (const [name, spec] of Object.entries(specs)) {
     const kind = spec.type === 'choice' ? spec.choices!.join('|') : spec.type === 'bool' ? '' : spec.type === 'int' ? 'N' : spec.type === 'number' ? 'X' : 'VALUE';
     const def = spec.default === undefined ? '' : ` (default: ${spec.default})`;
-    const also = spec.aliases?.length ? ` Also ${spec.aliases.join(', ')}.` : '';
-    const values = spec.valueAliases ? ` Values also ${Object.entries(spec.valueAliases).map(([a, v]) => `${a} (= ${v})`).join(', ')}.` : '';
+    const also = spec.aliases?.length ? `; also ${spec.aliases.join(', ')}` : '';
+    const values = spec.valueAliases ? `; values also ${Object.entries(spec.valueAliases).map(([a, v]) => `${a} (= ${v})`).join(', ')}` : '';
     entry(`--${name}${kind ? ' ' + kind : ''}`, spec.help + def + also + values);
   }
   entry('--help', 'show this help');

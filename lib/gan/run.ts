@@ -349,7 +349,13 @@ export async function loadRunData(spec: Pick<RunSpec, 'dset' | 'data' | 'limit' 
   const opts = { ...(dir ? { dir } : {}), ...(limit ? { limit } : {}), ...(dir && dset === 'mnist' ? { fallback: false } : {}) };
   const ds: DatasetName = dset === 'fashion' ? 'fashion-mnist' : dset === 'celeba' ? 'folder' : dset;
   if (ds === 'folder' && !dir) throw new RunConfigError(`${name('dset')} celeba needs ${name('data')} DIR (a folder of CelebA images, e.g. img_align_celeba)`, 'data');
-  return loadDataset(ds, ds === 'folder' ? { ...opts, imgDim: spec.imgDim ?? 64 } : opts);
+  try {
+    return await loadDataset(ds, ds === 'folder' ? { ...opts, imgDim: spec.imgDim ?? 64 } : opts);
+  } catch (e) {
+    // the loaders speak of their {dir} option: say how the run names it
+    if (name !== plainName && e instanceof Error && !(e instanceof RunConfigError)) throw new RunConfigError(`${e.message} (${name('dset')} ${dset}: the folder is ${name('data')} DIR)`, 'data');
+    throw e;
+  }
 }
 
 export type ModelConfig = Pick<RunConfig, 'imgDim' | 'noiseDim' | 'baseWidth' | 'channels' | 'generator' | 'generatorNorm' | 'criticNorm' | 'loss' | 'device'> & { dset?: RunDataset };
