@@ -5,9 +5,10 @@ import * as assert from 'uvu/assert';
 import { helpText, FlagSpecs } from '../lib/cli/args';
 import { trainFlags } from '../lib/cli/train-run';
 import { evaluateFlags } from '../lib/cli/evaluate';
+import { generateFlags } from '../lib/cli/generate';
 import { usage } from '../lib/cli/main';
 
-const commands: [string, FlagSpecs][] = [['train', trainFlags('mnist')], ['evaluate', evaluateFlags as unknown as FlagSpecs]];
+const commands: [string, FlagSpecs][] = [['train', trainFlags('mnist')], ['generate', generateFlags], ['evaluate', evaluateFlags as unknown as FlagSpecs]];
 
 for (const [name, specs] of commands) {
   test(`${name} --help: every line fits 80 columns, every flag is listed with its values apart from its text`, () => {
@@ -22,6 +23,14 @@ for (const [name, specs] of commands) {
       assert.ok(line!.startsWith(head), `--${flag}: '${line}'`);
       const rest = line!.slice(head.length);
       assert.ok(rest === '' || /^ (N|X|VALUE)?( {2,}\S|$)/.test(rest) || /^ {2,}\S/.test(rest), `--${flag}: name and text run together: '${line}'`);
+      // the seeds' spellings of the flag and of its values are listed in its entry (its lines up to the next flag)
+      const lines = text.split('\n');
+      const at = lines.indexOf(line!);
+      let end = at + 1;
+      while (end < lines.length && lines[end].startsWith(' '.repeat(32))) end++;
+      const entry = lines.slice(at, end).map((l) => l.trim()).join(' ');
+      for (const a of spec.aliases ?? []) assert.ok(entry.includes(`also ${a}`) || entry.includes(`, ${a}`), `--${flag}: alias ${a} is not listed: '${entry}'`);
+      for (const [a, v] of Object.entries(spec.valueAliases ?? {})) assert.ok(entry.includes(`${a} (= ${v})`), `--${flag}: value alias ${a} is not listed: '${entry}'`);
     }
   });
 }

@@ -11,6 +11,15 @@ export interface FlagSpec {
   max?: number;
   /** a flag that must be given (no default) */
   required?: boolean;
+  /**
+   * other spellings of the flag, as the seeds write them: '-b' (one dash, one letter) or
+   * '--monitor-path'; listed by --help. (Every flag also takes _ for -: --lr_D is --lr-d.)
+   */
+  aliases?: readonly string[];
+  /** choice flags: other names of values (e.g. nnabla's linear for bilinear); listed by --help */
+  valueAliases?: Readonly<Record<string, string>>;
+  /** values refused with a message saying what to use instead (e.g. Keras 1's --bn_mode 2) */
+  refuse?: Readonly<Record<string, string>>;
 }
 export type FlagSpecs = Record<string, FlagSpec>;
 export type ParsedFlags = Record<string, number | string | boolean | undefined>;
@@ -25,34 +34,43 @@ export class UsageError extends Error {
 const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 function convert(name: string, spec: FlagSpec, raw: string): number | string | boolean {
+  const refusal = spec.refuse?.[raw] ?? spec.refuse?.[raw.toLowerCase()];
+  if (refusal !== undefined) throw new UsageError(`${name} ${raw}: ${refusal}`);
   switch (spec.type) {
     case 'int': {
       const v = Number(raw);
-      if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(v)) throw new UsageError(`--${name} expects an integer, received '${raw}'`);
+      if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(v)) throw new UsageError(`${name} expects an integer, received '${raw}'`);
       checkRange(name, spec, v);
       return v;
     }
     case 'number': {
       const v = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(v)) throw new UsageError(`--${name} expects a number, received '${raw}'`);
+      if (raw.trim() === '' || !Number.isFinite(v)) throw new UsageError(`${name} expects a number, received '${raw}'`);
       checkRange(name, spec, v);
       return v;
     }
     case 'bool':
       if (raw === 'true' || raw === '1') return true;
       if (raw === 'false' || raw === '0') return false;
-      throw new UsageError(`--${name} expects true or false, received '${raw}'`);
-    case 'choice':
-      if (!spec.choices!.includes(raw)) throw new UsageError(`--${name} expects one of ${spec.choices!.join(', ')}, received '${raw}'`);
-      return raw;
+      throw new UsageError(`${name} expects true or false, received '${raw}'`);
+    case 'choice': {
+      // case-insensitive (seed 002's --dset celebA, --opt_D RMSprop), then the value aliases
+      const lower = raw.toLowerCase();
+      const hit = spec.choices!.find((c) => c.toLowerCase() === lower);
+      if (hit !== undefined) return hit;
+      const alias = Object.entries(spec.valueAliases ?? {}).find(([a]) => a.toLowerCase() === lower);
+      if (alias) return alias[1];
+      const also = spec.valueAliases ? ` (or ${Object.keys(spec.valueAliases).join(', ')})` : '';
+      throw new UsageError(`${name} expects one of ${spec.choices!.join(', ')}${also}, received '${raw}'`);
+    }
     default:
       return raw;
   }
 }
 
 function checkRange(name: string, spec: FlagSpec, v: number): void {
-  if (spec.min !== undefined && v < spec.min) throw new UsageError(`--${name} must be at least ${spec.min}, received ${v}`);
-  if (spec.max !== undefined && v > spec.max) throw new UsageError(`--${name} must be at most ${spec.max}, received ${v}`);
+  if (spec.min !== undefined && v < spec.min) throw new UsageError(`${name} must be at least ${spec.min}, received ${v}`);
+  if (spec.max !== undefined && v > spec.max) throw new UsageError(`${name} must be at most ${spec.max}, received ${v}`);
 }
 
 // The flags each parse saw on the command line (camelCase), as opposed to defaults.
@@ -71,31 +89,79 @@ export function explicitFlags(flags: ParsedFlags): ParsedFlags {
   return out;
 }
 
-/** Parses argv (without node and script). Flags: --name value, --name=value, --bool-flag. */
+// How each parse's flags were spelled on the command line (camelCase key -> '-b', '--monitor-path', ...).
+const spelled = new WeakMap<object, Map<string, string>>();
+
+/** The spelling a flag was given with (e.g. '--model-load-path' for checkpoint), or '--name'. */
+export function flagSpelling(flags: ParsedFlags, key: string): string {
+  return spelled.get(flags)?.get(key) ?? `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+}
+
+/** Sets a flag as if given on the command line (for flags derived from others, e.g. -c cudnn -> device). */
+export function setGivenFlag(flags: ParsedFlags, key: string, value: number | string | boolean, spelling?: string): void {
+  flags[key] = value;
+  given.get(flags)?.add(key);
+  if (spelling !== undefined) spelled.get(flags)?.set(key, spelling);
+}
+
+/** A flag or alias name as the lookup knows it: no leading dashes, _ as -. */
+const normal = (s: string): string => s.replace(/^-+/, '').replace(/_/g, '-');
+
+/** Parses argv (without node and script). Flags: --name value, --name=value, --bool-flag, -x value (aliases). */
 export function parseFlags(argv: string[], specs: FlagSpecs): ParsedFlags & { help?: boolean } {
   const out: ParsedFlags & { help?: boolean } = {};
   const seen = new Set<string>();
+  const how = new Map<string, string>();
+  const raws = new Map<string, string>();
   given.set(out, seen);
-  for (const [name, spec] of Object.entries(specs)) out[camel(name)] = spec.default;
+  spelled.set(out, how);
+  const aliases = new Map<string, string>(); // '-b' / 'monitor-path' -> canonical name
+  for (const [name, spec] of Object.entries(specs)) {
+    out[camel(name)] = spec.default;
+    for (const a of spec.aliases ?? []) aliases.set(/^-[A-Za-z]$/.test(a) ? a : normal(a), name);
+  }
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--help' || arg === '-h') {
       out.help = true;
       continue;
     }
-    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument '${arg}' (flags start with --; see --help)`);
-    let [name, value] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
-    name = name.replace(/_/g, '-'); // accept seed 002's --lr_D style too
-    const spec = specs[name] ?? specs[name.toLowerCase()];
-    if (!spec) throw new UsageError(`unknown flag --${name} (see --help)`);
+    let name: string;
+    let value: string | undefined;
+    let spelling: string;
+    if (/^-[A-Za-z]$/.test(arg)) {
+      const target = aliases.get(arg);
+      if (!target) throw new UsageError(`unknown flag ${arg} (see --help)`);
+      name = target;
+      spelling = arg;
+    } else {
+      if (!arg.startsWith('--')) throw new UsageError(`unexpected argument '${arg}' (flags start with --; see --help)`);
+      let given: string;
+      [given, value] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
+      const n = normal(given); // accept seed 002's --lr_D style too
+      const found = specs[n] ? n : specs[n.toLowerCase()] ? n.toLowerCase() : aliases.get(n) ?? aliases.get(n.toLowerCase());
+      if (!found) throw new UsageError(`unknown flag --${n} (see --help)`);
+      name = found;
+      spelling = found === n || found === n.toLowerCase() ? `--${found}` : `--${given}`;
+    }
+    const spec = specs[name];
+    const shown = spelling === `--${name}` ? spelling : `${spelling} (--${name})`;
     if (value === undefined) {
       if (spec.type === 'bool' && (argv[i + 1] === undefined || argv[i + 1].startsWith('--'))) value = 'true';
-      else if (argv[i + 1] === undefined) throw new UsageError(`--${name} needs a value`);
+      else if (argv[i + 1] === undefined) throw new UsageError(`${spelling} needs a value`);
       else value = argv[++i];
     }
-    const key = camel(specs[name] ? name : name.toLowerCase());
-    out[key] = convert(name, spec, value);
+    const key = camel(name);
+    const v = convert(shown, spec, value);
+    // the same flag under two spellings with different values is ambiguous: refused
+    const before = how.get(key);
+    if (seen.has(key) && before !== undefined && before !== spelling && out[key] !== v) {
+      throw new UsageError(`${spelling} ${value} and ${before} ${raws.get(key)} are the same flag (--${name}) with different values; give one`);
+    }
+    raws.set(key, value);
+    out[key] = v;
     seen.add(key);
+    how.set(key, spelling);
   }
   for (const [name, spec] of Object.entries(specs)) {
     if (spec.required && out[camel(name)] === undefined && !out.help) throw new UsageError(`--${name} is required`);
@@ -139,9 +205,12 @@ export function helpText(title: string, specs: FlagSpecs, columns = 80): string 
   for (const [name, spec] of Object.entries(specs)) {
     const kind = spec.type === 'choice' ? spec.choices!.join('|') : spec.type === 'bool' ? '' : spec.type === 'int' ? 'N' : spec.type === 'number' ? 'X' : 'VALUE';
     const def = spec.default === undefined ? '' : ` (default: ${spec.default})`;
-    entry(`--${name}${kind ? ' ' + kind : ''}`, spec.help + def);
+    const also = spec.aliases?.length ? `; also ${spec.aliases.join(', ')}` : '';
+    const values = spec.valueAliases ? `; values also ${Object.entries(spec.valueAliases).map(([a, v]) => `${a} (= ${v})`).join(', ')}` : '';
+    entry(`--${name}${kind ? ' ' + kind : ''}`, spec.help + def + also + values);
   }
   entry('--help', 'show this help');
+  lines.push('', ...wrap('Every flag may be spelled with _ for - (--lr_D is --lr-d) and choice values in any case (--dset celebA is celeba).', columns));
   return lines.join('\n');
 }
 

