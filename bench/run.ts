@@ -30,7 +30,7 @@ const USAGE = `usage: npm run bench -- [options]
   --workload W               wgan-gp | dragan | dcgan | all (default) | none
   --threads N                intra-op threads everywhere (default: all cores, ${cores()})
   --only LIST                implementations: ts,py,cpp (default all; ts-plain also accepted)
-  --fast-kernels M           on | off | both (default both): torch-gan with its libtorch 1.x CPU
+  --fast-kernels M           on | off | both (default both): torch-gan with its CPU
                              kernel substitutions, with exactly libtorch's kernels (TORCH_GAN_FAST_KERNELS=0), or both
   --micro                    also run the per-op micro benchmark (bench/micro.ts)
   --json FILE                write every measurement to FILE
@@ -249,7 +249,7 @@ async function main(): Promise<void> {
       log(table(['workload', ...ratioCols.map((r) => r[2])], paired));
     }
     log('');
-    log('torch-gan = the TypeScript API (bench/workloads.ts) with its libtorch 1.x CPU kernel substitutions (the default there);');
+    log("torch-gan = the TypeScript API (bench/workloads.ts) with its CPU kernel substitutions (this libtorch's defaults: diagnostics().fastKernelList);");
     log('torch-gan (plain kernels) = the same with TORCH_GAN_FAST_KERNELS=0, i.e. the kernels PyTorch and C++ run:');
     log('its ratios to PyTorch / C++ are the binding\'s own overhead. PyTorch = bench/pytorch_bench.py; C++ = bench/cpp/bench.cpp.');
   } else if (o.workloads.length > 0) {
