@@ -9,11 +9,11 @@ mkdir -p "$work/bin"
 xz -dc .device/node.xz > "$work/bin/node" && chmod +x "$work/bin/node"
 export PATH="$work/bin:$PATH"
 [ -d node_modules/uvu ] || tar -xJf .device/node_modules.tar.xz
-prefix_lib=$(node scripts/find-libtorch.js --cmake)
-prefix="${prefix_lib%%;*}"; libdir="${prefix_lib##*;}"
+dir_lib=$(node scripts/find-libtorch.js --cmake)
+cmakedir="${dir_lib%%;*}"; libdir="${dir_lib##*;}"
 node scripts/find-libtorch.js
 cmake -S . -B build/device -G "$(command -v ninja >/dev/null && echo Ninja || echo 'Unix Makefiles')" \
-  -DCMAKE_BUILD_TYPE=Release -DTORCH_CMAKE_PREFIX="$prefix" -DTORCH_LIB_DIR="$libdir" > "$work/cmake.log" 2>&1 || { cat "$work/cmake.log"; exit 1; }
+  -DCMAKE_BUILD_TYPE=Release -DTORCH_CMAKE_DIR="$cmakedir" -DTORCH_LIB_DIR="$libdir" > "$work/cmake.log" 2>&1 || { cat "$work/cmake.log"; exit 1; }
 cmake --build build/device -j "$(nproc)"
 node -e "require('tsx/cjs'); const tg=require('./lib'); console.log(JSON.stringify(tg.diagnostics(), null, 1))"
 export TORCH_GAN_TEST_CUDA=1
