@@ -40,7 +40,7 @@ void RegisterDevice(Napi::Env env, Napi::Object exports) {
   TG_OP(exports, "cudaMemoryStats", {
     auto o = Napi::Object::New(info.Env());
 #ifdef TORCH_GAN_CUDA
-    int device = static_cast<int>(OptIntArg(info, 0, "device").value_or(0));
+    int device = CudaDeviceArg(info, 0);
     auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device);
     const size_t all = 0;  // StatType::AGGREGATE; the enum moved between libtorch versions
     o.Set("allocatedBytes", Napi::Number::New(info.Env(), static_cast<double>(stats.allocated_bytes[all].current)));

@@ -27,8 +27,12 @@ static std::vector<int64_t> ConvPairArg(const Napi::CallbackInfo& info, size_t i
   const bool list = info[i].IsArray();
   for (size_t k = 0; k < v.size(); ++k) {
     if (v[k] < min) {
-      ThrowRange(info, "argument '" + std::string(name) + (list ? "[" + std::to_string(k) + "]" : "") + "' must be " +
-                           (min > 0 ? "a positive integer" : "a non-negative integer") + ", received " + std::to_string(v[k]));
+      // (appended piecewise: GCC 12's -Wrestrict misfires on `"[" + std::to_string(k)` under C++20)
+      std::string msg = "argument '";
+      msg += name;
+      if (list) msg.append("[").append(std::to_string(k)).append("]");
+      msg.append("' must be ").append(min > 0 ? "a positive integer" : "a non-negative integer").append(", received ").append(std::to_string(v[k]));
+      ThrowRange(info, msg);
     }
   }
   return v;
