@@ -12,6 +12,7 @@ import * as F from '../lib/nn/functional';
 import { SGD } from '../lib/optim';
 import { Sequential, Linear, BatchNorm1d, LayerNorm, ReLU, Flatten } from '../lib/nn/layers';
 import { wassersteinCriticLoss } from '../lib/gan/losses';
+import { Entry, f64, closeArr, checkGrads } from './helpers/fixture';
 
 // These tensors are tiny: a second intra-op thread only adds a barrier per op, which costs
 // a scheduler slice whenever the cores are shared (measured 30-60x slower under load).
@@ -19,7 +20,6 @@ let threads = 0;
 test.before(() => { threads = tg.getNumThreads(); tg.setNumThreads(1); });
 test.after(() => { tg.setNumThreads(threads); });
 
-type Entry = { shape: number[]; data: number[] };
 type Case = {
   params: Record<string, Entry>;
   real: Entry;
@@ -39,16 +39,7 @@ type Case = {
 };
 const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'gan.json'), 'utf8')) as { conv: Case; mlp: Case };
 
-const f64 = (e: Entry, requiresGrad = false): Tensor => tg.tensor(Float64Array.from(e.data), e.shape, { dtype: 'float64', requiresGrad });
 const vec = (a: number[]): Tensor => tg.tensor(Float64Array.from(a), [a.length], { dtype: 'float64' });
-
-function closeArr(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
-  assert.is(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    const d = Math.abs(actual[i] - expected[i]);
-    if (!(d <= tol * Math.max(1, Math.abs(expected[i])))) assert.unreachable(`${what}[${i}]: ${actual[i]} vs ${expected[i]} (|d| = ${d})`);
-  }
-}
 
 /** The fixture's critics as plain functions over leaf parameter tensors. */
 function makeCritic(name: 'conv' | 'mlp', c: Case): { critic: (x: Tensor) => Tensor; params: Record<string, Tensor> } {
@@ -74,16 +65,6 @@ function makeCritic(name: 'conv' | 'mlp', c: Case): { critic: (x: Tensor) => Ten
   };
 }
 
-function checkGrads(params: Record<string, Tensor>, pen: Tensor, expected: Record<string, Entry>, what: string): void {
-  const names = Object.keys(expected);
-  const gs = tg.autograd.grad(pen, names.map((n) => params[n]), { allowUnused: true, retainGraph: true });
-  names.forEach((n, i) => {
-    const g = gs[i];
-    const actual = g === null ? new Array(expected[n].data.length).fill(0) : g.toArray();
-    closeArr(actual, expected[n].data, 1e-5, `${what} d/d${n}`);
-  });
-}
-
 for (const name of ['conv', 'mlp'] as const) {
   const c = fixture[name];
 
@@ -100,14 +81,14 @@ for (const name of ['conv', 'mlp'] as const) {
     closeArr(r.gradNorms.toArray(), c.wgangp.gradNorms, 1e-5, 'gradNorms');
     closeArr([r.gradNorm], [c.wgangp.gradNorm], 1e-5, 'gradNorm');
     assert.is(r.gradNorms.requiresGrad, false, 'gradNorms are detached');
-    checkGrads(params, r.penalty, c.wgangp.grads, 'wgan-gp');
+    checkGrads(params, r.penalty, c.wgangp.grads, 1e-5, 'wgan-gp');
   });
 
   test(`${name}: one-sided WGAN-GP penalty matches torch`, () => {
     const { critic, params } = makeCritic(name, c);
     const r = gradientPenalty(critic, f64(c.real), f64(c.fake), { eps: vec(c.eps), oneSided: true });
     closeArr([r.penalty.item()], [c.wgangp.oneSidedPenalty], 1e-5, 'one-sided penalty');
-    checkGrads(params, r.penalty, c.wgangp.oneSidedGrads, 'one-sided');
+    checkGrads(params, r.penalty, c.wgangp.oneSidedGrads, 1e-5, 'one-sided');
   });
 
   test(`${name}: eps given as [N, 1, ...] is the same as [N]`, () => {
@@ -124,7 +105,7 @@ for (const name of ['conv', 'mlp'] as const) {
     const r = draganPenalty(critic, real, { noise: f64(c.dragan.noise), alpha: vec(c.dragan.alpha) });
     closeArr([r.penalty.item()], [c.dragan.penalty], 1e-5, 'dragan penalty');
     closeArr(r.gradNorms.toArray(), c.dragan.gradNorms, 1e-5, 'dragan gradNorms');
-    checkGrads(params, r.penalty, c.dragan.grads, 'dragan');
+    checkGrads(params, r.penalty, c.dragan.grads, 1e-5, 'dragan');
   });
 
   test(`${name}: symmetric DRAGAN penalty matches torch`, () => {
@@ -132,7 +113,7 @@ for (const name of ['conv', 'mlp'] as const) {
     const r = draganPenalty(critic, f64(c.real), { noise: f64(c.dragan.noise), alpha: vec(c.dragan.alpha), symmetric: true });
     closeArr([r.penalty.item()], [c.dragan.symmetricPenalty], 1e-5, 'symmetric penalty');
     closeArr(r.gradNorms.toArray(), c.dragan.symmetricGradNorms, 1e-5, 'symmetric gradNorms');
-    checkGrads(params, r.penalty, c.dragan.symmetricGrads, 'symmetric');
+    checkGrads(params, r.penalty, c.dragan.symmetricGrads, 1e-5, 'symmetric');
   });
 
   test(`${name}: the per-sample norm is not seed 004's whole-batch norm (regression guard)`, () => {

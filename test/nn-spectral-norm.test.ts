@@ -13,27 +13,18 @@ import { Linear, Conv2d, ConvTranspose2d, Sequential, LeakyReLU, Flatten } from 
 import { spectralNorm, spectralNormNames } from '../lib/nn/spectral-norm';
 import { r1Penalty } from '../lib/gan/penalties';
 import { SGD } from '../lib/optim';
+import { Entry, f64, closeArr } from './helpers/fixture';
 
 let threads = 0;
 test.before(() => { threads = tg.getNumThreads(); tg.setNumThreads(1); });
 test.after(() => { tg.setNumThreads(threads); });
 
-type Entry = { shape: number[]; data: number[] };
 type Step = { out: Entry; u: Entry; v: Entry; grads?: Record<string, Entry> };
 type Case = {
   nPowerIterations: number; stateKeys: string[]; state: Record<string, Entry>; x: Entry; train: Step[];
   eval: Required<Step>; gradWeights: Entry;
 };
 const all = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'gan-extras.json'), 'utf8')).spectral;
-const f64 = (e: Entry, requiresGrad = false): Tensor => tg.tensor(Float64Array.from(e.data), e.shape, { dtype: 'float64', requiresGrad });
-
-function closeArr(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
-  assert.is(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    const d = Math.abs(actual[i] - expected[i]);
-    if (!(d <= tol * Math.max(1, Math.abs(expected[i])))) assert.unreachable(`${what}[${i}]: ${actual[i]} vs ${expected[i]} (|d| = ${d})`);
-  }
-}
 const close = (t: Tensor, e: Entry, tol: number, what: string): void => {
   assert.equal(t.shape, e.shape, `${what}: shape`);
   closeArr(t.toArray(), e.data, tol, what);
