@@ -174,5 +174,19 @@ test('a build/ configured for another libtorch, or whose configure never finishe
   assert.ok(fs.existsSync(path.join(good, 'build.ninja')));
 });
 
+const rec = path.join(root, 'build', 'libtorch.json');
+const haveBuild = fs.existsSync(rec) && fs.existsSync(path.join(root, 'build', 'Release', 'torch_gan.node'));
+if (!haveBuild) console.log('discovery.test.ts: the mismatch case is skipped: no local build with its record (build/libtorch.json)');
+(haveBuild ? test : test.skip)('LIBTORCH naming another libtorch than the local build was made for: the build loads, with a loud warning naming both', () => {
+  const other = fakeLibtorch('other-2.99', '2.99.0', '2.x'); // a version no prebuild is made for
+  const probe = "require('tsx/cjs'); const tg = require('./lib'); console.log(JSON.stringify(tg.diagnostics().warnings))";
+  const r = spawnSync(process.execPath, ['-e', probe], { cwd: root, env: { ...process.env, LIBTORCH: other }, encoding: 'utf8' });
+  assert.is(r.status, 0, r.stderr);
+  const warnings: string[] = JSON.parse(r.stdout.trim().split('\n').pop()!);
+  const built = JSON.parse(fs.readFileSync(rec, 'utf8'));
+  assert.ok(warnings.some((w) => w.includes('LIBTORCH names libtorch 2.99.0') && w.includes(`made for libtorch ${built.version} in ${built.libDir}`) && /npm rebuild torch-gan/.test(w)), JSON.stringify(warnings));
+  assert.match(r.stderr, /TORCH_GAN_LIBTORCH_MISMATCH/, 'and emitted as a process warning');
+});
+
 test.after(() => fs.rmSync(work, { recursive: true, force: true }));
 test.run();
