@@ -1,13 +1,37 @@
 // One error type for libtorch failures, and a tiny validation vocabulary
 // (after sharp's `is` and `invalidParameterError`).
 
-/** A libtorch operation failed. `code` tells the kind; `op` the operation. */
-export class TorchError extends Error {
-  code = 'ERR_TORCH';
+/** What an error may say beyond its message: the kind (`code`), and where a parameter is at fault, which, what was expected and what was received. */
+export interface ErrorFields {
+  /** the kind: ERR_TORCH* (libtorch), ERR_INVALID_ARG, ERR_RUN_CONFIG, ERR_CHECKPOINT, ERR_USAGE, ... */
+  code?: string;
+  /** the native operation that failed */
   op?: string;
-  constructor(message: string) {
-    super(message);
+  /** the parameter (option, flag) at fault */
+  parameter?: string;
+  expected?: string;
+  received?: string;
+  cause?: unknown;
+}
+
+/**
+ * The one error type of torch-gan, thrown by the native binding and the TypeScript layers alike.
+ * `code` tells the kind; `parameter`/`expected`/`received` are set where one input is at fault.
+ */
+export class TorchError extends Error {
+  code: string;
+  op?: string;
+  parameter?: string;
+  expected?: string;
+  received?: string;
+  constructor(message: string, fields: ErrorFields = {}) {
+    super(message, fields.cause !== undefined ? { cause: fields.cause } : undefined);
     this.name = 'TorchError';
+    this.code = fields.code ?? 'ERR_TORCH';
+    if (fields.op !== undefined) this.op = fields.op;
+    if (fields.parameter !== undefined) this.parameter = fields.parameter;
+    if (fields.expected !== undefined) this.expected = fields.expected;
+    if (fields.received !== undefined) this.received = fields.received;
   }
 }
 

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Long training runs for docs/results.md, resumable across sessions: each run trains in chunks of
+# EVAL_EVERY generator iterations (--resume continues the checkpoint exactly), and after each chunk
+# evaluates the latest checkpoint (FID, KID, classifier score, TVD against the test set) into
+# metrics/iter-N.json. Rerunning the script picks up where it stopped (a killed chunk costs at most
+# --checkpoint-every iterations). Run it at low priority on one thread: it shares the machine.
+#
+#   usage: scripts/results/long-run.sh APP_DIR RUNS_DIR [name ...]
+#   APP_DIR: a project with torch-gan installed (npm install torch-gan-*.tgz)
+#   names: fashion-wgangp mnist-wgangp fashion-dcgan fashion-dragan fashion-wgan (default: all, in that order)
+set -euo pipefail
+app=$(cd "$1" && pwd); runs=$(mkdir -p "$2" && cd "$2" && pwd); shift 2
+EVAL_EVERY=${EVAL_EVERY:-1000}
+THREADS=${THREADS:-1}
+declare -A FLAGS=(
+  [fashion-wgangp]="--dset fashion --loss wgan-gp"
+  [mnist-wgangp]="--dset mnist --loss wgan-gp"
+  [fashion-dcgan]="--dset fashion --loss gan"
+  [fashion-dragan]="--dset fashion --loss dragan"
+  [fashion-wgan]="--dset fashion --loss wgan"
+)
+declare -A ITERS=([fashion-wgangp]=20000 [mnist-wgangp]=20000 [fashion-dcgan]=10000 [fashion-dragan]=10000 [fashion-wgan]=10000)
+names=("$@"); [ ${#names[@]} -gt 0 ] || names=(fashion-wgangp mnist-wgangp fashion-dcgan fashion-dragan fashion-wgan)
+cd "$app"
+for name in "${names[@]}"; do
+  out="$runs/$name"; mkdir -p "$out/metrics"
+  dset=$(sed -E 's/.*--dset ([a-z]+).*/\1/' <<<"${FLAGS[$name]}")
+  for ((k = EVAL_EVERY; k <= ITERS[$name]; k += EVAL_EVERY)); do
+    [ -f "$out/metrics/iter-$k.json" ] && continue
+    resume=""; [ -f "$out/checkpoints/latest.json" ] && resume="--resume"
+    echo "$(date -Is) $name: train to $k $resume"
+    # shellcheck disable=SC2086
+    nice -n 19 npx torch-gan train ${FLAGS[$name]} --iters "$k" --out "$out" --threads "$THREADS" \
+      --sample-every "$EVAL_EVERY" --checkpoint-every 250 $resume >>"$out/train.log" 2>&1
+    echo "$(date -Is) $name: evaluate $k"
+    TORCH_GAN_NUM_THREADS=$THREADS nice -n 19 npx torch-gan evaluate --checkpoint "$out/checkpoints" --dset "$dset" \
+      --json "$out/metrics/iter-$k.json.tmp" >>"$out/eval.log" 2>&1
+    mv "$out/metrics/iter-$k.json.tmp" "$out/metrics/iter-$k.json"
+  done
+done
+echo "$(date -Is) all done"
