@@ -12,7 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tg from '../lib';
 import { openRun } from '../lib/gan/run';
-import { writeRunArtefacts, LossRow } from '../lib/cli/train-run';
+import { writeRunArtefacts, LossRow } from '../lib/gan/artefacts';
 
 async function main(): Promise<void> {
   const arg = (name: string, def: number): number => {

@@ -100,29 +100,6 @@ void RegisterTensorCore(Napi::Env env, Napi::Object exports) {
     return info.Env().Undefined();
   });
   TG_OP(exports, "maxNumThreads", { return Napi::Number::New(info.Env(), static_cast<double>(MaxNumThreads())); });
-  // manualSeed(seed): a non-negative integer number, or a bigint below 2^64 (libtorch's seeds are uint64)
-  TG_OP(exports, "manualSeed", {
-    uint64_t seed;
-    if (info[0].IsBigInt()) {
-      bool lossless = false;
-      seed = info[0].As<Napi::BigInt>().Uint64Value(&lossless);
-      if (!lossless) throw Napi::RangeError::New(info.Env(), "manualSeed(): argument 'seed' must be in [0, 2^64), received a bigint outside it");
-    } else {
-      int64_t s = IntArg(info, 0, "seed");
-      if (s < 0) throw Napi::RangeError::New(info.Env(), "manualSeed(): argument 'seed' must be non-negative, received " + std::to_string(s));
-      seed = static_cast<uint64_t>(s);
-    }
-    torch::manual_seed(seed);
-    return info.Env().Undefined();
-  });
-  TG_OP(exports, "getRngState", { return Wrap(info.Env(), at::detail::getDefaultCPUGenerator().get_state()); });
-  TG_OP(exports, "setRngState", {
-    at::Tensor& s = TensorArg(info, 0, "state");
-    auto gen = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    gen.set_state(s);
-    return info.Env().Undefined();
-  });
 }
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -138,6 +115,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterAutograd(env, exports);
   RegisterDevice(env, exports);
   RegisterDistributed(env, exports);
+  RegisterRandom(env, exports);
   return exports;
 }
 

@@ -31,6 +31,8 @@ struct Slot {
 
 struct DistRegistry;  // the process groups of this environment (distributed.cc)
 
+struct RngStore;
+
 struct EnvState {
   Napi::FunctionReference torchError;  // the JS TorchError class, set from JS at load
   std::vector<Slot> slots;
@@ -39,6 +41,7 @@ struct EnvState {
   int64_t unreportedBytes = 0;  // external-memory delta not yet told to V8
   uint64_t handleKey = 0;       // XORed into every handle (set at load)
   std::shared_ptr<DistRegistry> dist;  // created on the first initProcessGroup
+  std::shared_ptr<RngStore> rng;       // this environment's generators (native/random.cc)
 };
 
 // An error whose JS code the binding chose (ERR_TORCH_DISTRIBUTED_TIMEOUT, ...): RethrowAsJs
@@ -133,5 +136,6 @@ void RegisterNN(Napi::Env env, Napi::Object exports);
 void RegisterAutograd(Napi::Env env, Napi::Object exports);
 void RegisterDevice(Napi::Env env, Napi::Object exports);
 void RegisterDistributed(Napi::Env env, Napi::Object exports);
+void RegisterRandom(Napi::Env env, Napi::Object exports);
 
 }  // namespace tg

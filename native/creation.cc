@@ -1,19 +1,18 @@
 // Tensor creation, metadata and reading values back (sync and async).
-#include "common.h"
+#include "creation.h"
 
 #include <cstring>
 
 namespace tg {
 
-// dtype at i (default float32), device at i + 1 (default cpu)
-static at::TensorOptions OptionsArg(const Napi::CallbackInfo& info, size_t i) {
+at::TensorOptions OptionsArg(const Napi::CallbackInfo& info, size_t i) {
   auto dtype = OptDtypeArg(info, i, "dtype").value_or(at::kFloat);
   c10::Device device(c10::kCPU);
   if (i + 1 < info.Length() && !info[i + 1].IsUndefined() && !info[i + 1].IsNull()) device = DeviceArg(info, i + 1, "device");
   return at::TensorOptions().dtype(dtype).device(device);
 }
 
-static std::vector<int64_t> SizeArg(const Napi::CallbackInfo& info, size_t i) {
+std::vector<int64_t> SizeArg(const Napi::CallbackInfo& info, size_t i) {
   auto size = IntListArg(info, i, "shape");
   for (size_t k = 0; k < size.size(); ++k) {
     if (size[k] < 0) {
@@ -118,14 +117,6 @@ void RegisterCreation(Napi::Env env, Napi::Object exports) {
   TG_OP(exports, "ones", { return Wrap(info.Env(), at::ones(SizeArg(info, 0), OptionsArg(info, 1))); });
   TG_OP(exports, "empty", { return Wrap(info.Env(), at::empty(SizeArg(info, 0), OptionsArg(info, 1))); });
   TG_OP(exports, "full", { return Wrap(info.Env(), at::full(SizeArg(info, 0), ScalarArg(info, 1, "value"), OptionsArg(info, 2))); });
-  TG_OP(exports, "rand", { return Wrap(info.Env(), at::rand(SizeArg(info, 0), OptionsArg(info, 1))); });
-  TG_OP(exports, "randn", { return Wrap(info.Env(), at::randn(SizeArg(info, 0), OptionsArg(info, 1))); });
-  TG_OP(exports, "randint", {
-    int64_t low = IntArg(info, 0, "low"), high = IntArg(info, 1, "high");
-    auto opts = at::TensorOptions().dtype(OptDtypeArg(info, 3, "dtype").value_or(at::kLong));
-    if (info.Length() > 4 && !info[4].IsUndefined()) opts = opts.device(DeviceArg(info, 4, "device"));
-    return Wrap(info.Env(), at::randint(low, high, SizeArg(info, 2), opts));
-  });
   TG_OP(exports, "arange", {
     return Wrap(info.Env(), at::arange(ScalarArg(info, 0, "start"), ScalarArg(info, 1, "end"), ScalarArg(info, 2, "step"), OptionsArg(info, 3)));
   });
@@ -157,18 +148,6 @@ void RegisterCreation(Napi::Env env, Napi::Object exports) {
     auto opts = t.options().requires_grad(false);
     if (auto d = OptDtypeArg(info, 2, "dtype")) opts = opts.dtype(*d);
     return Wrap(info.Env(), at::full_like(t, ScalarArg(info, 1, "value"), opts));
-  });
-  TG_OP(exports, "randLike", {
-    auto& t = TensorArg(info, 0, "input");
-    auto opts = t.options().requires_grad(false);
-    if (auto d = OptDtypeArg(info, 1, "dtype")) opts = opts.dtype(*d);
-    return Wrap(info.Env(), at::rand_like(t, opts));
-  });
-  TG_OP(exports, "randnLike", {
-    auto& t = TensorArg(info, 0, "input");
-    auto opts = t.options().requires_grad(false);
-    if (auto d = OptDtypeArg(info, 1, "dtype")) opts = opts.dtype(*d);
-    return Wrap(info.Env(), at::randn_like(t, opts));
   });
 
   // ---- metadata

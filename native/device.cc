@@ -33,10 +33,6 @@ void RegisterDevice(Napi::Env env, Napi::Object exports) {
     torch::cuda::synchronize(OptIntArg(info, 0, "device").value_or(-1));
     return info.Env().Undefined();
   });
-  TG_OP(exports, "cudaManualSeed", {
-    torch::cuda::manual_seed_all(static_cast<uint64_t>(IntArg(info, 0, "seed")));
-    return info.Env().Undefined();
-  });
   TG_OP(exports, "cudaMemoryStats", {
     auto o = Napi::Object::New(info.Env());
 #ifdef TORCH_GAN_CUDA
@@ -48,27 +44,6 @@ void RegisterDevice(Napi::Env env, Napi::Object exports) {
     o.Set("reservedBytes", Napi::Number::New(info.Env(), static_cast<double>(stats.reserved_bytes[all].current)));
 #endif
     return o;
-  });
-  // The CUDA generator's state of one device (saved in checkpoints beside the CPU one).
-  TG_OP(exports, "cudaGetRngState", {
-#ifdef TORCH_GAN_CUDA
-    auto gen = at::cuda::detail::getDefaultCUDAGenerator(CudaDeviceArg(info, 0));
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    return Wrap(info.Env(), gen.get_state());
-#else
-    throw std::runtime_error(kCpuOnlyBuild);
-#endif
-  });
-  TG_OP(exports, "cudaSetRngState", {
-#ifdef TORCH_GAN_CUDA
-    at::Tensor& state = TensorArg(info, 1, "state");
-    auto gen = at::cuda::detail::getDefaultCUDAGenerator(CudaDeviceArg(info, 0));
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    gen.set_state(state);
-    return info.Env().Undefined();
-#else
-    throw std::runtime_error(kCpuOnlyBuild);
-#endif
   });
   // Streams: the id of the device's current stream, and waiting for it alone.
   TG_OP(exports, "cudaCurrentStream", {

@@ -230,14 +230,6 @@ void RegisterMath(Napi::Env env, Napi::Object exports) {
   });
   TG_OP(exports, "sqrt_", { TensorArg(info, 0, "self").sqrt_(); return info.Env().Undefined(); });
   TG_OP(exports, "zero_", { TensorArg(info, 0, "self").zero_(); return info.Env().Undefined(); });
-  TG_OP(exports, "uniform_", {
-    TensorArg(info, 0, "self").uniform_(NumArg(info, 1, "from"), NumArg(info, 2, "to"));
-    return info.Env().Undefined();
-  });
-  TG_OP(exports, "normal_", {
-    TensorArg(info, 0, "self").normal_(NumArg(info, 1, "mean"), NumArg(info, 2, "std"));
-    return info.Env().Undefined();
-  });
   TG_OP(exports, "maximum_", {  // self = max(self, other), for amsgrad
     auto& a = TensorArg(info, 0, "self");
     at::maximum_out(a, a, TensorArg(info, 1, "other"));

@@ -133,9 +133,6 @@ void RegisterNN(Napi::Env env, Napi::Object exports) {
     return Wrap(info.Env(), at::group_norm(TensorArg(info, 0, "input"), IntArg(info, 1, "numGroups"), OptTensorArg(info, 2, "weight"),
                                            OptTensorArg(info, 3, "bias"), NumArg(info, 4, "eps"), true));
   });
-  TG_OP(exports, "dropout", {
-    return Wrap(info.Env(), at::dropout(TensorArg(info, 0, "input"), NumArg(info, 1, "p"), BoolArg(info, 2, "training")));
-  });
   // upsampleNearest2d(x, outputSize[2], scaleH?, scaleW?)
   TG_OP(exports, "upsampleNearest2d", {
     return Wrap(info.Env(), at::upsample_nearest2d(TensorArg(info, 0, "input"), IntListArg(info, 1, "outputSize"), OptNumArg(info, 2, "scaleH"),

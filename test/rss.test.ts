@@ -13,7 +13,7 @@ import * as v8 from 'v8';
 import * as vm from 'vm';
 import * as tg from '../lib';
 import { openRun } from '../lib/gan/run';
-import { GIF_MAX_FRAMES, gifFrames } from '../lib/cli/train-run';
+import { GIF_MAX_FRAMES, gifFrames } from '../lib/gan/artefacts';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;

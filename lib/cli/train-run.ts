@@ -15,13 +15,10 @@ import type { ModeStats } from '../data';
 import { Progress } from './progress';
 import { StepStats } from '../gan';
 import { ImageDataset } from '../data';
-import { saveLinePlot } from '../io/plot';
-import { writeGif } from '../io/gif';
-import { writeFileAtomic, writeJsonAtomic } from '../io/atomic';
-import { is } from '../errors';
+import { runArtefacts } from '../gan/artefacts';
 import { lockRunDir } from '../gan/run-lock';
 import {
-  RUN_DEFAULTS, RUN_DSETS, RUN_LOSSES, PreparedRun, RunConfig, RunConfigError, TrainingRun, pickRunSpec, prepareRun, resolveRunConfig, loadRunData as loadRunDataLib,
+  RUN_DEFAULTS, RUN_DSETS, RUN_LOSSES, PreparedRun, RunConfig, RunConfigError, RunObserver, TrainEnd, TrainingRun, pickRunSpec, prepareRun, resolveRunConfig, loadRunData as loadRunDataLib,
 } from '../gan/run';
 
 export const LOSSES = RUN_LOSSES;
@@ -103,7 +100,6 @@ export async function loadRunData(f: ParsedFlags): Promise<ImageDataset | import
 /** What a training run returns; `modes`: a toy run's modes covered by 2000 samples (Gaussian mixtures only). */
 export interface TrainResult { out: string; config: RunConfig; last?: StepStats; modes?: ModeStats & { modes: number } }
 
-export interface LossRow { iter: number; criticLoss: number; generatorLoss: number; wasserstein: number; penalty: number; gradNorm: number; seconds: number }
 
 /** Runs (or resumes) a training run, writing everything into `out`. */
 export async function trainRun(f: ParsedFlags, log: (m: string) => void = (m) => console.log(m)): Promise<TrainResult> {
@@ -123,52 +119,27 @@ export async function trainRun(f: ParsedFlags, log: (m: string) => void = (m) =>
     throw e;
   }
   try {
-    return await trainPrepared(f, out, ckptDir, prepared, log);
+    return await trainPrepared(out, ckptDir, prepared, log);
   } finally {
     lock.release();
   }
 }
 
-async function trainPrepared(f: ParsedFlags, out: string, ckptDir: string, prepared: PreparedRun, log: (m: string) => void): Promise<TrainResult> {
+async function trainPrepared(out: string, ckptDir: string, prepared: PreparedRun, log: (m: string) => void): Promise<TrainResult> {
   const { config, dataset } = prepared;
   log(`data: ${dataset.source}`);
-  fs.mkdirSync(path.join(out, 'samples'), { recursive: true });
   const run = TrainingRun.create(config, dataset, prepared.resumeFrom !== undefined ? { resumeFrom: prepared.resumeFrom } : {});
-  if (run.resumedFrom) log(`resuming from ${run.resumedFrom.dir} (iteration ${run.resumedFrom.step})`);
-  const { generator, critic } = run;
-  const device = config.device;
-
-  const start = run.iteration;
-  const lossFile = path.join(out, 'losses.jsonl');
-  let rows: LossRow[] = [];
-  if (run.resumedFrom) {
-    rows = readRows(lossFile).filter((r) => r.iter <= start);
-  } else {
-    for (const stale of ['losses.jsonl', 'losses.png', 'progress.gif']) fs.rmSync(path.join(out, stale), { force: true });
-  }
-  writeFileAtomic(lossFile, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
-  writeJsonAtomic(path.join(out, 'config.json'), config);
-  log(`model: generator ${generator.numParameters()} parameters, critic ${critic.numParameters()}; ${config.loss}, n_critic ${config.nCritic}, ${config.optD} lr ${config.lrD}; ${config.iters} iterations of batch ${config.batchSize} on ${device}`);
-
-  const progress = new Progress(config.iters, start);
-  const t0 = Date.now();
-  let last: StepStats | undefined;
   let modes: TrainResult['modes'];
-  const writeSamples = (iter: number) => writeRunArtefacts(out, iter, run.fixedNoiseGrid(), config, rows);
-
+  let end: TrainEnd;
   try {
-    for (let iter = start + 1; iter <= config.iters; iter++) {
-      last = run.trainer.step();
-      const row: LossRow = { iter, criticLoss: last.criticLoss, generatorLoss: last.generatorLoss, wasserstein: last.wassersteinEstimate, penalty: last.penalty, gradNorm: last.gradNorm, seconds: (Date.now() - t0) / 1000 };
-      rows.push(row);
-      fs.appendFileSync(lossFile, JSON.stringify(row) + '\n');
-      if (!Number.isFinite(last.criticLoss) || !Number.isFinite(last.generatorLoss)) {
-        throw new Error(`training diverged at iteration ${iter}: critic loss ${last.criticLoss}, generator loss ${last.generatorLoss} (try a lower --lr-d/--lr-g)`);
-      }
-      progress.update(iter, { D: last.criticLoss, G: last.generatorLoss, ...(config.loss === 'wgan-gp' || config.loss === 'wgan' ? { W: last.wassersteinEstimate } : {}) });
-      if (iter % config.sampleEvery === 0 || iter === config.iters) writeSamples(iter);
-      if (iter % config.checkpointEvery === 0 || iter === config.iters) run.saveCheckpoint(ckptDir);
-    }
+    if (run.resumedFrom) log(`resuming from ${run.resumedFrom.dir} (iteration ${run.resumedFrom.step})`);
+    log(`model: generator ${run.generator.numParameters()} parameters, critic ${run.critic.numParameters()}; ${config.loss}, n_critic ${config.nCritic}, ${config.optD} lr ${config.lrD}; ${config.iters} iterations of batch ${config.batchSize} on ${config.device}`);
+    const progress = new Progress(config.iters, run.iteration);
+    const showWasserstein = config.loss === 'wgan-gp' || config.loss === 'wgan';
+    const printer: RunObserver = {
+      onStep: (_r, s) => progress.update(s.iteration, { D: s.criticLoss, G: s.generatorLoss, ...(showWasserstein ? { W: s.wassersteinEstimate } : {}) }),
+    };
+    end = await run.train({ observers: [runArtefacts(out), printer], checkpointRoot: ckptDir });
     if (config.toy !== undefined) {
       const x = run.sample(2000, 0);
       const pts = x.to('cpu').data() as Float32Array;
@@ -178,64 +149,8 @@ async function trainPrepared(f: ParsedFlags, out: string, ckptDir: string, prepa
   } finally {
     run.dispose();
   }
-  const secs = (Date.now() - t0) / 1000;
+  const done = end.step - (run.resumedFrom?.step ?? 0);
   if (modes) log(`modes covered: ${modes.modesCovered}/${modes.modes} (a mode counts with >= 1% of 2000 samples within 0.1 of its centre; ${(modes.highQuality * 100).toFixed(1)}% of samples within 0.1 of some centre)`);
-  log(`done: ${config.iters - start} iterations in ${secs.toFixed(1)} s (${((config.iters - start) / Math.max(secs, 1e-9)).toFixed(2)} it/s); samples in ${path.join(out, 'latest.png')}, checkpoint in ${ckptDir}`);
-  return { out, config, last, ...(modes ? { modes } : {}) };
-}
-
-/**
- * The progress GIF shows at most GIF_MAX_FRAMES grids, evenly spaced over the run (the first and
- * the last among them): each rewrite reads and encodes them all, so without a cap the memory and
- * time of every write grew with the run's length.
- */
-export const GIF_MAX_FRAMES = 48;
-export function gifFrames<T>(all: T[]): T[] {
-  if (all.length <= GIF_MAX_FRAMES) return all;
-  return Array.from({ length: GIF_MAX_FRAMES }, (_, j) => all[Math.round((j * (all.length - 1)) / (GIF_MAX_FRAMES - 1))]);
-}
-
-/** Writes a run's sample grid (samples/step-N.png, latest.png), the loss plot and the progress GIF. */
-export function writeRunArtefacts(out: string, iter: number, png: Buffer, config: RunConfig, rows: LossRow[]): void {
-  writeFileAtomic(path.join(out, 'samples', `step-${String(iter).padStart(8, '0')}.png`), png);
-  writeFileAtomic(path.join(out, 'latest.png'), png);
-  saveLinePlot(path.join(out, 'losses.png'), {
-    title: `${config.loss} on ${config.toy ?? config.dset}`,
-    xLabel: 'iteration',
-    series: [
-      { name: config.loss.startsWith('wgan') ? 'negative critic loss' : 'critic loss', values: rows.map((r) => (config.loss.startsWith('wgan') ? -r.criticLoss : r.criticLoss)), x: rows.map((r) => r.iter) },
-      { name: 'generator loss', values: rows.map((r) => r.generatorLoss), x: rows.map((r) => r.iter) },
-    ],
-    smooth: 0.9,
-  });
-  const frames = gifFrames(fs.readdirSync(path.join(out, 'samples')).filter((n) => /^step-\d{8}\.png$/.test(n)).sort());
-  writeGif(path.join(out, 'progress.gif'), frames.map((n) => fs.readFileSync(path.join(out, 'samples', n))), { delayMs: 300 });
-}
-
-/**
- * The rows of losses.jsonl. A garbled last line is a write torn by a kill (the checkpoint is what
- * counts): dropped with a warning. A garbled line before it is an error naming file and line.
- */
-export function readRows(file: string, warn: (m: string) => void = (m) => process.emitWarning(m, { code: 'TORCH_GAN_TORN_LOSSES' })): LossRow[] {
-  if (!fs.existsSync(file)) return [];
-  const lines = fs.readFileSync(file, 'utf8').split('\n');
-  const rows: LossRow[] = [];
-  let last = lines.length - 1;
-  while (last >= 0 && !lines[last].trim()) last--;
-  for (let i = 0; i <= last; i++) {
-    if (!lines[i].trim()) continue;
-    let row: LossRow;
-    try {
-      row = JSON.parse(lines[i]) as LossRow;
-      if (!is.plainObject(row) || !Number.isSafeInteger(row.iter)) throw new Error('expected a row {iter, criticLoss, ...}');
-    } catch (e) {
-      if (i === last) {
-        warn(`${file}: dropped its last line, garbled (a write cut short, e.g. by a kill): ${(e as Error).message}`);
-        break;
-      }
-      throw new Error(`${file} line ${i + 1}: not a loss row (${(e as Error).message}); the lines after it are intact, so this is not a torn write: fix or remove the line`);
-    }
-    rows.push(row);
-  }
-  return rows;
+  log(`done: ${done} iterations in ${end.seconds.toFixed(1)} s (${(done / Math.max(end.seconds, 1e-9)).toFixed(2)} it/s); samples in ${path.join(out, 'latest.png')}, checkpoint in ${ckptDir}`);
+  return { out, config, ...(end.last ? { last: end.last } : {}), ...(modes ? { modes } : {}) };
 }

@@ -5,7 +5,7 @@
 //   ckpt-00000200/critic.safetensors
 //   ckpt-00000200/generator_ema.safetensors (when a GeneratorEma's shadow is given)
 //   ckpt-00000200/opt_g.safetensors, opt_d.safetensors
-//   ckpt-00000200/rng.safetensors         (libtorch's CPU generator state)
+//   ckpt-00000200/rng.safetensors         (the generators' states: 'cpu', and 'cuda:N' with CUDA)
 //   ckpt-00000200/state.json              (step, run config, loader state, ...)
 // A checkpoint folder is written under a temporary name and renamed into place;
 // latest.json is replaced atomically last. A kill at any point leaves the previous
@@ -14,6 +14,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { invalidParameterError, is } from '../errors';
 import { getRngState, setRngState } from '../tensor/creation';
+import { cuda } from '../tensor/memory';
+import type { Tensor } from '../tensor/tensor';
 import { AnyModule } from '../nn/module';
 import { Optimizer } from '../optim/optimizer';
 import { loadModule, loadOptimizer, loadSafetensors, saveModule, saveOptimizer, saveSafetensors } from '../io/safetensors';
@@ -77,11 +79,13 @@ export function saveCheckpoint(root: string, models: CheckpointModels, state: Ch
     if (models.generatorEma) saveModule(models.generatorEma, path.join(tmp, 'generator_ema.safetensors'), { format: 'pt', 'torch-gan.config': configJson });
     if (models.optG) saveOptimizer(models.optG, path.join(tmp, 'opt_g.safetensors'));
     if (models.optD) saveOptimizer(models.optD, path.join(tmp, 'opt_d.safetensors'));
-    const rng = getRngState();
+    // this environment's generators: the CPU one and, with CUDA, each device's ('cuda:0', ...)
+    const rng: Record<string, Tensor> = { cpu: getRngState() };
     try {
-      saveSafetensors(path.join(tmp, 'rng.safetensors'), { cpu: rng });
+      if (cuda.isAvailable()) for (let d = 0; d < cuda.deviceCount(); d++) rng[`cuda:${d}`] = cuda.getRngState(d);
+      saveSafetensors(path.join(tmp, 'rng.safetensors'), rng);
     } finally {
-      rng.dispose();
+      for (const t of Object.values(rng)) t.dispose();
     }
     writeJsonAtomic(path.join(tmp, 'state.json'), { ...state, savedAt: new Date().toISOString(), format: 1 });
     fsyncDir(tmp);
@@ -170,6 +174,13 @@ export function loadCheckpoint(root: string, models: CheckpointModels, options: 
         throw new CheckpointError(file, `'cpu' must be a ${dtype} tensor of ${size} bytes (libtorch's CPU generator state), received a ${t.cpu.dtype} tensor of ${t.cpu.numel()} elements`);
       }
       setRngState(t.cpu);
+      // CUDA generators where both the checkpoint and this process have the device (a CPU-only
+      // resume of a CUDA run restores the CPU stream alone)
+      const devices = cuda.isAvailable() ? cuda.deviceCount() : 0;
+      for (const [key, state] of Object.entries(t)) {
+        const m = /^cuda:(\d+)$/.exec(key);
+        if (m && Number(m[1]) < devices) cuda.setRngState(state, Number(m[1]));
+      }
     } finally {
       for (const v of Object.values(t)) v.dispose();
     }

@@ -13,8 +13,8 @@ import type { ToyData } from './toy-run';
 import { NORMALIZATIONS, UPSAMPLINGS } from './models';
 import { CheckpointError, latestCheckpoint } from './checkpoint';
 // ./run imports this module: its constants are read at call time only (commonjs cycle)
-import { RUN_DSETS, RUN_LOSSES, RUN_OPTIMIZERS, RunConfigError } from './run';
-import type { OptionNamer, RunConfig, RunSpec } from './run';
+import { RUN_DSETS, RUN_LOSSES, RUN_OPTIMIZERS, RunConfigError } from './run-config';
+import type { OptionNamer, RunConfig, RunSpec } from './run-config';
 
 /** The spec keys a resume may change. */
 export const RESUME_CHANGEABLE: readonly (keyof RunSpec)[] = Object.freeze(['iters', 'epochs', 'nBatchPerEpoch', 'sampleEvery', 'checkpointEvery', 'data']);

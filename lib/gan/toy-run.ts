@@ -19,8 +19,8 @@ import type { ToyName, ModeStats } from '../data/toy';
 import type { DataFingerprint } from '../data';
 import { toyCritic, toyGenerator } from './models';
 import { scatterPlotPng } from '../io/plot';
-import { RunConfigError } from './run';
-import type { OptionNamer, RunConfig, RunSpec, DefaultedRunSpec } from './run';
+import { RunConfigError } from './run-config';
+import type { OptionNamer, RunConfig, RunSpec, DefaultedRunSpec } from './run-config';
 
 export { TOY_DATASETS };
 export type { ToyName };

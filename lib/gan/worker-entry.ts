@@ -4,46 +4,27 @@
 // between its steps, and between steps the worker reads its messages (abort, sample,
 // checkpoint), so these are answered within one step. Errors never escape: each is sent
 // back with its message and code.
-import * as fs from 'fs';
 import * as path from 'path';
-import { parentPort, workerData, threadId } from 'worker_threads';
+import { parentPort, workerData } from 'worker_threads';
 import { performance } from 'perf_hooks';
 import { N } from '../native';
-import { getRngState, setRngState, setNumThreads, tidy } from '../tensor';
+import { setNumThreads, tidy } from '../tensor';
 import type { Tensor } from '../tensor';
-import { writeFileAtomic, writeJsonAtomic } from '../io/atomic';
 import { imageGrid } from '../io/png';
 import { latestCheckpoint, loadCheckpoint } from './checkpoint';
 import { PreparedRun, RunConfig, RunSpec, TrainingRun, buildGenerator, generate, prepareRun, seededNoise } from './run';
 import { RunDirLock, lockRunDir } from './run-lock';
 import type { StepStats } from './trainer';
-import { Control, NativeGate, Reply, Request, RngLock, StatusInfo, WorkerBoot, toWireError } from './worker-shared';
+import { Control, NativeGate, Reply, Request, StatusInfo, WorkerBoot, toWireError } from './worker-shared';
+import { runArtefacts } from './artefacts';
+import type { RunObserver } from './run';
 
 if (!parentPort) throw new Error('lib/gan/worker-entry is a worker_threads entry point; use TrainingWorker or GeneratorSampler');
 const port = parentPort;
 const boot = workerData as WorkerBoot;
-const lock = new RngLock(boot.shared, boot.slot, threadId);
 // Every addon call happens inside a gate section (worker-shared.ts: NativeGate); the
 // worker boots inside one (loading this module loaded the addon) and leaves it at the end.
 const gate = new NativeGate(boot.shared, boot.slot);
-
-// ---------------------------------------------------------------- the RNG guard (see worker-shared.ts)
-let myRng: Tensor | null = null;
-function withRng<T>(fn: () => T): T {
-  lock.acquire();
-  try {
-    if (myRng) setRngState(myRng);
-    return fn();
-  } finally {
-    try {
-      const s = getRngState();
-      myRng?.dispose();
-      myRng = s;
-    } finally {
-      lock.release();
-    }
-  }
-}
 
 const post = (m: Reply, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer ?? []);
 const ok = (id: number, value: unknown, transfer?: ArrayBuffer[]) => post({ id, ok: true, value }, transfer);
@@ -71,6 +52,8 @@ const stepTimes: number[] = [];
 let active: { runId: number; abort: boolean } | null = null;
 let closing = false;
 let runLock: RunDirLock | null = null;
+/** the run's files in out (./artefacts.ts), the same observer as the CLI's */
+let artefacts: ReturnType<typeof runArtefacts> | null = null;
 
 // ---------------------------------------------------------------- sampler state
 let sampler: { generator: ReturnType<typeof buildGenerator>; config: RunConfig; step: number; dir: string } | null = null;
@@ -93,8 +76,10 @@ function needRun(): TrainingRun {
   return run;
 }
 
+/** One step by hand (stepAsync): the numbers go to the run's files as in a run(). */
 function trainOneStep(r: TrainingRun): StepStats {
-  const s = withRng(() => r.trainStep());
+  const s = r.trainStep();
+  artefacts?.onStep?.(r, s);
   lastStats = s;
   stepTimes.push(performance.now());
   if (stepTimes.length > 20) stepTimes.shift();
@@ -103,16 +88,8 @@ function trainOneStep(r: TrainingRun): StepStats {
 
 function checkpointNow(r: TrainingRun): { step: number; dir: string } {
   if (!ckptDir) throw coded('no output folder: start the worker with {out} to write checkpoints', 'ERR_NO_OUT');
-  const dir = withRng(() => r.saveCheckpoint(ckptDir!));
+  const dir = r.saveCheckpoint(ckptDir!);
   return { step: r.iteration, dir };
-}
-
-function writeGrid(step: number, png: Uint8Array): string | undefined {
-  if (!out) return undefined;
-  const file = path.join(out, 'samples', `step-${String(step).padStart(8, '0')}.png`);
-  writeFileAtomic(file, png);
-  writeFileAtomic(path.join(out, 'latest.png'), png);
-  return file;
 }
 
 async function start(m: Extract<Request, { op: 'start' }>): Promise<unknown> {
@@ -126,7 +103,8 @@ async function start(m: Extract<Request, { op: 'start' }>): Promise<unknown> {
   try {
     const p = await prepareRun(m.spec as RunSpec, m.resume ? { resume: ckptDir } : {});
     if (closing) throw coded('the worker is closing', 'ERR_WORKER_CLOSED');
-    run = withRng(() => TrainingRun.create(p.config, p.dataset, p.resumeFrom !== undefined ? { resumeFrom: p.resumeFrom } : {}));
+    run = TrainingRun.create(p.config, p.dataset, p.resumeFrom !== undefined ? { resumeFrom: p.resumeFrom } : {});
+    artefacts = out !== undefined ? runArtefacts(out) : null;
     return started(p);
   } catch (e) {
     runLock?.release();
@@ -138,10 +116,7 @@ async function start(m: Extract<Request, { op: 'start' }>): Promise<unknown> {
 function started(p: PreparedRun): unknown {
   const r = run!;
   target = p.config.iters;
-  if (out) {
-    fs.mkdirSync(path.join(out, 'samples'), { recursive: true });
-    writeJsonAtomic(path.join(out, 'config.json'), p.config);
-  }
+  artefacts?.onStart?.(r, { target }); // config.json, samples/, the loss log (cut back on a resume)
   return {
     config: p.config,
     step: r.iteration,
@@ -154,42 +129,32 @@ function started(p: PreparedRun): unknown {
 
 async function trainLoop(runId: number, r: TrainingRun, iters: number, checkpointEvery: number, sampleEvery: number): Promise<void> {
   const me = active!;
-  let lastCkpt = -1;
-  let reason: 'done' | 'aborted' | 'closed' = 'done';
+  const events: RunObserver = {
+    onStep: (_run, stats) => {
+      lastStats = stats;
+      stepTimes.push(performance.now());
+      if (stepTimes.length > 20) stepTimes.shift();
+      post({ event: 'step', runId, stats, status: status() });
+    },
+    onSample: (_run, step, bytes) => {
+      const png = own(bytes);
+      const file = out ? path.join(out, 'samples', `step-${String(step).padStart(8, '0')}.png`) : undefined;
+      post({ event: 'sample', runId, step, png, ...(file ? { file } : {}) }, [png.buffer as ArrayBuffer]);
+    },
+    onCheckpoint: (_run, step, dir) => post({ event: 'checkpoint', runId, step, dir }),
+  };
   try {
-    for (let done = 0; ; done++) {
-      if (closing) {
-        reason = 'closed';
-        break;
-      }
-      if (me.abort) {
-        reason = 'aborted';
-        break;
-      }
-      if (done >= iters) break;
-      gate.run(() => {
-        const stats = trainOneStep(r);
-        post({ event: 'step', runId, stats, status: status() });
-        const step = r.iteration;
-        if (ckptDir && checkpointEvery > 0 && step % checkpointEvery === 0) {
-          const c = checkpointNow(r);
-          lastCkpt = c.step;
-          post({ event: 'checkpoint', runId, ...c });
-        }
-        if (sampleEvery > 0 && step % sampleEvery === 0) {
-          const png = own(r.fixedNoiseGrid());
-          const file = writeGrid(step, png);
-          post({ event: 'sample', runId, step, png, ...(file ? { file } : {}) }, [png.buffer as ArrayBuffer]);
-        }
-      });
-      await yieldToEvents(); // abort, sample, checkpoint and status requests are read here
-    }
-    // stopped between two steps: a complete checkpoint of where it stopped (not on close)
-    if (reason !== 'closed' && ckptDir && lastCkpt !== r.iteration) {
-      const c = gate.run(() => checkpointNow(r));
-      post({ event: 'checkpoint', runId, ...c });
-    }
-    post({ event: 'end', runId, step: r.iteration, reason });
+    // THE loop (TrainingRun.train); abort, sample, checkpoint and status requests are read between steps
+    const end = await r.train({
+      iters,
+      checkpointEvery,
+      sampleEvery,
+      ...(ckptDir !== undefined ? { checkpointRoot: ckptDir } : {}),
+      observers: [...(artefacts ? [artefacts] : []), events],
+      stop: () => (closing ? 'closed' : me.abort ? 'aborted' : null),
+      around: (fn) => gate.run(fn),
+    });
+    post({ event: 'end', runId, step: end.step, reason: end.reason });
   } catch (e) {
     post({ event: 'error', runId, error: toWireError(e) });
   } finally {
@@ -214,7 +179,7 @@ function sampleFrom(n: number, seed: number, format: 'png' | 'tensor-data', nrow
 function loadSampler(dir: string, device: string | undefined): unknown {
   const { state } = latestCheckpoint(dir);
   const config = { ...(state.config as unknown as RunConfig), ...(device !== undefined ? { device } : {}) };
-  const generator = withRng(() => buildGenerator(config));
+  const generator = buildGenerator(config);
   try {
     const st = loadCheckpoint(dir, { generator }, { restoreRng: false });
     generator.eval();
@@ -235,8 +200,6 @@ function shutdown(): unknown {
   run = null;
   sampler?.generator.dispose();
   sampler = null;
-  myRng?.dispose();
-  myRng = null;
   runLock?.release();
   runLock = null;
   return N.memoryCounters();

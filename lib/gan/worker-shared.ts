@@ -1,61 +1,17 @@
 // What the main-thread side (./worker.ts) and the worker side (./worker-entry.ts) share:
-// the message protocol and the process-wide torch RNG guard.
+// the message protocol and the native gates.
 //
-// Why a guard: libtorch has ONE default CPU generator per process (at::detail::
-// getDefaultCPUGenerator), and the addon's randn/rand/manualSeed/getRngState use it from
-// every thread. Two workers training at once would interleave their draws, so neither
-// would reproduce its seed. Each worker therefore keeps its own generator state and runs
-// every section that may draw random numbers (seeding, network init, a training step,
-// checkpoint save/load) under a process-wide lock, with its own state swapped in:
-//   lock; setRngState(mine); work; mine = getRngState(); unlock
-// A worker's numbers are then those of a lone run with the same seed. Cost: the sections
-// of different workers do not overlap (on CPU they compete for the same cores anyway).
-// Code in the main thread that draws from the torch RNG while workers train is not
-// covered (it would shift a worker's draws that are in flight); seeded sampling uses a
-// JS PRNG (run.ts seededNoise) and needs no lock.
+// Random numbers need no guard: each worker is a JS environment of its own, and the addon keeps
+// one set of generators per environment (native/random.cc), so two workers training at once
+// draw from their own generators, and a worker's numbers are those of a lone run with its seed.
 import type { StepStats } from './trainer';
 
-/** Layout of the shared buffer: the lock word, one "waiting" flag per worker slot, one gate state per slot. */
-export const RNG_LOCK_SLOTS = 256;
-const WAITING = (slot: number) => 1 + slot;
-const GATE = (slot: number) => 1 + RNG_LOCK_SLOTS + slot;
+/** Layout of the shared buffer: one gate state per worker slot. */
+export const WORKER_SLOTS = 256;
+const GATE = (slot: number) => slot;
 
 export function createSharedBuffer(): SharedArrayBuffer {
-  return new SharedArrayBuffer(4 * (1 + 2 * RNG_LOCK_SLOTS));
-}
-
-/**
- * A mutex over a SharedArrayBuffer, owned by thread id. Fair enough for alternating
- * long sections: a releasing thread with waiters pauses (≤ 5 ms) until one has taken it.
- */
-export class RngLock {
-  private readonly a: Int32Array;
-  constructor(buffer: SharedArrayBuffer, private readonly slot: number, private readonly owner: number) {
-    this.a = new Int32Array(buffer);
-    if (!(slot >= 0 && slot < RNG_LOCK_SLOTS)) throw new RangeError(`RngLock: slot ${slot} out of range`);
-    if (!(owner > 0)) throw new RangeError('RngLock: owner must be a positive thread id');
-  }
-
-  acquire(): void {
-    const a = this.a;
-    Atomics.store(a, WAITING(this.slot), 1);
-    for (;;) {
-      const cur = Atomics.compareExchange(a, 0, 0, this.owner);
-      if (cur === 0) break;
-      Atomics.wait(a, 0, cur, 50);
-    }
-    Atomics.store(a, WAITING(this.slot), 0);
-  }
-
-  release(): void {
-    const a = this.a;
-    if (Atomics.compareExchange(a, 0, this.owner, 0) !== this.owner) return;
-    Atomics.notify(a, 0);
-    let waiting = false;
-    for (let s = 0; s < RNG_LOCK_SLOTS && !waiting; s++) if (s !== this.slot && Atomics.load(a, WAITING(s)) === 1) waiting = true;
-    // hand over: give a waiter the time to wake up and take the lock before we can retake it
-    if (waiting) Atomics.wait(a, 0, 0, 5);
-  }
+  return new SharedArrayBuffer(4 * WORKER_SLOTS);
 }
 
 // ---------------------------------------------------------------- the native gate
@@ -121,7 +77,6 @@ export class NativeGate {
 export function resetGate(buffer: SharedArrayBuffer, slot: number): void {
   const a = new Int32Array(buffer);
   Atomics.store(a, GATE(slot), GATE_BUSY);
-  Atomics.store(a, WAITING(slot), 0);
 }
 
 /** Main thread: marks the worker STOPPED once it is outside a section; false if the deadline passed first. */
@@ -136,19 +91,16 @@ export function stopAtSafePoint(buffer: SharedArrayBuffer, slot: number, deadlin
   }
 }
 
-/** Main thread: frees what a worker that exited may have left (its waiting flag, the lock). */
-export function releaseSlot(buffer: SharedArrayBuffer, slot: number, owner: number): void {
-  const a = new Int32Array(buffer);
-  Atomics.store(a, WAITING(slot), 0);
-  Atomics.store(a, GATE(slot), GATE_IDLE);
-  if (Atomics.compareExchange(a, 0, owner, 0) === owner) Atomics.notify(a, 0);
+/** Main thread: frees the slot of a worker that exited. */
+export function releaseSlot(buffer: SharedArrayBuffer, slot: number): void {
+  Atomics.store(new Int32Array(buffer), GATE(slot), GATE_IDLE);
 }
 
 // ---------------------------------------------------------------- protocol
 
 export interface WorkerBoot {
   kind: 'trainer' | 'sampler';
-  /** createSharedBuffer(): the RNG lock and the native gates */
+  /** createSharedBuffer(): the native gates */
   shared: SharedArrayBuffer;
   slot: number;
 }

@@ -18,8 +18,8 @@
 //
 // Errors inside a worker reject the call with an Error carrying the worker's message, name
 // and code (WorkerError); a crashed worker rejects what is pending with ERR_WORKER_EXITED.
-// The torch RNG is one per process; workers keep their own RNG state under a process-wide
-// lock (worker-shared.ts), so a worker's numbers are those of a lone run with its seed.
+// Each worker draws from its own generators (the addon keeps them per JS environment), so a
+// worker's numbers are those of a lone run with its seed, whatever else runs in the process.
 import * as path from 'path';
 import { releaseThreadLock } from './run-lock';
 import { Worker } from 'worker_threads';
@@ -27,7 +27,7 @@ import { invalidParameterError, is } from '../errors';
 import type { ResumedFrom, RunConfig, RunSpec } from './run';
 import type { StepStats } from './trainer';
 import {
-  Control, Reply, Request, StatusInfo, WireError, WorkerBoot, WorkerError, createSharedBuffer, releaseSlot, resetGate, stopAtSafePoint, RNG_LOCK_SLOTS,
+  Control, Reply, Request, StatusInfo, WireError, WorkerBoot, WorkerError, createSharedBuffer, releaseSlot, resetGate, stopAtSafePoint, WORKER_SLOTS,
 } from './worker-shared';
 
 export { WorkerError } from './worker-shared';
@@ -90,7 +90,7 @@ class Channel {
     this.buffer = shared;
     let slot = 0;
     while (usedSlots.has(slot)) slot++;
-    if (slot >= RNG_LOCK_SLOTS) throw coded(`too many torch-gan workers in this process (at most ${RNG_LOCK_SLOTS})`, 'ERR_TOO_MANY_WORKERS');
+    if (slot >= WORKER_SLOTS) throw coded(`too many torch-gan workers in this process (at most ${WORKER_SLOTS})`, 'ERR_TOO_MANY_WORKERS');
     usedSlots.add(slot);
     this.slot = slot;
     resetGate(this.buffer, slot);
@@ -120,7 +120,7 @@ class Channel {
       this.worker.once('exit', (code) => {
         live.delete(this);
         if (this.lockDir) releaseThreadLock(this.lockDir, threadId);
-        releaseSlot(this.buffer, this.slot, threadId);
+        releaseSlot(this.buffer, this.slot);
         usedSlots.delete(this.slot);
         this.fail(coded(`the torch-gan worker exited (code ${code})`, 'ERR_WORKER_EXITED'));
         resolve(code);
