@@ -66,7 +66,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
   const trainer = await TrainingWorker.start(options.config ?? {}, { out, ...(options.resume ? { resume: true } : {}) });
   const cfg = trainer.config;
   log(`data: ${trainer.info.dataSource}`);
-  log(`training ${cfg.loss} on ${cfg.dset} (${cfg.iters} iterations of batch ${cfg.batchSize}) in a worker thread; output in ${out}`);
+  log(`training ${cfg.loss} on ${cfg.dataset} (${cfg.iters} iterations of batch ${cfg.batchSize}) in a worker thread; output in ${out}`);
 
   const ac = new AbortController();
   const events: RunEvents = trainer.run({ signal: ac.signal });
@@ -118,7 +118,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
       switch (route) {
         case 'GET /status': {
           const s = trainer.status();
-          return send(res, 200, { ...s, loss: cfg.loss, dset: cfg.dset, batchSize: cfg.batchSize, out });
+          return send(res, 200, { ...s, loss: cfg.loss, dataset: cfg.dataset, batchSize: cfg.batchSize, out });
         }
         case 'GET /samples.png': {
           const n = intParam(url, 'n', 64, 1, MAX_SAMPLES);
@@ -167,7 +167,7 @@ if (require.main === module) {
     port: { type: 'int', min: 0, max: 65535, default: 8080, help: 'port (0: a free one; the URL is printed)' },
     host: { type: 'string', default: '127.0.0.1', help: 'address to listen on (0.0.0.0: all interfaces)' },
     iters: { type: 'int', min: 1, help: 'training iterations (default 1000)' },
-    dset: { type: 'choice', choices: RUN_DSETS, default: 'mnist', help: 'data set' },
+    dataset: { type: 'choice', choices: RUN_DSETS, default: 'mnist', aliases: ['--dset'], help: 'data set' },
     out: { type: 'string', default: 'generated-service', help: 'output folder (checkpoints, sample grids)' },
     resume: { type: 'bool', default: false, help: 'continue from the latest checkpoint in --out' },
     config: { type: 'string', help: 'any other training options as JSON, e.g. \'{"loss": "dragan", "limit": 1024}\' (the CLI flags in camelCase)' },
@@ -183,7 +183,7 @@ if (require.main === module) {
     }
     // on --resume the checkpoint decides: only what this command line gives is compared with it
     const given = givenFlags(f);
-    const config: RunSpec = { ...extra, ...(!f.resume || given.has('dset') ? { dset: f.dset as RunSpec['dset'] } : {}), ...(f.iters !== undefined ? { iters: f.iters as number } : {}) };
+    const config: RunSpec = { ...extra, ...(!f.resume || given.has('dataset') ? { dataset: f.dataset as RunSpec['dataset'] } : {}), ...(f.iters !== undefined ? { iters: f.iters as number } : {}) };
     if (f.resume && !fs.existsSync(path.join(path.resolve(f.out as string), 'checkpoints', 'latest.json'))) {
       throw new UsageError(`--resume: no checkpoint in ${path.resolve(f.out as string)}/checkpoints`);
     }

@@ -31,8 +31,8 @@ export {
 } from './gan';
 export type { GeneratorEmaOptions, ZeroCentredPenaltyOptions, DiffAugmentOptions, DiffAugmentDraws, DiffAugmentOp } from './gan';
 export { spectralNorm, cloneModule } from './nn';
-export { TrainingWorker, GeneratorSampler, TrainingRun, openRun, resolveRunConfig } from './gan';
-export type { RunSpec, RunConfig, RunEvent, RunOptions, StartOptions, SampleOptions, SampleTensorData, TrainingStatus } from './gan';
+export { TrainingWorker, GeneratorSampler, TrainingRun, openRun, prepareRun, resolveRunConfig, runArtefacts, RUN_OPTIONS } from './gan';
+export type { RunSpec, RunConfig, RunObserver, TrainOptions, TrainEnd, RunEvent, RunOptions, StartOptions, SampleOptions, SampleTensorData, TrainingStatus } from './gan';
 export * as metrics from './metrics';
 export * as distributed from './distributed';
 export { Classifier, loadClassifier, classifierOutputs, frechetDistance, kernelInceptionDistance, classifierScore, totalVariationDistance, qualityReference, evaluateGenerator, qualityCallback } from './metrics';

@@ -255,12 +255,12 @@ test('recipes hold the published defaults; trainerFromRecipe builds the optimize
   assert.is(recipes.wgan.optimizer, 'rmsprop');
   assert.is(recipes.wgan.lr, 5e-5);
   assert.equal(recipes.wgan.clamp, { lower: -0.01, upper: 0.01 });
-  assert.is(recipes.dcgan.lr, 2e-4);
-  assert.equal(recipes.dcgan.betas, [0.5, 0.999]);
+  assert.is(recipes.gan.lr, 2e-4);
+  assert.equal(recipes.gan.betas, [0.5, 0.999]);
   assert.is(recipes.dragan.lambda, 10);
   assert.equal(recipes.dragan.betas, [0.5, 0.9]);
-  assert.ok(Object.isFrozen(recipes) && Object.isFrozen(recipes.dcgan));
-  for (const name of ['wgan-gp', 'wgan', 'dcgan', 'dragan'] as const) {
+  assert.ok(Object.isFrozen(recipes) && Object.isFrozen(recipes.gan));
+  for (const name of ['wgan-gp', 'wgan', 'gan', 'dragan'] as const) {
     const G = toyGenerator({ dim: 8 });
     const D = toyCritic({ dim: 8 });
     const t = trainerFromRecipe(name, { generator: G, critic: D, batches: () => tg.randn([8, 2]) });
@@ -285,10 +285,10 @@ test('the DCGAN builders train with every loss (one step each, no leaks)', () =>
     tg.manualSeed(2);
     const G = dcganGenerator({ baseWidth: 2, noiseDim: 4, upsampling: loss === 'hinge' ? 'nearest' : 'deconv' });
     const D = dcganCritic({ baseWidth: 2, loss });
-    const name = loss === 'gan' ? 'dcgan' : loss === 'hinge' ? 'dcgan' : loss;
+    const name = loss === 'gan' ? 'gan' : loss === 'hinge' ? 'gan' : loss;
     const t = loss === 'hinge'
       ? new GanTrainer({ generator: G, critic: D, loss, optG: new Adam(G.parameters()), optD: new Adam(D.parameters()), batches: () => tg.rand([4, 1, 28, 28]) })
-      : trainerFromRecipe(name as 'dcgan', { generator: G, critic: D, batches: () => tg.rand([4, 1, 28, 28]).mul(2).sub(1), nCritic: 1 });
+      : trainerFromRecipe(name as 'gan', { generator: G, critic: D, batches: () => tg.rand([4, 1, 28, 28]).mul(2).sub(1), nCritic: 1 });
     t.step();
     const before = tg.memory().tensors;
     const st = t.step();

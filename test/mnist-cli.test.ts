@@ -68,7 +68,7 @@ test('2 + 2 iterations with a resume in between give the same weights as 4 strai
 
 test('a checkpoint writer killed at random moments always leaves a loadable checkpoint', async () => {
   const dir = path.join(tmp, 'kill');
-  const cfg = { imgDim: 28, noiseDim: 8, baseWidth: 8, channels: 1, generator: 'deconv', generatorNorm: 'instance', criticNorm: 'instance', loss: 'wgan-gp', device: 'cpu' } as const;
+  const cfg = { imgDim: 28, noiseDim: 8, baseWidth: 8, channels: 1, upsampling: 'deconv', generatorNorm: 'instance', criticNorm: 'instance', loss: 'wgan-gp', device: 'cpu' } as const;
   const { generator, critic } = buildModels(cfg);
   saveCheckpoint(dir, { generator, critic }, { step: 1, config: { ...cfg } });
   const script = `
@@ -129,7 +129,7 @@ test('generate.ts samples a grid from the checkpoint; a corrupt checkpoint is a 
 test('the config saved with a run rebuilds the same architecture', () => {
   const { state } = latestCheckpoint(path.join(tmp, 'straight', 'checkpoints'));
   const c = state.config as unknown as RunConfig;
-  assert.equal([c.loss, c.nCritic, c.lrD, c.betas, c.lambda, c.criticNorm], ['wgan-gp', 5, 1e-4, [0.5, 0.9], 10, 'instance']);
+  assert.equal([c.loss, c.nCritic, c.lrD, [c.beta1, c.beta2], c.lambda, c.criticNorm], ['wgan-gp', 5, 1e-4, [0.5, 0.9], 10, 'instance']);
 });
 
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));

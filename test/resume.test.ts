@@ -54,7 +54,7 @@ test('a Fashion-MNIST run resumed without --dset/--limit trains on Fashion-MNIST
   await run('--dset', 'fashion', '--limit', '64', '--iters', '2', '--checkpoint-every', '2', '--out', fashionOut);
   const logs: string[] = [];
   const r = await trainRun(flags('--iters', '3', '--out', fashionOut, '--resume'), (m) => logs.push(m));
-  assert.is(r.config.dset, 'fashion');
+  assert.is(r.config.dataset, 'fashion');
   assert.is(r.config.limit, 64);
   assert.match(logs[0], /^data: Fashion-MNIST train .*\(64 images\)/);
   assert.is(latestCheckpoint(path.join(fashionOut, 'checkpoints')).state.step, 3);
@@ -88,12 +88,12 @@ test('resuming on other data of the same size is refused by the data fingerprint
 test('an explicit --data never falls back to the npm digits: an empty folder, a folder where the file should be', async () => {
   const empty = path.join(tmp, 'empty');
   fs.mkdirSync(empty);
-  assert.match(await errorMessageAsync(() => loadRunData({ dset: 'mnist', data: empty })), /no train-images-idx3-ubyte\(\.gz\) in .* and fallback is off/);
+  assert.match(await errorMessageAsync(() => loadRunData({ dataset: 'mnist', data: empty })), /no train-images-idx3-ubyte\(\.gz\) in .* and fallback is off/);
   const odd = path.join(tmp, 'odd');
   fs.mkdirSync(path.join(odd, 'train-images-idx3-ubyte'), { recursive: true });
   const m = await errorMessageAsync(() => run('--data', odd, '--iters', '1', '--out', path.join(tmp, 'odd-out')));
   assert.match(m, /fallback is off \('.*odd\/train-images-idx3-ubyte' is not a file\)/);
-  assert.ok((await loadRunData({ dset: 'mnist', limit: 10 })).n === 10, 'without --data the fallback (or ./MNIST) still serves');
+  assert.ok((await loadRunData({ dataset: 'mnist', limit: 10 })).n === 10, 'without --data the fallback (or ./MNIST) still serves');
 });
 
 /** A fresh 2-step checkpoint of the IDX data in its own out folder. */
@@ -116,6 +116,20 @@ test('a state.json with a bad loss or batch size is refused naming the file and 
     assert.ok(m.includes(file), m);
     assert.match(m, expected);
   }
+});
+
+test('a checkpoint written before the one-config schema (dset, generator, clamp, betas) resumes with its settings', async () => {
+  const c = await checkpointed('old-names');
+  const file = path.join(c.dir, 'state.json');
+  const st = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const { dataset, upsampling, clampLower, clampUpper, beta1, beta2, ...rest } = st.config;
+  // the names torch-gan 0.1 saved; a changed value shows the migration reads them (not the defaults)
+  st.config = { ...rest, dset: dataset, generator: upsampling === 'deconv' ? 'deconv' : upsampling, clamp: { lower: clampLower, upper: clampUpper }, betas: [beta1, 0.95] };
+  fs.writeFileSync(file, JSON.stringify(st));
+  const r = await resume(c);
+  assert.equal([r.config.dataset, r.config.upsampling, r.config.clampLower, r.config.clampUpper, r.config.beta1, r.config.beta2], [dataset, upsampling, clampLower, clampUpper, beta1, 0.95]);
+  assert.is(r.config.iters, 3);
+  for (const old of ['dset', 'generator', 'clamp', 'betas']) assert.not.ok(old in r.config, `${old} is gone from the upgraded config`);
 });
 
 test('an optimizer file missing state.0.expAvg is refused naming the file and the tensor (not "reading mul_")', async () => {

@@ -47,7 +47,7 @@ test('seed 000 (`swift run -c release`: WGAN-GP on MNIST, images into ./generate
   const out = path.join(cwd, 'generated');
   exists(out, 'latest.png', 'samples/step-00000002.png', 'progress.gif', 'losses.jsonl', 'checkpoints/latest.json');
   const c = configOf(path.join(out, 'checkpoints'));
-  assert.equal([c.loss, c.dset, c.sampleEvery], ['wgan-gp', 'mnist', 100]);
+  assert.equal([c.loss, c.dataset, c.sampleEvery], ['wgan-gp', 'mnist', 100]);
   assert.equal(pngSize(path.join(out, 'latest.png')), [8 * 28 + 9 * 2, 8 * 28 + 9 * 2], 'an 8x8 grid of digits');
   // seed 000 wrote a grid every 1000 iterations: --sample-every 1000 (the default, 100, suits the default 1000-iteration run)
   const r2 = cli(cwd, 'train', '--iters', '3', '--sample-every', '1000', '--batch-size', '16', '--out', 'every1000', ...SMALL);
@@ -73,7 +73,7 @@ test('seed 001 on MNIST, then its generate command: -b, --up, --model-load-path,
   const t = cli(cwd, 'train', '-b', '16', '--up', 'nearest', '--monitor-path', 'wgan-gp-000', '--iters', '2', ...SMALL);
   assert.is(t.status, 0, t.all);
   const c = configOf(path.join(cwd, 'wgan-gp-000', 'checkpoints'));
-  assert.equal([c.batchSize, c.generator], [16, 'nearest']);
+  assert.equal([c.batchSize, c.upsampling], [16, 'nearest']);
   // as written: -d 0 is cuda:0
   const asWritten = cli(cwd, 'generate', '-d', '0', '-b', '64', '--up', 'nearest', '--model-load-path', 'wgan-gp-000/params_99999.h5', '--monitor-path', 'wgan-gp-000');
   if (!haveCuda) {
@@ -112,7 +112,7 @@ test('seed 002 image commands: --backend noted and ignored, celebA case-insensit
   }
   const bn = cli(cwd, 'train', '--bn_mode', '2', '--iters', '2');
   assert.is(bn.status, 2);
-  assert.match(bn.stderr, /--bn-mode 2: Keras 1's BatchNormalization mode \(seed 002\), not a torch-gan value; .*instance \(default\), batch, layer or none/);
+  assert.match(bn.stderr, /--bn_mode \(--norm\) 2: Keras 1's BatchNormalization mode \(seed 002\), not a torch-gan value; .*instance \(default\), batch, layer or none/);
   const backend = cli(cwd, 'train', '--backend', 'cntk');
   assert.is(backend.status, 2);
   assert.match(backend.stderr, /--backend expects one of tensorflow, theano, received 'cntk'/);
@@ -134,8 +134,8 @@ test("seed 002's toy experiment: as written (no --loss) refused; with --loss wga
   assert.equal(pngSize(path.join(out, 'latest.png')), [480, 480], 'a scatter plot, not an image grid');
   assert.is(fs.readFileSync(path.join(out, 'progress.gif')).subarray(0, 6).toString(), 'GIF89a');
   const c = configOf(path.join(out, 'checkpoints'));
-  assert.equal([c.loss, c.dset, c.toy, c.iters, c.batchSize, c.noiseDim, c.lrD, c.lrG, c.clamp, c.optD, c.optG, c.nCritic],
-    ['wgan', 'toy', '8gaussians', 2, 512, 128, 1e-3, 1e-3, { lower: -0.5, upper: 0.5 }, 'rmsprop', 'rmsprop', 5]);
+  assert.equal([c.loss, c.dataset, c.toy, c.iters, c.batchSize, c.noiseDim, c.lrD, c.lrG, c.clampLower, c.clampUpper, c.optD, c.optG, c.nCritic],
+    ['wgan', 'toy', '8gaussians', 2, 512, 128, 1e-3, 1e-3, -0.5, 0.5, 'rmsprop', 'rmsprop', 5]);
   // the critic's weights are clipped into [-0.5, 0.5]; the networks are the toy MLPs (noise 128 -> 2-D points)
   const { dir } = latestCheckpoint(path.join(out, 'checkpoints'));
   const critic = loadSafetensors(path.join(dir, 'critic.safetensors'));
@@ -162,13 +162,13 @@ test('toy refusals name the flag: image-only flags, --toy without --dset toy, ep
     [['--dset', 'toy', '--img_dim', '28'], /--img-dim does not apply to --dset toy/],
     [['--dset', 'toy', '--limit', '10'], /--limit does not apply to --dset toy/],
     [['--dset', 'toy', '--bn-mode', 'none'], /--bn-mode does not apply to --dset toy \(the toy networks are MLPs/],
-    [['--toy', 'swissroll'], /--toy applies only with --dset toy, received --dset mnist/],
-    [['--dset', 'toy', '--nb_epoch', '2'], /--epochs with --dset toy needs --n-batch-per-epoch/],
+    [['--toy', 'swissroll'], /--toy applies only with --dataset toy, received --dataset mnist/],
+    [['--dset', 'toy', '--nb_epoch', '2'], /--nb_epoch with --dset toy needs --n-batch-per-epoch/],
     [['--dset', 'toy', '--toy', 'spiral'], /--toy expects one of 8gaussians, 25gaussians, swissroll, received 'spiral'/],
     [['-c', 'cpu', '-d', '0'], /-c cpu contradicts -d 0 \(cuda:0\)/],
     [['-x', '1'], /unknown flag -x/],
     [['-b', 'many'], /-b \(--batch-size\) expects an integer, received 'many'/],
-    [['--up', 'linear', '--generator', 'nearest'], /--generator nearest and --up linear are the same flag \(--generator\) with different values/],
+    [['--up', 'linear', '--generator', 'nearest'], /--generator nearest and --up linear are the same flag \(--upsampling\) with different values/],
   ];
   for (const [args, msg] of cases) {
     const r = cli(cwd, 'train', ...args, '--iters', '1', '--out', 'never');
@@ -188,7 +188,7 @@ test('toy runs: 2 + 2 iterations with a resume in between give the same weights 
   await trainRun(toyFlags(...common, '--iters', '4', '--checkpoint-every', '4', '--out', straight), quiet);
   await trainRun(toyFlags(...common, '--iters', '2', '--checkpoint-every', '2', '--out', split), quiet);
   const r = await trainRun(parseFlags(['--iters', '4', '--out', split, '--resume'], trainFlags('mnist')), quiet);
-  assert.equal([r.config.toy, r.config.loss, r.config.clamp], ['25gaussians', 'wgan', { lower: -0.1, upper: 0.1 }], 'the settings come from the checkpoint');
+  assert.equal([r.config.toy, r.config.loss, r.config.clampLower, r.config.clampUpper], ['25gaussians', 'wgan', -0.1, 0.1], 'the settings come from the checkpoint');
   const a = latestCheckpoint(path.join(straight, 'checkpoints'));
   const b = latestCheckpoint(path.join(split, 'checkpoints'));
   assert.is(b.state.step, 4);

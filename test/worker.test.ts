@@ -83,9 +83,9 @@ test('errors inside the worker come back as rejections with the message and code
       assert.match(e.message, /batchSize must be at most 4096, received 100000/);
     },
   );
-  await TrainingWorker.start({ ...spec, bnMode: 'batch' }).then(
+  await TrainingWorker.start({ ...spec, criticNorm: 'batch' }).then(
     () => assert.unreachable('batch norm with a penalty'),
-    (e) => assert.match(e.message, /bnMode batch is refused with loss wgan-gp/),
+    (e) => assert.match(e.message, /criticNorm batch is refused with loss wgan-gp/),
   );
   const w = await TrainingWorker.start(spec);
   try {

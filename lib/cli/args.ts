@@ -6,6 +6,8 @@ export interface FlagSpec {
   type: FlagType;
   help: string;
   default?: number | string | boolean;
+  /** a default that --help shows but the parser does not fill in (the library applies it, and tells a given value from a default) */
+  shownDefault?: number | string;
   choices?: readonly string[];
   min?: number;
   max?: number;
@@ -204,7 +206,8 @@ export function helpText(title: string, specs: FlagSpecs, columns = 80): string 
   };
   for (const [name, spec] of Object.entries(specs)) {
     const kind = spec.type === 'choice' ? spec.choices!.join('|') : spec.type === 'bool' ? '' : spec.type === 'int' ? 'N' : spec.type === 'number' ? 'X' : 'VALUE';
-    const def = spec.default === undefined ? '' : ` (default: ${spec.default})`;
+    const shown = spec.default ?? spec.shownDefault;
+    const def = shown === undefined ? '' : ` (default: ${shown})`;
     const also = spec.aliases?.length ? `; also ${spec.aliases.join(', ')}` : '';
     const values = spec.valueAliases ? `; values also ${Object.entries(spec.valueAliases).map(([a, v]) => `${a} (= ${v})`).join(', ')}` : '';
     entry(`--${name}${kind ? ' ' + kind : ''}`, spec.help + def + also + values);

@@ -11,6 +11,7 @@ import * as tg from '..';
 import { runCli, UsageError } from './args';
 import { buildModels, RunConfig } from './train-run';
 import { latestCheckpoint, loadCheckpoint } from '../gan/checkpoint';
+import { checkSavedRunConfig } from '../gan/resume';
 import {
   classifierOutputs, classifierPath, classifierScore, ClassifierOutputs, compareToReference, evaluateGenerator, loadClassifier,
   loadMetricSplit, MetricDset, qualityReference, QualityReport, realBaseline,
@@ -64,9 +65,9 @@ export function evaluateCheckpoint(dir: string, o: {
   const root = path.resolve(dir);
   if (!fs.existsSync(root)) throw new UsageError(`--checkpoint ${root}: no such folder`);
   const { state, dir: ckDir } = latestCheckpoint(root);
-  const config = state.config as unknown as RunConfig;
-  const dset = o.dset ?? (config.dset === 'mnist' || config.dset === 'fashion' ? config.dset : undefined);
-  if (dset === undefined) throw new UsageError(`the run was trained on '${config.dset}'; the metrics classifier is for 28×28 mnist or fashion (pass --dset to force one)`);
+  const config = checkSavedRunConfig(state.config, path.join(ckDir, 'state.json'));
+  const dset = o.dset ?? (config.dataset === 'mnist' || config.dataset === 'fashion' ? config.dataset : undefined);
+  if (dset === undefined) throw new UsageError(`the run was trained on '${config.dataset}'; the metrics classifier is for 28×28 mnist or fashion (pass --dset to force one)`);
   if (config.imgDim !== 28 || config.channels !== 1) throw new UsageError(`the generator makes ${config.channels}×${config.imgDim}×${config.imgDim} images; the metrics classifier needs 1×28×28`);
   const clfFile = o.classifier ?? classifierPath(dset);
   if (!fs.existsSync(clfFile)) {
@@ -84,7 +85,7 @@ export function evaluateCheckpoint(dir: string, o: {
       splits: o.splits ?? 10,
       tvd: { dims: o.tvdDims ?? 2 },
     };
-    log(`checkpoint ${ckDir} (iteration ${st.step}, ${config.loss} on ${config.dset}); classifier ${clfFile}`);
+    log(`checkpoint ${ckDir} (iteration ${st.step}, ${config.loss} on ${config.dataset}); classifier ${clfFile}`);
     const real = o.real ?? realSide(dset, classifier, n);
     log(`real: ${real.note}`);
     const ref = qualityReference(real.test, { tvdDims: quality.tvd.dims });

@@ -11,6 +11,7 @@ import { GENERATOR_VALUE_ALIASES, resolveDeviceFlags } from './seed-flags';
 import { buildModels, checkDevice, RunConfig, RunConfigError } from '../gan/run';
 import { toyScatterPng } from '../gan/toy-run';
 import { latestCheckpoint, loadCheckpoint } from '../gan/checkpoint';
+import { checkSavedRunConfig } from '../gan/resume';
 import { imageGrid } from '../io/png';
 import { writeFileAtomic } from '../io/atomic';
 
@@ -69,12 +70,12 @@ function generateMain(f: ParsedFlags): void {
   }
   const { dir, note } = resolveCheckpointPath(f.checkpoint as string, flagSpelling(f, 'checkpoint'));
   if (note) console.log(`note: ${note}`);
-  const { state } = latestCheckpoint(dir);
-  const config = state.config as unknown as RunConfig;
-  const toy = config.dset === 'toy' ? config.toy : undefined;
+  const latest = latestCheckpoint(dir);
+  const config = checkSavedRunConfig(latest.state.config, path.join(latest.dir, 'state.json'));
+  const toy = config.dataset === 'toy' ? config.toy : undefined;
   const given = givenFlags(f);
-  if (given.has('generator') && !toy && f.generator !== config.generator) {
-    throw new UsageError(`${flagSpelling(f, 'generator')} ${f.generator as string} contradicts the checkpoint's generator ${config.generator} (${dir}): the architecture comes from the checkpoint; drop the flag or pass ${config.generator}`);
+  if (given.has('generator') && !toy && f.generator !== config.upsampling) {
+    throw new UsageError(`${flagSpelling(f, 'generator')} ${f.generator as string} contradicts the checkpoint's generator ${config.upsampling} (${dir}): the architecture comes from the checkpoint; drop the flag or pass ${config.upsampling}`);
   }
   if (toy && f.interpolate !== undefined) throw new UsageError(`--interpolate is for image runs; ${dir} is a toy run (${toy}): it gets a scatter plot`);
   let outFile = path.resolve(f.out as string);
@@ -113,7 +114,7 @@ function generateMain(f: ParsedFlags): void {
   );
   generator.dispose();
   writeFileAtomic(outFile, png);
-  console.log(`wrote ${outFile} from ${st.dir} (iteration ${st.step}, ${config.loss} on ${toy ?? config.dset})`);
+  console.log(`wrote ${outFile} from ${st.dir} (iteration ${st.step}, ${config.loss} on ${toy ?? config.dataset})`);
 }
 
 /** `torch-gan generate [flags]`. */

@@ -34,7 +34,7 @@ export function resolveDeviceFlags(f: ParsedFlags, note: (m: string) => void = (
   if (device !== f.device || (ctx !== undefined && !deviceGiven)) {
     const spelled = [ctx !== undefined ? `${flagSpelling(f, 'context')} ${ctx}` : '', deviceGiven ? `${flagSpelling(f, 'device')} ${f.device as string}` : ''].filter(Boolean).join(' ');
     note(`note: ${spelled} is --device ${device}`);
-    setGivenFlag(f, 'device', device);
+    setGivenFlag(f, 'device', device, '--device');
   }
 }
 
@@ -45,8 +45,8 @@ export function resolveDeviceFlags(f: ParsedFlags, note: (m: string) => void = (
 export function applySeedFlags(f: ParsedFlags, note: (m: string) => void): void {
   const given = givenFlags(f);
   if (given.has('backend')) note(`note: --backend ${f.backend as string} ignored: torch-gan runs on libtorch, there is no backend to choose`);
-  if (f.dset === 'toy' && given.has('generator')) {
-    note(`note: ${flagSpelling(f, 'generator')} ${f.generator as string} ignored with --dset toy: the toy generator is an MLP (no upsampling), as seed 002's toy model`);
+  if (f.dataset === 'toy' && given.has('upsampling')) {
+    note(`note: ${flagSpelling(f, 'upsampling')} ${f.upsampling as string} ignored with ${flagSpelling(f, 'dataset')} toy: the toy generator is an MLP (no upsampling), as seed 002's toy model`);
   }
   resolveDeviceFlags(f, note);
 }

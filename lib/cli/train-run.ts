@@ -8,9 +8,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tg from '..';
-import { FlagSpecs, ParsedFlags, UsageError, explicitFlags } from './args';
-import { GENERATOR_VALUE_ALIASES, KERAS_BN_MODES, applySeedFlags } from './seed-flags';
-import { TOY_DATASETS, toyModes } from '../gan/toy-run';
+import { FlagSpec, FlagSpecs, ParsedFlags, UsageError, explicitFlags, flagSpelling } from './args';
+import { applySeedFlags } from './seed-flags';
+import { toyModes } from '../gan/toy-run';
 import type { ModeStats } from '../data';
 import { Progress } from './progress';
 import { StepStats } from '../gan';
@@ -18,59 +18,53 @@ import { ImageDataset } from '../data';
 import { runArtefacts } from '../gan/artefacts';
 import { lockRunDir } from '../gan/run-lock';
 import {
-  RUN_DEFAULTS, RUN_DSETS, RUN_LOSSES, PreparedRun, RunConfig, RunConfigError, RunObserver, TrainEnd, TrainingRun, pickRunSpec, prepareRun, resolveRunConfig, loadRunData as loadRunDataLib,
+  RUN_DSETS, RUN_LOSSES, RUN_OPTIONS, RUN_SPEC_KEYS, PreparedRun, RunConfig, RunConfigError, RunObserver, TrainEnd, TrainingRun, pickRunSpec, prepareRun, resolveRunConfig, loadRunData as loadRunDataLib,
 } from '../gan/run';
 
 export const LOSSES = RUN_LOSSES;
 export const DSETS = RUN_DSETS;
 
-/** The CLI's flags; `dset` picks the default data set of the example. */
-export function trainFlags(dset: (typeof DSETS)[number]): FlagSpecs {
+/** Flag name of an option key: batchSize -> --batch-size. */
+export const flagName = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+/** Errors name an option as this command line spelled it (--dset if so typed), else --kebab-case. */
+const spellingOf = (f: ParsedFlags) => (key: string): string => flagSpelling(f, key);
+
+/**
+ * The CLI's flags: every run option of RUN_OPTIONS (lib/gan/run-config.ts) as --kebab-case with
+ * its seed spellings as aliases, then the flags of the command itself; `dataset` is the example's
+ * default data set.
+ */
+export function trainFlags(dataset: (typeof DSETS)[number]): FlagSpecs {
+  const flags: FlagSpecs = {};
+  for (const key of RUN_SPEC_KEYS) {
+    const o = RUN_OPTIONS[key];
+    const spec: FlagSpec = { type: o.type, help: o.help };
+    if (o.choices) spec.choices = o.choices;
+    if (o.min !== undefined) spec.min = o.min;
+    if (o.max !== undefined) spec.max = o.max;
+    const def = key === 'dataset' ? dataset : o.default;
+    // options that only apply with some others (clamping with --loss wgan) must not look given
+    if (def !== undefined && (key === 'clampLower' || key === 'clampUpper')) spec.shownDefault = def;
+    else if (def !== undefined) spec.default = def;
+    if (o.aliases) spec.aliases = o.aliases;
+    if (o.valueAliases) spec.valueAliases = o.valueAliases;
+    if (o.refuse) spec.refuse = o.refuse;
+    flags[flagName(key).slice(2)] = spec;
+  }
   return {
-    loss: { type: 'choice', choices: LOSSES, default: RUN_DEFAULTS.loss, help: 'gan (DCGAN, BCE), wgan (weight clipping), wgan-gp, dragan' },
-    generator: { type: 'choice', choices: ['deconv', 'nearest', 'bilinear', 'unpool'], default: RUN_DEFAULTS.generator, aliases: ['--up'], valueAliases: GENERATOR_VALUE_ALIASES, help: 'how the generator upsamples (not used by --dset toy: an MLP)' },
-    dset: { type: 'choice', choices: DSETS, default: dset, help: 'data set; toy: 2-D points (--toy)' },
-    toy: { type: 'choice', choices: TOY_DATASETS, help: 'the toy set of --dset toy (default: 8gaussians)' },
-    data: { type: 'string', help: 'data folder (default: ./MNIST, Debian fashion-mnist, ./cifar-10-batches-bin; required for celeba)' },
-    'img-dim': { type: 'int', min: 28, max: 64, help: 'image size: 28 (MNIST), 32 (CIFAR-10), 64 (CelebA)' },
-    limit: { type: 'int', min: 1, help: 'use only the first N images' },
-    epochs: { type: 'int', min: 1, aliases: ['--nb-epoch'], help: 'epochs of n-batch-per-epoch iterations (instead of --iters)' },
-    iters: { type: 'int', min: 1, help: 'generator iterations (default 1000 unless --epochs)' },
-    'batch-size': { type: 'int', min: 1, max: 4096, default: RUN_DEFAULTS.batchSize, aliases: ['-b'], help: 'batch size' },
-    'n-batch-per-epoch': { type: 'int', min: 1, help: 'generator iterations per epoch (default: one pass over the data; required with --dset toy)' },
-    'bn-mode': { type: 'choice', choices: ['instance', 'batch', 'layer', 'none'], refuse: KERAS_BN_MODES, help: "normalisation: the critic's (default instance; batch is refused with a penalty) and the generator's (default instance for wgan kinds, batch for gan)" },
-    'g-norm': { type: 'choice', choices: ['instance', 'batch', 'layer', 'none'], help: "the generator's normalisation (overrides --bn-mode for it)" },
-    'noise-dim': { type: 'int', min: 1, default: RUN_DEFAULTS.noiseDim, help: 'noise dimension' },
-    'noise-scale': { type: 'number', min: 1e-6, default: RUN_DEFAULTS.noiseScale, help: 'noise scale (std for normal, half-width for uniform)' },
-    'noise-kind': { type: 'choice', choices: ['normal', 'uniform'], default: RUN_DEFAULTS.noiseKind, help: 'noise distribution' },
-    'base-width': { type: 'int', min: 1, help: 'filters of the widest layer (default 32, as seed 003); --dset toy: hidden units of the MLPs (default 128)' },
-    'disc-iterations': { type: 'int', min: 1, help: 'critic steps per generator step (default 5 for wgan kinds, 1 otherwise)' },
-    'clamp-lower': { type: 'number', help: `--loss wgan: clip critic weights below this (default ${RUN_DEFAULTS.clampLower}; refused with other losses)` },
-    'clamp-upper': { type: 'number', help: `--loss wgan: clip critic weights above this (default ${RUN_DEFAULTS.clampUpper})` },
-    'opt-d': { type: 'choice', choices: ['adam', 'rmsprop', 'sgd'], help: 'critic optimizer (default: the recipe: adam; rmsprop for wgan)' },
-    'opt-g': { type: 'choice', choices: ['adam', 'rmsprop', 'sgd'], help: 'generator optimizer (default: the recipe)' },
-    'lr-d': { type: 'number', min: 0, help: 'critic learning rate (default: recipe: 1e-4 wgan-gp/dragan, 5e-5 wgan, 2e-4 gan)' },
-    'lr-g': { type: 'number', min: 0, help: 'generator learning rate (default: the recipe)' },
-    beta1: { type: 'number', min: 0, max: 1, help: "Adam's beta1 (default: recipe: 0.5)" },
-    beta2: { type: 'number', min: 0, max: 1, help: "Adam's beta2 (default: recipe: 0.9; 0.999 for gan)" },
-    lambda: { type: 'number', min: 0, default: RUN_DEFAULTS.lambda, help: 'gradient penalty weight (wgan-gp, dragan)' },
-    device: { type: 'string', default: RUN_DEFAULTS.device, aliases: ['-d'], help: 'cpu, cuda, cuda:N, or N (= cuda:N, as nnabla\'s -d N)' },
+    ...flags,
     context: { type: 'choice', choices: ['cpu', 'cuda', 'cudnn'], aliases: ['-c'], help: "nnabla's context (seed 001): cudnn or cuda is --device cuda:N (N from -d, default 0), cpu is --device cpu" },
     backend: { type: 'choice', choices: ['tensorflow', 'theano'], help: "seed 002's Keras backend: accepted and ignored with a note (torch-gan runs on libtorch; no backend to choose)" },
-    seed: { type: 'int', min: 0, default: RUN_DEFAULTS.seed, help: 'random seed' },
     out: { type: 'string', default: 'generated', aliases: ['--monitor-path'], help: 'output folder' },
-    'sample-every': { type: 'int', min: 1, default: RUN_DEFAULTS.sampleEvery, help: 'write a sample grid (toy: a scatter plot) every N iterations (seed 000 wrote one every 1000)' },
-    'checkpoint-every': { type: 'int', min: 1, default: RUN_DEFAULTS.checkpointEvery, help: 'write a checkpoint every N iterations' },
     resume: { type: 'bool', default: false, help: 'continue from the latest checkpoint in --out' },
-    threads: { type: 'int', min: 1, help: "libtorch threads (default: all cores)" },
+    threads: { type: 'int', min: 1, help: 'libtorch threads (default: all cores)' },
   };
 }
 
 export type { RunConfig } from '../gan/run';
 export { buildModels } from '../gan/run';
 
-/** Flag name for an option key in error messages: batchSize -> --batch-size. */
-export const flagName = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 /** Runs fn; a configuration error becomes a UsageError (exit code 2). */
 function asUsage<T>(fn: () => T): T {
@@ -84,13 +78,13 @@ function asUsage<T>(fn: () => T): T {
 
 /** Flags → a complete, validated run configuration (policy: the published recipes; lib/gan/run). */
 export function resolveConfig(f: ParsedFlags, dataset: { channels: number; height: number; n: number }): RunConfig {
-  return asUsage(() => resolveRunConfig(pickRunSpec(f), dataset, flagName));
+  return asUsage(() => resolveRunConfig(pickRunSpec(f), dataset, spellingOf(f)));
 }
 
 /** Loads the run's data set; the MNIST fallback and every source say what they used. */
 export async function loadRunData(f: ParsedFlags): Promise<ImageDataset | import('../gan/toy-run').ToyData> {
   try {
-    return await loadRunDataLib(pickRunSpec(f), flagName);
+    return await loadRunDataLib(pickRunSpec(f), spellingOf(f));
   } catch (e) {
     if (e instanceof RunConfigError) throw new UsageError(e.message);
     throw e;
@@ -112,7 +106,7 @@ export async function trainRun(f: ParsedFlags, log: (m: string) => void = (m) =>
   const lock = lockRunDir(out);
   let prepared: PreparedRun;
   try {
-    prepared = await prepareRun(pickRunSpec(f.resume ? explicitFlags(f) : f), { optionName: flagName, ...(f.resume ? { resume: ckptDir } : {}) });
+    prepared = await prepareRun(pickRunSpec(f.resume ? explicitFlags(f) : f), { optionName: spellingOf(f), ...(f.resume ? { resume: ckptDir } : {}) });
   } catch (e) {
     lock.release();
     if (e instanceof RunConfigError) throw new UsageError(e.message);

@@ -67,7 +67,7 @@ export function writeRunArtefacts(out: string, iter: number, png: Buffer, config
   writeFileAtomic(path.join(out, 'samples', `step-${String(iter).padStart(8, '0')}.png`), png);
   writeFileAtomic(path.join(out, 'latest.png'), png);
   saveLinePlot(path.join(out, 'losses.png'), {
-    title: `${config.loss} on ${config.toy ?? config.dset}`,
+    title: `${config.loss} on ${config.toy ?? config.dataset}`,
     xLabel: 'iteration',
     series: [
       { name: config.loss.startsWith('wgan') ? 'negative critic loss' : 'critic loss', values: rows.map((r) => (config.loss.startsWith('wgan') ? -r.criticLoss : r.criticLoss)), x: rows.map((r) => r.iter) },

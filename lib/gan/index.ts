@@ -5,6 +5,7 @@ export * from './penalties';
 export * from './models';
 export * from './trainer';
 export * from './run';
+export * from './artefacts';
 export * from './worker';
 export * from './truncation';
 export * from './ema';

@@ -8,45 +8,20 @@ import * as path from 'path';
 import { is } from '../errors';
 import { fingerprintDifference } from '../data';
 import type { DataFingerprint, ImageDataset } from '../data';
-import { TOY_DATASETS } from '../data/toy';
 import type { ToyData } from './toy-run';
-import { NORMALIZATIONS, UPSAMPLINGS } from './models';
 import { CheckpointError, latestCheckpoint } from './checkpoint';
 // ./run imports this module: its constants are read at call time only (commonjs cycle)
-import { RUN_DSETS, RUN_LOSSES, RUN_OPTIMIZERS, RunConfigError } from './run-config';
+import { RUN_OPTIONS, RUN_SPEC_KEYS, RunConfigError, optionExpected, optionProblem } from './run-config';
 import type { OptionNamer, RunConfig, RunSpec } from './run-config';
 
-/** The spec keys a resume may change. */
-export const RESUME_CHANGEABLE: readonly (keyof RunSpec)[] = Object.freeze(['iters', 'epochs', 'nBatchPerEpoch', 'sampleEvery', 'checkpointEvery', 'data']);
+/** The spec keys a resume may change (RUN_OPTIONS' `resumable`). */
+export const RESUME_CHANGEABLE: readonly (keyof RunSpec)[] = Object.freeze(RUN_SPEC_KEYS.filter((k) => RUN_OPTIONS[k].resumable));
 
-/** Each other spec key, as the value the saved RunConfig holds for it. */
-const SAVED_VALUE: Record<Exclude<keyof RunSpec, 'iters' | 'epochs' | 'nBatchPerEpoch' | 'sampleEvery' | 'checkpointEvery' | 'data'>, (c: RunConfig) => unknown> = {
-  loss: (c) => c.loss,
-  generator: (c) => c.generator,
-  dset: (c) => c.dset,
-  toy: (c) => c.toy,
-  imgDim: (c) => c.imgDim,
-  limit: (c) => c.limit,
-  batchSize: (c) => c.batchSize,
-  bnMode: (c) => c.criticNorm,
-  gNorm: (c) => c.generatorNorm,
-  noiseDim: (c) => c.noiseDim,
-  noiseScale: (c) => c.noiseScale,
-  noiseKind: (c) => c.noiseKind,
-  baseWidth: (c) => c.baseWidth,
-  discIterations: (c) => c.nCritic,
-  clampLower: (c) => c.clamp.lower,
-  clampUpper: (c) => c.clamp.upper,
-  optD: (c) => c.optD,
-  optG: (c) => c.optG,
-  lrD: (c) => c.lrD,
-  lrG: (c) => c.lrG,
-  beta1: (c) => c.betas[0],
-  beta2: (c) => c.betas[1],
-  lambda: (c) => c.lambda,
-  device: (c) => c.device,
-  seed: (c) => c.seed,
-};
+/** A spec key's value as the saved RunConfig holds it: the same key, except the input-only `norm` (both networks'). */
+function savedValue(key: keyof RunSpec, c: RunConfig): unknown {
+  if (key === 'norm') return c.criticNorm === c.generatorNorm ? c.criticNorm : `${c.criticNorm} (critic) / ${c.generatorNorm} (generator)`;
+  return (c as unknown as Record<string, unknown>)[key];
+}
 
 const show = (v: unknown): string => (v === undefined ? '(not set)' : typeof v === 'string' ? `'${v}'` : String(v));
 
@@ -57,9 +32,8 @@ const show = (v: unknown): string => (v === undefined ? '(not set)' : typeof v =
 export function checkAgainstCheckpoint(spec: RunSpec, saved: RunConfig, name: OptionNamer, file: string): void {
   for (const [key, value] of Object.entries(spec)) {
     if (value === undefined || (RESUME_CHANGEABLE as string[]).includes(key)) continue;
-    const get = SAVED_VALUE[key as keyof typeof SAVED_VALUE];
-    if (!get) continue; // unknown keys were refused by validateRunSpec
-    const was = get(saved);
+    if (!(key in RUN_OPTIONS)) continue; // unknown keys were refused by validateRunSpec
+    const was = savedValue(key as keyof RunSpec, saved);
     if (was !== value) {
       throw new RunConfigError(
         `${name(key)} ${show(value)} contradicts the checkpoint's ${show(was)} (${file}): a resumed run keeps its checkpoint's settings ` +
@@ -70,56 +44,54 @@ export function checkAgainstCheckpoint(spec: RunSpec, saved: RunConfig, name: Op
   }
 }
 
-type Check = (v: unknown) => boolean;
-const int = (min: number, max = Infinity): Check => (v) => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max;
-const num = (min = -Infinity, max = Infinity): Check => (v) => is.finite(v) && v >= min && v <= max;
-const oneOf = (values: readonly string[]): Check => (v) => is.oneOf(v, values);
-const optional = (c: Check): Check => (v) => v === undefined || c(v);
-
-/** What a saved RunConfig must hold, field by field (lib/gan/run.ts RunConfig). */
-function savedFields(): Record<keyof RunConfig, [Check, string]> {
-  return {
-    loss: [oneOf(RUN_LOSSES), `one of ${RUN_LOSSES.join(', ')}`],
-    generator: [oneOf(UPSAMPLINGS), `one of ${UPSAMPLINGS.join(', ')}`],
-    dset: [oneOf(RUN_DSETS), `one of ${RUN_DSETS.join(', ')}`],
-    toy: [optional(oneOf(TOY_DATASETS)), `one of ${TOY_DATASETS.join(', ')} or nothing`],
-    data: [optional(is.string), 'a folder path or nothing'],
-    imgDim: [(v) => v === 0 || v === 28 || v === 32 || v === 64, '28, 32 or 64 (0 for a toy run)'],
-    limit: [optional(int(1)), 'a positive integer or nothing'],
-    iters: [int(1), 'a positive integer'],
-    batchSize: [int(1, 4096), 'an integer in [1, 4096]'],
-    criticNorm: [oneOf(NORMALIZATIONS), `one of ${NORMALIZATIONS.join(', ')}`],
-    generatorNorm: [oneOf(NORMALIZATIONS), `one of ${NORMALIZATIONS.join(', ')}`],
-    noiseDim: [int(1), 'a positive integer'],
-    noiseScale: [(v) => is.finite(v) && v > 0, 'a positive number'],
-    noiseKind: [oneOf(['normal', 'uniform']), 'normal or uniform'],
-    baseWidth: [int(1), 'a positive integer'],
-    nCritic: [int(1), 'a positive integer'],
-    clamp: [(v) => is.plainObject(v) && is.finite(v.lower) && is.finite(v.upper) && v.lower <= v.upper, '{lower, upper} with lower <= upper'],
-    optD: [oneOf(RUN_OPTIMIZERS), `one of ${RUN_OPTIMIZERS.join(', ')}`],
-    optG: [oneOf(RUN_OPTIMIZERS), `one of ${RUN_OPTIMIZERS.join(', ')}`],
-    lrD: [num(0), 'a non-negative number'],
-    lrG: [num(0), 'a non-negative number'],
-    betas: [(v) => Array.isArray(v) && v.length === 2 && v.every((b) => is.finite(b) && b >= 0 && b < 1), 'a pair of numbers in [0, 1)'],
-    lambda: [num(0), 'a non-negative number'],
-    device: [(v) => is.string(v) && /^(cpu|cuda|cuda:\d+)$/.test(v), 'cpu, cuda or cuda:N'],
-    seed: [int(0), 'a non-negative integer'],
-    sampleEvery: [int(1), 'a positive integer'],
-    checkpointEvery: [int(1), 'a positive integer'],
-    channels: [int(1), 'a positive integer'],
+/**
+ * A saved config in the current names. Checkpoints before the one-config schema (torch-gan 0.1,
+ * sessions up to 5) saved dset, generator (the upsampling), clamp {lower, upper} and betas [b1, b2].
+ */
+export function upgradeSavedConfig(config: Record<string, unknown>): Record<string, unknown> {
+  const c = { ...config };
+  const rename = (from: string, to: string) => {
+    if (from in c && !(to in c)) c[to] = c[from];
+    delete c[from];
   };
+  rename('dset', 'dataset');
+  if (typeof c.generator === 'string') rename('generator', 'upsampling');
+  if (is.plainObject(c.clamp)) {
+    c.clampLower ??= c.clamp.lower;
+    c.clampUpper ??= c.clamp.upper;
+    delete c.clamp;
+  }
+  if (Array.isArray(c.betas)) {
+    c.beta1 ??= c.betas[0];
+    c.beta2 ??= c.betas[1];
+    delete c.betas;
+  }
+  return c;
 }
 
-/** The saved config of a checkpoint, checked field by field; errors name the file and the field. */
-export function checkSavedRunConfig(config: unknown, file: string): RunConfig {
-  if (!is.plainObject(config)) throw new CheckpointError(file, 'config: expected the run configuration object');
-  for (const [key, [ok, expected]] of Object.entries(savedFields())) {
+/** The saved config of a checkpoint (old names upgraded), checked field by field against RUN_OPTIONS; errors name the file and the field. */
+export function checkSavedRunConfig(raw: unknown, file: string): RunConfig {
+  if (!is.plainObject(raw)) throw new CheckpointError(file, 'config: expected the run configuration object');
+  const config = upgradeSavedConfig(raw);
+  const problem = (key: string, why: string) => new CheckpointError(file, `config.${key}: ${why}`);
+  for (const key of RUN_SPEC_KEYS) {
+    const o = RUN_OPTIONS[key];
+    if (o.kind === 'input') continue;
     const v = config[key];
-    if (!ok(v)) throw new CheckpointError(file, `config.${key}: expected ${expected}, received ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
+    if (v === undefined) {
+      if (o.kind === 'optional') continue;
+      throw problem(key, `expected ${optionExpected(o)}, received nothing`);
+    }
+    // a toy run's imgDim is 0 (2-D points), below the option's range
+    if (key === 'imgDim' && v === 0) continue;
+    if (optionProblem(o, v)) throw problem(key, `expected ${optionExpected(o)}, received ${JSON.stringify(v)}`);
   }
-  const toy = config.dset === 'toy';
+  if (!Number.isSafeInteger(config.channels) || (config.channels as number) < 1) throw problem('channels', `expected a positive integer, received ${JSON.stringify(config.channels) ?? 'nothing'}`);
+  if ((config.clampUpper as number) < (config.clampLower as number)) throw problem('clampUpper', `must be >= clampLower (${String(config.clampLower)}), received ${String(config.clampUpper)}`);
+  if (config.imgDim !== 0 && ![28, 32, 64].includes(config.imgDim as number)) throw problem('imgDim', `expected 28, 32 or 64 (0 for a toy run), received ${String(config.imgDim)}`);
+  const toy = config.dataset === 'toy';
   if (toy !== (config.toy !== undefined) || toy !== (config.imgDim === 0)) {
-    throw new CheckpointError(file, `config: dset ${JSON.stringify(config.dset)}, toy ${JSON.stringify(config.toy)} and imgDim ${JSON.stringify(config.imgDim)} disagree (a toy run has dset 'toy', a toy set and imgDim 0; an image run neither)`);
+    throw new CheckpointError(file, `config: dataset ${JSON.stringify(config.dataset)}, toy ${JSON.stringify(config.toy)} and imgDim ${JSON.stringify(config.imgDim)} disagree (a toy run has dataset 'toy', a toy set and imgDim 0; an image run neither)`);
   }
   return config as unknown as RunConfig;
 }
@@ -129,14 +101,14 @@ export async function prepareResume(
   spec: RunSpec,
   root: string,
   name: OptionNamer,
-  loadRunData: (s: Pick<RunSpec, 'dset' | 'data' | 'limit' | 'imgDim' | 'toy'>, name: OptionNamer) => Promise<ImageDataset | ToyData>,
+  loadRunData: (s: Pick<RunSpec, 'dataset' | 'data' | 'limit' | 'imgDim' | 'toy'>, name: OptionNamer) => Promise<ImageDataset | ToyData>,
 ): Promise<{ config: RunConfig; dataset: ImageDataset | ToyData }> {
   const { dir, state } = latestCheckpoint(root);
   const file = path.join(dir, 'state.json');
   const saved = checkSavedRunConfig(state.config, file);
   checkAgainstCheckpoint(spec, saved, name, file);
   const data = spec.data ?? saved.data;
-  const dataset = await loadRunData({ dset: saved.dset, data, limit: saved.limit, imgDim: saved.imgDim, ...(saved.toy !== undefined ? { toy: saved.toy } : {}) }, name);
+  const dataset = await loadRunData({ dataset: saved.dataset, data, limit: saved.limit, imgDim: saved.imgDim, ...(saved.toy !== undefined ? { toy: saved.toy } : {}) }, name);
   let iters = spec.iters ?? saved.iters;
   if (spec.epochs !== undefined) {
     if (spec.iters !== undefined) throw new RunConfigError(`give ${name('iters')} or ${name('epochs')}, not both`, 'epochs');

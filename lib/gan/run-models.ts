@@ -9,18 +9,18 @@ import { dcganCritic, dcganGenerator, ImageSize } from './models';
 import { buildToyCritic, buildToyGenerator } from './toy-run';
 import type { RunConfig, RunDataset, RunOptimizer } from './run-config';
 
-export type ModelConfig = Pick<RunConfig, 'imgDim' | 'noiseDim' | 'baseWidth' | 'channels' | 'generator' | 'generatorNorm' | 'criticNorm' | 'loss' | 'device'> & { dset?: RunDataset };
+export type ModelConfig = Pick<RunConfig, 'imgDim' | 'noiseDim' | 'baseWidth' | 'channels' | 'upsampling' | 'generatorNorm' | 'criticNorm' | 'loss' | 'device'> & { dataset?: RunDataset };
 
-/** The generator a config describes (dset 'toy': the toy MLP, ./toy-run). */
+/** The generator a config describes (dataset 'toy': the toy MLP, ./toy-run). */
 export function buildGenerator(c: Omit<ModelConfig, 'criticNorm' | 'loss'>) {
-  if (c.dset === 'toy') return buildToyGenerator(c);
-  return dcganGenerator({ imageSize: c.imgDim as ImageSize, noiseDim: c.noiseDim, baseWidth: c.baseWidth, channels: c.channels, device: c.device as Device, upsampling: c.generator, normalization: c.generatorNorm });
+  if (c.dataset === 'toy') return buildToyGenerator(c);
+  return dcganGenerator({ imageSize: c.imgDim as ImageSize, noiseDim: c.noiseDim, baseWidth: c.baseWidth, channels: c.channels, device: c.device as Device, upsampling: c.upsampling, normalization: c.generatorNorm });
 }
 
 /** The networks a config describes (generator first, then critic: the order of their random init). */
 export function buildModels(c: ModelConfig) {
   const generator = buildGenerator(c);
-  const critic = c.dset === 'toy' ? buildToyCritic(c) : dcganCritic({ imageSize: c.imgDim as ImageSize, noiseDim: c.noiseDim, baseWidth: c.baseWidth, channels: c.channels, device: c.device as Device, normalization: c.criticNorm, loss: c.loss });
+  const critic = c.dataset === 'toy' ? buildToyCritic(c) : dcganCritic({ imageSize: c.imgDim as ImageSize, noiseDim: c.noiseDim, baseWidth: c.baseWidth, channels: c.channels, device: c.device as Device, normalization: c.criticNorm, loss: c.loss });
   return { generator, critic };
 }
 
@@ -35,13 +35,13 @@ export function makeOptimizer(kind: RunOptimizer, params: Tensor[], lr: number, 
  * (and so the training run's random numbers) is not touched. Shape [n, noiseDim, 1, 1] on the device
  * ([n, noiseDim] for a toy run's MLP).
  */
-export function seededNoise(config: Pick<RunConfig, 'noiseDim' | 'noiseScale' | 'noiseKind' | 'device'> & { dset?: RunDataset }, n: number, seed: number): Tensor {
+export function seededNoise(config: Pick<RunConfig, 'noiseDim' | 'noiseScale' | 'noiseKind' | 'device'> & { dataset?: RunDataset }, n: number, seed: number): Tensor {
   const rng = new Rng(seed);
   const z = new Float32Array(n * config.noiseDim);
   const s = config.noiseScale;
   if (config.noiseKind === 'uniform') for (let i = 0; i < z.length; i++) z[i] = (2 * rng.uniform() - 1) * s;
   else for (let i = 0; i < z.length; i++) z[i] = rng.normal() * s;
-  return tensor(z, config.dset === 'toy' ? [n, config.noiseDim] : [n, config.noiseDim, 1, 1], { device: config.device as Device });
+  return tensor(z, config.dataset === 'toy' ? [n, config.noiseDim] : [n, config.noiseDim, 1, 1], { device: config.device as Device });
 }
 
 /** Evaluates a generator (eval mode, no graph) on z; returns the images, the mode restored. */

@@ -26,7 +26,7 @@ import { dcganCritic } from './models';
 import { CheckpointState, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { checkResumeData, prepareResume } from './resume';
 import { ToyBatches, ToyData, criticField, isToyData, toyFingerprint, toyScatterPng, TOY_PLOT_POINTS } from './toy-run';
-import { RunConfig, RunConfigError, RunSpec, OptionNamer, checkDevice, loadRunData, plainName, resolveRunConfig, validateRunSpec } from './run-config';
+import { RUN_DEFAULTS, RunConfig, RunConfigError, RunSpec, OptionNamer, checkDevice, loadRunData, plainName, resolveRunConfig, validateRunSpec } from './run-config';
 import { buildGenerator, buildModels, makeOptimizer, seededNoise } from './run-models';
 
 export * from './run-config';
@@ -129,11 +129,11 @@ export class TrainingRun {
    */
   static create(config: RunConfig, dataset: ImageDataset | ToyData, options: { resumeFrom?: string } = {}): TrainingRun {
     const device = config.device as Device;
-    const toy = config.dset === 'toy' ? config.toy : undefined;
+    const toy = config.dataset === 'toy' ? config.toy : undefined;
     if ((toy !== undefined) !== isToyData(dataset) || (isToyData(dataset) && dataset.name !== toy)) {
-      throw new RunConfigError(`TrainingRun.create(): the config (dset ${config.dset}${toy ? ` ${toy}` : ''}) and the data (${dataset.source}) disagree`);
+      throw new RunConfigError(`TrainingRun.create(): the config (dataset ${config.dataset}${toy ? ` ${toy}` : ''}) and the data (${dataset.source}) disagree`);
     }
-    const data = isToyData(dataset) ? toyFingerprint(dataset.name) : datasetFingerprint(dataset, config.dset);
+    const data = isToyData(dataset) ? toyFingerprint(dataset.name) : datasetFingerprint(dataset, config.dataset);
     if (options.resumeFrom !== undefined) checkResumeData(options.resumeFrom, data);
     const owned: { dispose(): void }[] = [];
     try {
@@ -143,9 +143,9 @@ export class TrainingRun {
       owned.push(fixedNoise);
       const { generator, critic } = buildModels(config);
       owned.push(generator, critic);
-      const optG = makeOptimizer(config.optG, generator.parameters(), config.lrG, config.betas);
+      const optG = makeOptimizer(config.optG, generator.parameters(), config.lrG, [config.beta1, config.beta2]);
       owned.push(optG);
-      const optD = makeOptimizer(config.optD, critic.parameters(), config.lrD, config.betas);
+      const optD = makeOptimizer(config.optD, critic.parameters(), config.lrD, [config.beta1, config.beta2]);
       owned.push(optD);
       const loader = isToyData(dataset)
         ? new ToyBatches(dataset.name, config.batchSize, config.seed, device)
@@ -162,7 +162,7 @@ export class TrainingRun {
         noise: { dim: config.noiseDim, kind: config.noiseKind, scale: config.noiseScale },
         batchSize: config.batchSize,
         ...(config.loss === 'wgan-gp' || config.loss === 'dragan' ? { lambda: config.lambda } : {}),
-        ...(config.loss === 'wgan' ? { clamp: config.clamp } : {}),
+        ...(config.loss === 'wgan' ? { clamp: { lower: config.clampLower, upper: config.clampUpper } } : {}),
       });
       let resumedFrom: ResumedFrom | null = null;
       if (options.resumeFrom !== undefined) {
@@ -344,8 +344,8 @@ export interface PreparedRun {
  */
 export async function prepareRun(spec: RunSpec, options: OpenRunOptions = {}): Promise<PreparedRun> {
   const name = options.optionName ?? plainName;
-  const f = validateRunSpec(spec, name);
-  if (spec.device !== undefined || options.resume === undefined) checkDevice(f.device, name); // before loading any data
+  validateRunSpec(spec, name);
+  if (spec.device !== undefined || options.resume === undefined) checkDevice(spec.device ?? (RUN_DEFAULTS.device as string), name); // before loading any data
   if (options.resume === undefined) {
     const dataset = await loadRunData(spec, name);
     return { config: resolveRunConfig(spec, dataset, name), dataset };

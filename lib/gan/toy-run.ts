@@ -1,9 +1,9 @@
-// Toy runs (`dset: 'toy'`) in the engine of ./run.ts: the 2-D sets of lib/data/toy.ts (8 and 25
+// Toy runs (`dataset: 'toy'`) in the engine of ./run.ts: the 2-D sets of lib/data/toy.ts (8 and 25
 // Gaussians, Swiss roll) with the WGAN-GP paper's MLPs (toyGenerator / toyCritic), for every loss
 // of the engine. What differs from an image run lives here:
 //   - the data: an endless seeded stream (ToyBatches over a ToySampler), no files, no --limit;
 //     its position (the sampler's RNG state) is the checkpoint's extra.loader, so a resume is exact
-//   - the config: dset 'toy', toy = the set, imgDim 0 and channels 2 (2-D points, no image),
+//   - the config: dataset 'toy', toy = the set, imgDim 0 and channels 2 (2-D points, no image),
 //     baseWidth = the MLPs' hidden width (default 128), no normalisation
 //   - the samples: scatter plots of generated (fixed noise) vs real points over the critic's
 //     values, instead of image grids; modes covered (modeStats) for the Gaussian mixtures
@@ -20,12 +20,12 @@ import type { DataFingerprint } from '../data';
 import { toyCritic, toyGenerator } from './models';
 import { scatterPlotPng } from '../io/plot';
 import { RunConfigError } from './run-config';
-import type { OptionNamer, RunConfig, RunSpec, DefaultedRunSpec } from './run-config';
+import type { OptionNamer, RunConfig, RunSpec } from './run-config';
 
 export { TOY_DATASETS };
 export type { ToyName };
 
-/** A toy run's "data set": an endless stream of 2-D points (what PreparedRun.dataset holds for dset 'toy'). */
+/** A toy run's "data set": an endless stream of 2-D points (what PreparedRun.dataset holds for dataset 'toy'). */
 export interface ToyData {
   kind: 'toy';
   name: ToyName;
@@ -50,25 +50,26 @@ export function isToyData(d: unknown): d is ToyData {
   return typeof d === 'object' && d !== null && (d as ToyData).kind === 'toy';
 }
 
-/** Refuses the image-only options with dset 'toy', naming each; returns the toy set. */
+/** Refuses the image-only options with dataset 'toy', naming each; returns the toy set. */
 export function checkToySpec(spec: RunSpec, name: OptionNamer): ToyName {
   const imageOnly: [keyof RunSpec, string][] = [
     ['data', 'a toy set is generated, not read from a folder'],
     ['limit', 'a toy set is an endless stream'],
     ['imgDim', 'a toy run trains on 2-D points, not images'],
-    ['bnMode', 'the toy networks are MLPs without normalisation'],
-    ['gNorm', 'the toy networks are MLPs without normalisation'],
+    ['norm', 'the toy networks are MLPs without normalisation'],
+    ['criticNorm', 'the toy networks are MLPs without normalisation'],
+    ['generatorNorm', 'the toy networks are MLPs without normalisation'],
   ];
   for (const [key, why] of imageOnly) {
-    if (spec[key] !== undefined) throw new RunConfigError(`${name(key)} does not apply to ${name('dset')} toy (${why}); drop it`, key);
+    if (spec[key] !== undefined) throw new RunConfigError(`${name(key)} does not apply to ${name('dataset')} toy (${why}); drop it`, key);
   }
   return spec.toy ?? TOY_DEFAULT_SET;
 }
 
 /** The toy-specific fields of a RunConfig (the rest is shared with image runs). */
-export function toyConfigFields(spec: RunSpec, f: DefaultedRunSpec, name: OptionNamer): Pick<RunConfig, 'dset' | 'toy' | 'imgDim' | 'channels' | 'baseWidth' | 'generator' | 'criticNorm' | 'generatorNorm'> {
+export function toyConfigFields(spec: RunSpec, upsampling: RunConfig['upsampling'], name: OptionNamer): Pick<RunConfig, 'dataset' | 'toy' | 'imgDim' | 'channels' | 'baseWidth' | 'upsampling' | 'criticNorm' | 'generatorNorm'> {
   const toy = checkToySpec(spec, name);
-  return { dset: 'toy', toy, imgDim: 0, channels: 2, baseWidth: spec.baseWidth ?? TOY_DEFAULT_WIDTH, generator: f.generator, criticNorm: 'none', generatorNorm: 'none' };
+  return { dataset: 'toy', toy, imgDim: 0, channels: 2, baseWidth: spec.baseWidth ?? TOY_DEFAULT_WIDTH, upsampling, criticNorm: 'none', generatorNorm: 'none' };
 }
 
 /** The toy MLPs a config describes (generator first, then critic: the order of their random init). */

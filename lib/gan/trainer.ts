@@ -19,6 +19,10 @@ import { Adam, RMSprop } from '../optim';
 import { ganLoss, LossPair } from './losses';
 import { gradientPenalty, draganPenalty, clipWeights_, assertPenaltyCompatible } from './penalties';
 import { noiseShapeOf } from './models';
+import { Recipe, RecipeName, recipes, RECIPE_NAMES } from './recipes';
+
+export { recipes, RECIPE_NAMES } from './recipes';
+export type { Recipe, RecipeName } from './recipes';
 
 export type TrainerLoss = 'gan' | 'minimax' | 'hinge' | 'wgan' | 'wgan-gp' | 'dragan';
 export const TRAINER_LOSSES: readonly TrainerLoss[] = ['gan', 'minimax', 'hinge', 'wgan', 'wgan-gp', 'dragan'];
@@ -349,30 +353,7 @@ function checkOptimizerOwnership(where: string, opt: OptimizerLike, name: string
   void own;
 }
 
-// ---------------------------------------------------------------- recipes
-
-export interface Recipe {
-  loss: TrainerLoss;
-  optimizer: 'adam' | 'rmsprop';
-  lr: number;
-  /** Adam's betas */
-  betas?: [number, number];
-  nCritic: number;
-  lambda?: number;
-  clamp?: { lower: number; upper: number };
-  /** where the numbers come from */
-  source: string;
-}
-
-/** The published defaults of each method. */
-export const recipes: Readonly<Record<'wgan-gp' | 'wgan' | 'dcgan' | 'dragan', Readonly<Recipe>>> = Object.freeze({
-  'wgan-gp': Object.freeze({ loss: 'wgan-gp', optimizer: 'adam', lr: 1e-4, betas: [0.5, 0.9] as [number, number], nCritic: 5, lambda: 10, source: 'Gulrajani et al. 2017, Algorithm 1' }),
-  wgan: Object.freeze({ loss: 'wgan', optimizer: 'rmsprop', lr: 5e-5, nCritic: 5, clamp: { lower: -0.01, upper: 0.01 }, source: 'Arjovsky et al. 2017, Algorithm 1' }),
-  dcgan: Object.freeze({ loss: 'gan', optimizer: 'adam', lr: 2e-4, betas: [0.5, 0.999] as [number, number], nCritic: 1, source: 'Radford et al. 2015' }),
-  dragan: Object.freeze({ loss: 'dragan', optimizer: 'adam', lr: 1e-4, betas: [0.5, 0.9] as [number, number], nCritic: 1, lambda: 10, source: "Kodali et al. 2017, the authors' notebook" }),
-}) as Readonly<Record<'wgan-gp' | 'wgan' | 'dcgan' | 'dragan', Readonly<Recipe>>>;
-
-export type RecipeName = keyof typeof recipes;
+// ---------------------------------------------------------------- recipes (./recipes.ts)
 
 /** The optimizer a recipe prescribes, over `params`. */
 export function recipeOptimizer(recipe: RecipeName | Recipe, params: Tensor[]): Adam | RMSprop {

@@ -14,6 +14,7 @@ import { imageGrid } from '../io/png';
 import { latestCheckpoint, loadCheckpoint } from './checkpoint';
 import { PreparedRun, RunConfig, RunSpec, TrainingRun, buildGenerator, generate, prepareRun, seededNoise } from './run';
 import { RunDirLock, lockRunDir } from './run-lock';
+import { checkSavedRunConfig } from './resume';
 import type { StepStats } from './trainer';
 import { Control, NativeGate, Reply, Request, StatusInfo, WorkerBoot, toWireError } from './worker-shared';
 import { runArtefacts } from './artefacts';
@@ -177,8 +178,8 @@ function sampleFrom(n: number, seed: number, format: 'png' | 'tensor-data', nrow
 }
 
 function loadSampler(dir: string, device: string | undefined): unknown {
-  const { state } = latestCheckpoint(dir);
-  const config = { ...(state.config as unknown as RunConfig), ...(device !== undefined ? { device } : {}) };
+  const latest = latestCheckpoint(dir);
+  const config = { ...checkSavedRunConfig(latest.state.config, path.join(latest.dir, 'state.json')), ...(device !== undefined ? { device } : {}) };
   const generator = buildGenerator(config);
   try {
     const st = loadCheckpoint(dir, { generator }, { restoreRng: false });
