@@ -29,11 +29,6 @@ namespace tg {
 #define TG_UNARY(NAME, EXPR) \
   TG_OP(exports, NAME, { auto& a = TensorArg(info, 0, "self"); return Wrap(info.Env(), EXPR); })
 
-// A number becomes a 0-d tensor of `like`'s dtype and device (where's operands).
-static at::Tensor AsTensor(const TensorOrScalar& v, const at::Tensor& like) {
-  return v.tensor ? *v.tensor : at::scalar_tensor(v.scalar, like.options().requires_grad(false));
-}
-
 static c10::optional<at::Scalar> AsScalar(c10::optional<double> v) { return v ? c10::optional<at::Scalar>(*v) : c10::nullopt; }
 
 void RegisterMath(Napi::Env env, Napi::Object exports) {
@@ -60,11 +55,16 @@ void RegisterMath(Napi::Env env, Napi::Object exports) {
   });
   TG_OP(exports, "maximum", { return Wrap(info.Env(), at::maximum(TensorArg(info, 0, "self"), TensorArg(info, 1, "other"))); });
   TG_OP(exports, "minimum", { return Wrap(info.Env(), at::minimum(TensorArg(info, 0, "self"), TensorArg(info, 1, "other"))); });
+  // A number operand goes to libtorch as a Scalar: it then promotes as a Python number does
+  // (where(c, 2.5, 1) is float32), never taking the bool condition's dtype.
   TG_OP(exports, "where", {
     auto& cond = TensorArg(info, 0, "condition");
-    at::Tensor x = AsTensor(TensorOrScalarArg(info, 1, "input"), cond);
-    at::Tensor y = AsTensor(TensorOrScalarArg(info, 2, "other"), x);
-    return Wrap(info.Env(), at::where(cond, x, y));
+    auto x = TensorOrScalarArg(info, 1, "input");
+    auto y = TensorOrScalarArg(info, 2, "other");
+    if (x.tensor && y.tensor) return Wrap(info.Env(), at::where(cond, *x.tensor, *y.tensor));
+    if (x.tensor) return Wrap(info.Env(), at::where(cond, *x.tensor, y.scalar));
+    if (y.tensor) return Wrap(info.Env(), at::where(cond, x.scalar, *y.tensor));
+    return Wrap(info.Env(), at::where(cond, x.scalar, y.scalar));
   });
   // min, max: null or undefined for no bound
   TG_OP(exports, "clamp", {
