@@ -423,6 +423,10 @@ test('in-place ops return this and change the values', () => {
   assert.equal(vals(t), [2, 3, 4]);
   t.add_(tg.tensor([1, 1, 1]), 10);
   assert.equal(vals(t), [12, 13, 14]);
+  // a number times alpha (this threw: the binding's scaled add takes a Tensor)
+  t.add_(3, -2);
+  assert.equal(vals(t), [6, 7, 8]);
+  t.add_(6, 1);
   t.sub_(2).mul_(0.5).div_(tg.tensor([5, 1, 2]));
   assert.equal(vals(t), [1, 5.5, 3]);
   t.clamp_(2, 4);

@@ -255,7 +255,8 @@ export class Tensor {
   // ---- in place (return this)
   add_(other: TensorLike, alpha?: number): this {
     if (alpha === undefined) N.add_(this._h, u(other));
-    else N.addScaled_(this._h, u(other), alpha);
+    else if (other instanceof Tensor) N.addScaled_(this._h, other._h, alpha);
+    else N.add_(this._h, Number(other) * alpha); // self += alpha * other, a number times a number
     return this;
   }
   sub_(other: TensorLike): this { N.sub_(this._h, u(other)); return this; }
