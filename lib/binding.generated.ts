@@ -179,6 +179,12 @@ export interface NativeBinding {
   matmul(self: NativeHandle, other: NativeHandle): NativeHandle;
   mm(self: NativeHandle, other: NativeHandle): NativeHandle;
   outer(self: NativeHandle, other: NativeHandle): NativeHandle;
+  /**
+   * linalgEigh(self, uplo) -> [eigenvalues, eigenvectors] of symmetric matrices [..., n, n] as
+   * torch.linalg.eigh: eigenvalues ascending, eigenvectors the orthonormal columns. Checked here so
+   * a wrong input is refused in torch-gan's words on every libtorch version.
+   */
+  linalgEigh(self: NativeHandle, uplo: 'L' | 'U'): [NativeHandle, NativeHandle];
   cumsum(self: NativeHandle, dim: number): NativeHandle;
   sort(self: NativeHandle, dim: number, descending: boolean): [NativeHandle, NativeHandle];
   topk(self: NativeHandle, k: number, dim: number): [NativeHandle, NativeHandle];

@@ -1,4 +1,5 @@
-// Elementwise arithmetic, comparisons, unary math, reductions, matmul, in-place ops.
+// Elementwise arithmetic, comparisons, unary math, reductions, matrix products and the symmetric
+// eigendecomposition, in-place ops.
 #include "common.h"
 
 #include <algorithm>
@@ -28,6 +29,15 @@ namespace tg {
 
 #define TG_UNARY(NAME, EXPR) \
   TG_OP(exports, NAME, { auto& a = TensorArg(info, 0, "self"); return Wrap(info.Env(), EXPR); })
+
+// Which triangle of a symmetric matrix eigh reads (the other is never looked at).
+// ts: 'L' | 'U'
+static std::string UploArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = ArgAt(info, i);
+  std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  if (s != "L" && s != "U") ThrowArg(info, i, name, "'L' (the lower triangle) or 'U' (the upper)");
+  return s;
+}
 
 static c10::optional<at::Scalar> AsScalar(c10::optional<double> v) { return v ? c10::optional<at::Scalar>(*v) : c10::nullopt; }
 
@@ -184,6 +194,17 @@ void RegisterMath(Napi::Env env, Napi::Object exports) {
   TG_OP(exports, "matmul", { return Wrap(info.Env(), at::matmul(TensorArg(info, 0, "self"), TensorArg(info, 1, "other"))); });
   TG_OP(exports, "mm", { return Wrap(info.Env(), at::mm(TensorArg(info, 0, "self"), TensorArg(info, 1, "other"))); });
   TG_OP(exports, "outer", { return Wrap(info.Env(), at::outer(TensorArg(info, 0, "self"), TensorArg(info, 1, "other"))); });
+  // linalgEigh(self, uplo) -> [eigenvalues, eigenvectors] of symmetric matrices [..., n, n] as
+  // torch.linalg.eigh: eigenvalues ascending, eigenvectors the orthonormal columns. Checked here so
+  // a wrong input is refused in torch-gan's words on every libtorch version.
+  TG_OP(exports, "linalgEigh", {
+    auto& a = TensorArg(info, 0, "self");
+    std::string uplo = UploArg(info, 1, "uplo");
+    if (a.dim() < 2 || a.size(-1) != a.size(-2)) ThrowArg(info, 0, "self", "a Tensor of square matrices [..., n, n]");
+    if (a.scalar_type() != at::kFloat && a.scalar_type() != at::kDouble) ThrowArg(info, 0, "self", "a float32 or float64 Tensor");
+    auto r = at::linalg_eigh(a, uplo);
+    return WrapList(info.Env(), {std::get<0>(r), std::get<1>(r)});
+  });
   TG_OP(exports, "cumsum", { return Wrap(info.Env(), at::cumsum(TensorArg(info, 0, "self"), IntArg(info, 1, "dim"))); });
   TG_OP(exports, "sort", {
     auto r = at::sort(TensorArg(info, 0, "self"), IntArg(info, 1, "dim"), BoolArg(info, 2, "descending"));
