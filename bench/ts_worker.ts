@@ -60,10 +60,10 @@ function handle(line: string): boolean {
       const { name, iters, w } = workloadOf(rest);
       const counts: Record<string, number> = {};
       const saved = new Map<string, unknown>();
-      for (const [k, f] of Object.entries(N as Record<string, unknown>)) {
+      for (const [k, f] of Object.entries(N as unknown as Record<string, unknown>)) {
         if (typeof f !== 'function') continue;
         saved.set(k, f);
-        (N as Record<string, unknown>)[k] = function (this: unknown, ...args: unknown[]) {
+        (N as unknown as Record<string, unknown>)[k] = function (this: unknown, ...args: unknown[]) {
           counts[k] = (counts[k] ?? 0) + 1;
           return (f as (...a: unknown[]) => unknown).apply(this, args);
         };
@@ -71,7 +71,7 @@ function handle(line: string): boolean {
       try {
         for (let i = 0; i < iters; i++) w.iteration();
       } finally {
-        for (const [k, f] of saved) (N as Record<string, unknown>)[k] = f;
+        for (const [k, f] of saved) (N as unknown as Record<string, unknown>)[k] = f;
       }
       const perIter = Object.fromEntries(Object.entries(counts).sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, v / iters]));
       const total = Object.values(counts).reduce((a, b) => a + b, 0) / iters;

@@ -3,9 +3,11 @@
 import * as path from 'path';
 import { TorchError } from './errors';
 import { setHandleFreer } from './tensor/scope';
+import type { NativeBinding } from './binding.generated';
 
-/** An opaque native tensor handle. */
-export type NativeHandle = { readonly __tensorHandle: unique symbol };
+import type { NativeHandle } from './binding-types';
+
+export type { NativeHandle };
 
 // OpenBLAS reads this when libtorch loads it: one BLAS thread per libtorch thread,
 // so the two thread pools do not fight over the cores (4x slower and erratic otherwise).
@@ -33,8 +35,12 @@ export const addonInfo: { file: string; kind: 'build' | 'prebuild'; found: Found
   warnings: [...loaded.warnings],
 };
 
-/** The raw binding: every function takes and returns native handles. */
-export const N: any = loaded.binding;
+/**
+ * The raw binding: every function takes and returns native handles, its arguments by position.
+ * Its type is generated from the C++ (scripts/gen-binding.js), so a call the C++ would refuse is
+ * refused by the compiler first.
+ */
+export const N: NativeBinding = loaded.binding;
 N.setErrorClass(TorchError);
 
 // The libtorch that runs is the one the addon's dynamic linker resolved: when it is not the one
@@ -56,8 +62,9 @@ N.setErrorClass(TorchError);
   }
 }
 // Many handles go to the binding as one BigUint64Array: it reads them as memory, not element by element.
+// (The scopes hold handles as `unknown`: lib/tensor/scope.ts knows nothing of the binding.)
 setHandleFreer(
-  (h) => N.dispose(h),
+  (h) => N.dispose(h as NativeHandle),
   (hs) => {
     const bits = new BigUint64Array(hs.length);
     for (let i = 0; i < hs.length; i++) bits[i] = hs[i] as bigint;

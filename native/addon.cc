@@ -22,36 +22,47 @@ static int64_t HardwareThreads() {
 // The most intra-op threads setNumThreads accepts.
 static int64_t MaxNumThreads() { return std::max(kMinThreadBound, kMaxThreadsPerCore * HardwareThreads()); }
 
+// Many handles: a BigUint64Array of their bits (read as plain memory) or an array of handles.
+// ts: BigUint64Array | NativeHandle[]
+static Napi::Value HandleBatchArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = ArgAt(info, i);
+  bool bits = v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_biguint64_array;
+  if (!bits && !v.IsArray()) ThrowArg(info, i, name, "an array of Tensors or a BigUint64Array of handles");
+  return v;
+}
+
 void RegisterTensorCore(Napi::Env env, Napi::Object exports) {
   // The JS error class is handed in once, so native errors are real TorchErrors.
   TG_OP(exports, "setErrorClass", {
-    if (!info[0].IsFunction()) ThrowArg(info, 0, "cls", "a class");
-    State(info.Env()).torchError = Napi::Persistent(info[0].As<Napi::Function>());
+    State(info.Env()).torchError = Napi::Persistent(FunctionArg(info, 0, "cls"));
     return info.Env().Undefined();
   });
+  // true when this call freed the tensor, false when it was already freed
   TG_OP(exports, "dispose", {
-    ReleaseResult r = ReleaseHandle(info.Env(), info[0]);  // one decode, no separate IsTensor check
+    ReleaseResult r = ReleaseHandle(info.Env(), HandleValueArg(info, 0, "tensor"));
     if (r == ReleaseResult::NotAHandle) ThrowArg(info, 0, "tensor", "a Tensor");
     return Napi::Boolean::New(info.Env(), r == ReleaseResult::Freed);
   });
   // Frees many handles in one call (what tidy() does at the end of a scope): a BigUint64Array of
   // handles is read as plain memory, an array element by element.
   TG_OP(exports, "disposeMany", {
-    if (info[0].IsTypedArray() && info[0].As<Napi::TypedArray>().TypedArrayType() == napi_biguint64_array) {
-      auto bits = info[0].As<Napi::TypedArrayOf<uint64_t>>();
+    Napi::Value batch = HandleBatchArg(info, 0, "tensors");
+    if (batch.IsTypedArray()) {
+      auto bits = batch.As<Napi::TypedArrayOf<uint64_t>>();
       for (size_t k = 0; k < bits.ElementLength(); ++k) ReleaseHandleBits(info.Env(), bits[k]);
       return info.Env().Undefined();
     }
-    if (!info[0].IsArray()) ThrowArg(info, 0, "tensors", "an array of Tensors or a BigUint64Array of handles");
-    auto arr = info[0].As<Napi::Array>();
+    auto arr = batch.As<Napi::Array>();
     uint32_t n = arr.Length();
     for (uint32_t k = 0; k < n; ++k) ReleaseHandle(info.Env(), arr.Get(k));
     return info.Env().Undefined();
   });
   TG_OP(exports, "isDisposed", {
-    if (!IsTensor(info[0])) ThrowArg(info, 0, "tensor", "a Tensor");
-    return Napi::Boolean::New(info.Env(), SlotOf(info.Env(), info[0]) == nullptr);
+    Napi::Value h = HandleValueArg(info, 0, "tensor");
+    if (!IsTensor(h)) ThrowArg(info, 0, "tensor", "a Tensor");
+    return Napi::Boolean::New(info.Env(), SlotOf(info.Env(), h) == nullptr);
   });
+  // returns: { tensors: number; cpuBytes: number; cudaTensors: number; cudaBytes: number }
   TG_OP(exports, "memoryCounters", {
     auto& c = State(info.Env());
     auto o = Napi::Object::New(info.Env());
@@ -61,6 +72,8 @@ void RegisterTensorCore(Napi::Env env, Napi::Object exports) {
     o.Set("cudaBytes", Napi::Number::New(info.Env(), static_cast<double>(c.cudaBytes)));
     return o;
   });
+  // returns: { torchVersion: string; libtorchFile?: string; cudaCompiled: boolean; parallelInfo: string;
+  //   blas: 'mkl' | 'external'; mkldnn: boolean }
   TG_OP(exports, "libraryInfo", {
     auto env = info.Env();
     auto o = Napi::Object::New(env);
@@ -115,7 +128,6 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterAutograd(env, exports);
   RegisterDevice(env, exports);
   RegisterDistributed(env, exports);
-  RegisterRandom(env, exports);
   return exports;
 }
 

@@ -11,11 +11,15 @@
 
 namespace tg {
 
+// One gradient per output, null for the default (ones for a scalar output); null or undefined
+// for the default of every output (an empty list).
+// ts: (NativeHandle | null)[] | null | undefined
 static std::vector<at::Tensor> OptTensorListArg(const Napi::CallbackInfo& info, size_t i, const char* name, size_t expected) {
   std::vector<at::Tensor> out;
-  if (info[i].IsUndefined() || info[i].IsNull()) return out;
-  if (!info[i].IsArray()) ThrowArg(info, i, name, "an array of Tensors (or null entries)");
-  auto arr = info[i].As<Napi::Array>();
+  Napi::Value v = ArgAt(info, i);
+  if (v.IsUndefined() || v.IsNull()) return out;
+  if (!v.IsArray()) ThrowArg(info, i, name, "an array of Tensors (or null entries)");
+  auto arr = v.As<Napi::Array>();
   if (arr.Length() != expected) {
     throw Napi::RangeError::New(info.Env(), std::string("argument '") + name + "' must have one entry per output (" + std::to_string(expected) +
                                                 "), received " + std::to_string(arr.Length()));
@@ -67,11 +71,6 @@ static bool GraphReaches(const std::vector<at::Tensor>& outputs, const at::Tenso
   return false;
 }
 
-static c10::optional<bool> OptBool(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (info[i].IsUndefined() || info[i].IsNull()) return c10::nullopt;
-  return BoolArg(info, i, name);
-}
-
 void RegisterAutograd(Napi::Env env, Napi::Object exports) {
   TG_OP(exports, "requiresGrad", { return Napi::Boolean::New(info.Env(), TensorArg(info, 0, "self").requires_grad()); });
   TG_OP(exports, "setRequiresGrad", {
@@ -79,10 +78,13 @@ void RegisterAutograd(Napi::Env env, Napi::Object exports) {
     return info.Env().Undefined();
   });
   TG_OP(exports, "isLeaf", { return Napi::Boolean::New(info.Env(), TensorArg(info, 0, "self").is_leaf()); });
+  // the name of the autograd node that made the tensor, null for a leaf
+  // returns: string | null
   TG_OP(exports, "gradFn", {
     auto fn = TensorArg(info, 0, "self").grad_fn();
     return fn ? Napi::Value(Napi::String::New(info.Env(), fn->name())) : info.Env().Null();
   });
+  // returns: NativeHandle | null
   TG_OP(exports, "grad", { return Wrap(info.Env(), TensorArg(info, 0, "self").grad()); });
   TG_OP(exports, "setGrad", {
     auto& t = TensorArg(info, 0, "self");
@@ -105,17 +107,19 @@ void RegisterAutograd(Napi::Env env, Napi::Object exports) {
     auto outputs = TensorListArg(info, 0, "tensors");
     auto grads = OptTensorListArg(info, 1, "gradient", outputs.size());
     bool create = BoolArg(info, 3, "createGraph");
-    torch::autograd::backward(outputs, grads, OptBool(info, 2, "retainGraph"), create);
+    torch::autograd::backward(outputs, grads, OptBoolArg(info, 2, "retainGraph"), create);
     return info.Env().Undefined();
   });
-  // gradOf(outputs, inputs, gradOutputs?, retainGraph?, createGraph, allowUnused) -> (Tensor|null)[]
+  // autogradGrad(outputs, inputs, gradOutputs?, retainGraph?, createGraph, allowUnused): one
+  // gradient per input, null for an unused input when allowUnused
+  // returns: (NativeHandle | null)[]
   TG_OP(exports, "autogradGrad", {
     auto outputs = TensorListArg(info, 0, "outputs");
     auto inputs = TensorListArg(info, 1, "inputs");
     auto gradOutputs = OptTensorListArg(info, 2, "gradOutputs", outputs.size());
     bool create = BoolArg(info, 4, "createGraph");
     bool allowUnused = BoolArg(info, 5, "allowUnused");
-    auto res = torch::autograd::grad(outputs, inputs, gradOutputs, OptBool(info, 3, "retainGraph"), create, /*allow_unused=*/true);
+    auto res = torch::autograd::grad(outputs, inputs, gradOutputs, OptBoolArg(info, 3, "retainGraph"), create, /*allow_unused=*/true);
     // An input the graph reaches but no gradient arrived at has a zero gradient: some of
     // torch-gan's own backward functions return none where it is identically zero (a LeakyReLU
     // gradient's derivative by its input) instead of allocating zeros. libtorch's formulas

@@ -74,31 +74,83 @@ std::string FormatNumber(double d);
 [[noreturn]] void ThrowRange(const Napi::CallbackInfo& info, const std::string& message);
 
 bool IsTensor(const Napi::Value& v);
+
+// The argument at i, undefined past the end: for accessors (an op's body never reads info[i]).
+inline Napi::Value ArgAt(const Napi::CallbackInfo& info, size_t i) { return i < info.Length() ? info[i] : info.Env().Undefined(); }
+
+// --- argument accessors: the binding's declarative source ---
+// An op reads each of its JS arguments through one accessor, Acc(info, <index>, "name", ...), and
+// never touches info[i] or info.Length() itself. scripts/gen-binding.js reads the TG_OP bodies of
+// native/*.cc and writes lib/binding.generated.ts from these calls: the `// ts:` line right above
+// an accessor is the TypeScript type of what it accepts (a type that admits undefined makes the
+// parameter optional, `...T` takes the remaining arguments, `(a: T, b?: U)` reads consecutive
+// arguments under fixed names), and an op that reads an argument any other way is refused.
+// An array argument's element k is named name[k] in errors.
+
+// ts: NativeHandle
 at::Tensor& TensorArg(const Napi::CallbackInfo& info, size_t i, const char* name);
-// The tensor at i if it is a tensor handle (a disposed one throws), else nullptr: for arguments
-// that may also be numbers, decoded once.
-at::Tensor* MaybeTensorArg(const Napi::CallbackInfo& info, size_t i, const char* name);
-// The same for any value (an array element when element >= 0: errors then name name[element]).
+// The tensor a value is if it is a tensor handle (a disposed one throws), else nullptr; an array
+// element when element >= 0 (errors then name name[element]). For accessors, not ops.
 at::Tensor* MaybeTensorOf(const Napi::CallbackInfo& info, const Napi::Value& v, const char* name, int64_t element = -1);
 at::Tensor& TensorOf(const Napi::CallbackInfo& info, const Napi::Value& v, size_t i, const char* name);
+// ts: NativeHandle | null | undefined
 c10::optional<at::Tensor> OptTensorArg(const Napi::CallbackInfo& info, size_t i, const char* name);
 // A tensor of int64 indices (gather, index_select, class targets): another dtype is refused by name,
 // in torch-gan's words on every libtorch version.
+// ts: NativeHandle
 at::Tensor& IndexTensorArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+// ts: NativeHandle[]
 std::vector<at::Tensor> TensorListArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+// The raw value at i, for ops that decode it as a tensor handle (live or disposed) themselves and
+// refuse a non-handle with ThrowArg: dispose and isDisposed, one decode per call.
+// ts: NativeHandle
+Napi::Value HandleValueArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+
+// A Tensor or a number (or boolean) argument, decoded once: `tensor` is set for a tensor handle,
+// else `scalar` holds the number (an integer scalar for a whole number, as ScalarArg).
+struct TensorOrScalar {
+  at::Tensor* tensor = nullptr;
+  at::Scalar scalar;
+};
+// ts: NativeHandle | number | boolean
+TensorOrScalar TensorOrScalarArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+
+// ts: number
 int64_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+// ts: number | null | undefined
 c10::optional<int64_t> OptIntArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+// ts: number
 double NumArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+// ts: number | null | undefined
 c10::optional<double> OptNumArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+// ts: boolean
 bool BoolArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+// ts: boolean | null | undefined
+c10::optional<bool> OptBoolArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+// An integer or an array of integers.
+// ts: number | number[]
 std::vector<int64_t> IntListArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+// ts: number | number[] | null | undefined
+c10::optional<std::vector<int64_t>> OptIntListArg(const Napi::CallbackInfo& info, size_t i, const char* name);
 // An array of integers at i, or the integers passed as the arguments from i on (view(h, 2, 3)).
+// ts: ...number[] | [number[]]
 c10::SmallVector<int64_t, 8> IntRestArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+// ts: number | boolean
 at::Scalar ScalarArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+// ts: number | boolean | null | undefined
+c10::optional<at::Scalar> OptScalarArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+// ts: DType
 at::ScalarType DtypeArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+// ts: DType | null | undefined
 c10::optional<at::ScalarType> OptDtypeArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+// ts: Device
 c10::Device DeviceArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+// ts: Device | null | undefined
+c10::optional<c10::Device> OptDeviceArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+// ts: string
 std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* name);
+// ts: Function
+Napi::Function FunctionArg(const Napi::CallbackInfo& info, size_t i, const char* name);
 
 const char* DtypeName(at::ScalarType t);
 
@@ -121,7 +173,10 @@ inline Napi::Value Guard(const Napi::CallbackInfo& info, const char* op, F&& bod
   }
 }
 
-// Registers one guarded binding: OP(exports, "name", { ...body using info... })
+// Registers one guarded binding: TG_OP(exports, "name", { ...body using info... }). A comment
+// line `// returns: <TypeScript type>` directly above it declares what the op returns where
+// scripts/gen-binding.js cannot tell from its return statements (Wrap, WrapList, Napi::Boolean,
+// Number or String, Undefined); the other comment lines above it become the op's documentation.
 #define TG_OP(exports, NAME, ...)                                                          \
   (exports).Set(NAME, Napi::Function::New((exports).Env(),                                 \
                                           [](const Napi::CallbackInfo& info) -> Napi::Value { \

@@ -179,10 +179,6 @@ void ThrowArg(const Napi::CallbackInfo& info, size_t i, const char* name, const 
   throw Napi::TypeError::New(info.Env(), msg);
 }
 
-static inline Napi::Value At(const Napi::CallbackInfo& info, size_t i) {
-  return i < info.Length() ? info[i] : info.Env().Undefined();
-}
-
 // True for a tensor handle of this environment, live or disposed.
 bool IsTensor(const Napi::Value& v) {
   bool stale;
@@ -214,10 +210,20 @@ at::Tensor* MaybeTensorOf(const Napi::CallbackInfo& info, const Napi::Value& v, 
   return &slot->tensor;
 }
 
-at::Tensor* MaybeTensorArg(const Napi::CallbackInfo& info, size_t i, const char* name) { return MaybeTensorOf(info, At(info, i), name); }
-
 at::Tensor& TensorArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  return TensorOf(info, At(info, i), i, name);
+  return TensorOf(info, ArgAt(info, i), i, name);
+}
+
+Napi::Value HandleValueArg(const Napi::CallbackInfo& info, size_t i, const char* name) { return ArgAt(info, i); }
+
+TensorOrScalar TensorOrScalarArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = ArgAt(info, i);
+  TensorOrScalar out;
+  out.tensor = MaybeTensorOf(info, v, name);
+  if (out.tensor) return out;
+  if (!v.IsNumber() && !v.IsBoolean()) ThrowArg(info, i, name, "a Tensor or a number");
+  out.scalar = ScalarArg(info, i, name);
+  return out;
 }
 
 at::Tensor& IndexTensorArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
@@ -231,7 +237,7 @@ at::Tensor& IndexTensorArg(const Napi::CallbackInfo& info, size_t i, const char*
 }
 
 c10::optional<at::Tensor> OptTensorArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  Napi::Value v = At(info, i);
+  Napi::Value v = ArgAt(info, i);
   if (v.IsUndefined() || v.IsNull()) return c10::nullopt;
   at::Tensor* t = MaybeTensorOf(info, v, name);
   if (!t) ThrowArg(info, i, name, "a Tensor, null or undefined");
@@ -239,7 +245,7 @@ c10::optional<at::Tensor> OptTensorArg(const Napi::CallbackInfo& info, size_t i,
 }
 
 std::vector<at::Tensor> TensorListArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  Napi::Value v = At(info, i);
+  Napi::Value v = ArgAt(info, i);
   if (!v.IsArray()) ThrowArg(info, i, name, "an array of Tensors");
   auto arr = v.As<Napi::Array>();
   std::vector<at::Tensor> out;
@@ -271,37 +277,44 @@ static bool IsInteger(double d) { return std::isfinite(d) && std::floor(d) == d 
 }
 
 int64_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  Napi::Value v = At(info, i);
+  Napi::Value v = ArgAt(info, i);
   if (!v.IsNumber() || !IsInteger(v.As<Napi::Number>().DoubleValue())) ThrowNotInteger(info, name, v);
   return v.As<Napi::Number>().Int64Value();
 }
 
 c10::optional<int64_t> OptIntArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  Napi::Value v = At(info, i);
+  Napi::Value v = ArgAt(info, i);
   if (v.IsUndefined() || v.IsNull()) return c10::nullopt;
   return IntArg(info, i, name);
 }
 
 double NumArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  Napi::Value v = At(info, i);
+  Napi::Value v = ArgAt(info, i);
   if (!v.IsNumber()) ThrowArg(info, i, name, "a number");
   return v.As<Napi::Number>().DoubleValue();
 }
 
 c10::optional<double> OptNumArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  Napi::Value v = At(info, i);
+  Napi::Value v = ArgAt(info, i);
   if (v.IsUndefined() || v.IsNull()) return c10::nullopt;
   return NumArg(info, i, name);
 }
 
 bool BoolArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  Napi::Value v = At(info, i);
+  Napi::Value v = ArgAt(info, i);
   if (!v.IsBoolean()) ThrowArg(info, i, name, "a boolean");
   return v.As<Napi::Boolean>().Value();
 }
 
+c10::optional<bool> OptBoolArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = ArgAt(info, i);
+  if (v.IsUndefined() || v.IsNull()) return c10::nullopt;
+  if (!v.IsBoolean()) ThrowArg(info, i, name, "a boolean, null or undefined");
+  return v.As<Napi::Boolean>().Value();
+}
+
 std::vector<int64_t> IntListArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  Napi::Value v = At(info, i);
+  Napi::Value v = ArgAt(info, i);
   if (v.IsNumber()) return {IntArg(info, i, name)};
   if (!v.IsArray()) ThrowArg(info, i, name, "an integer or an array of integers");
   auto arr = v.As<Napi::Array>();
@@ -314,9 +327,15 @@ std::vector<int64_t> IntListArg(const Napi::CallbackInfo& info, size_t i, const 
   return out;
 }
 
+c10::optional<std::vector<int64_t>> OptIntListArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = ArgAt(info, i);
+  if (v.IsUndefined() || v.IsNull()) return c10::nullopt;
+  return IntListArg(info, i, name);
+}
+
 c10::SmallVector<int64_t, 8> IntRestArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   c10::SmallVector<int64_t, 8> out;
-  if (At(info, i).IsArray()) {
+  if (ArgAt(info, i).IsArray()) {
     for (int64_t d : IntListArg(info, i, name)) out.push_back(d);
     return out;
   }
@@ -332,12 +351,18 @@ c10::SmallVector<int64_t, 8> IntRestArg(const Napi::CallbackInfo& info, size_t i
 // JS numbers that are whole become integer scalars (like Python's `1`), so an
 // int tensor plus 1 stays an int tensor; others are doubles.
 at::Scalar ScalarArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  Napi::Value v = At(info, i);
+  Napi::Value v = ArgAt(info, i);
   if (v.IsBoolean()) return at::Scalar(v.As<Napi::Boolean>().Value());
   if (!v.IsNumber()) ThrowArg(info, i, name, "a number");
   double d = v.As<Napi::Number>().DoubleValue();
   if (IsInteger(d)) return at::Scalar(static_cast<int64_t>(d));
   return at::Scalar(d);
+}
+
+c10::optional<at::Scalar> OptScalarArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = ArgAt(info, i);
+  if (v.IsUndefined() || v.IsNull()) return c10::nullopt;
+  return ScalarArg(info, i, name);
 }
 
 struct DtypeEntry {
@@ -357,7 +382,7 @@ const char* DtypeName(at::ScalarType t) {
 }
 
 at::ScalarType DtypeArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  Napi::Value v = At(info, i);
+  Napi::Value v = ArgAt(info, i);
   if (v.IsString()) {
     std::string s = v.As<Napi::String>().Utf8Value();
     for (const auto& e : kDtypes)
@@ -367,13 +392,13 @@ at::ScalarType DtypeArg(const Napi::CallbackInfo& info, size_t i, const char* na
 }
 
 c10::optional<at::ScalarType> OptDtypeArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  Napi::Value v = At(info, i);
+  Napi::Value v = ArgAt(info, i);
   if (v.IsUndefined() || v.IsNull()) return c10::nullopt;
   return DtypeArg(info, i, name);
 }
 
 c10::Device DeviceArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  Napi::Value v = At(info, i);
+  Napi::Value v = ArgAt(info, i);
   if (v.IsString()) {
     std::string s = v.As<Napi::String>().Utf8Value();
     if (s == "cpu") return c10::Device(c10::kCPU);
@@ -399,10 +424,22 @@ c10::Device DeviceArg(const Napi::CallbackInfo& info, size_t i, const char* name
   ThrowArg(info, i, name, "a device: 'cpu', 'cuda' or 'cuda:N'");
 }
 
+c10::optional<c10::Device> OptDeviceArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = ArgAt(info, i);
+  if (v.IsUndefined() || v.IsNull()) return c10::nullopt;
+  return DeviceArg(info, i, name);
+}
+
 std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  Napi::Value v = At(info, i);
+  Napi::Value v = ArgAt(info, i);
   if (!v.IsString()) ThrowArg(info, i, name, "a string");
   return v.As<Napi::String>().Utf8Value();
+}
+
+Napi::Function FunctionArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = ArgAt(info, i);
+  if (!v.IsFunction()) ThrowArg(info, i, name, "a function (a class)");
+  return v.As<Napi::Function>();
 }
 
 // ---------------------------------------------------------------- errors

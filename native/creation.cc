@@ -5,18 +5,21 @@
 
 namespace tg {
 
+// dtype at i (default float32), device at i + 1 (default cpu)
+// ts: (dtype?: DType | null, device?: Device | null)
 at::TensorOptions OptionsArg(const Napi::CallbackInfo& info, size_t i) {
   auto dtype = OptDtypeArg(info, i, "dtype").value_or(at::kFloat);
-  c10::Device device(c10::kCPU);
-  if (i + 1 < info.Length() && !info[i + 1].IsUndefined() && !info[i + 1].IsNull()) device = DeviceArg(info, i + 1, "device");
+  auto device = OptDeviceArg(info, i + 1, "device").value_or(c10::Device(c10::kCPU));
   return at::TensorOptions().dtype(dtype).device(device);
 }
 
-std::vector<int64_t> SizeArg(const Napi::CallbackInfo& info, size_t i) {
-  auto size = IntListArg(info, i, "shape");
+// A shape: an integer or an array of them, each non-negative.
+// ts: number | number[]
+std::vector<int64_t> SizeArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  auto size = IntListArg(info, i, name);
   for (size_t k = 0; k < size.size(); ++k) {
     if (size[k] < 0) {
-      throw Napi::RangeError::New(info.Env(), "argument 'shape[" + std::to_string(k) + "]' must be a non-negative integer, received " +
+      throw Napi::RangeError::New(info.Env(), std::string("argument '") + name + "[" + std::to_string(k) + "]' must be a non-negative integer, received " +
                                                   std::to_string(size[k]));
     }
   }
@@ -35,6 +38,16 @@ static at::ScalarType TypedArrayDtype(napi_typedarray_type t) {
     case napi_bigint64_array: return at::kLong;
     default: return at::ScalarType::Undefined;
   }
+}
+
+// A typed array of a dtype torch-gan reads (Float32Array ... BigInt64Array).
+// ts: TensorData
+static Napi::TypedArray TypedArrayArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = ArgAt(info, i);
+  if (!v.IsTypedArray() || TypedArrayDtype(v.As<Napi::TypedArray>().TypedArrayType()) == at::ScalarType::Undefined) {
+    ThrowArg(info, i, name, "a Float32Array, Float64Array, Int32Array, Int16Array, Int8Array, Uint8Array or BigInt64Array");
+  }
+  return v.As<Napi::TypedArray>();
 }
 
 // Copies a CPU tensor's values into a fresh JS typed array. float16/bfloat16 read as
@@ -91,32 +104,31 @@ class ReadWorker : public Napi::AsyncWorker {
 };
 
 void RegisterCreation(Napi::Env env, Napi::Object exports) {
+  // A tensor holding a copy of the typed array's values: its own dtype unless dtype says otherwise.
   TG_OP(exports, "fromTypedArray", {
-    if (!info[0].IsTypedArray()) ThrowArg(info, 0, "data", "a typed array");
-    auto arr = info[0].As<Napi::TypedArray>();
-    at::ScalarType src = TypedArrayDtype(arr.TypedArrayType());
-    if (src == at::ScalarType::Undefined) ThrowArg(info, 0, "data", "a Float32Array, Float64Array, Int32Array, Int16Array, Int8Array, Uint8Array or BigInt64Array");
-    auto shape = SizeArg(info, 1);
+    auto arr = TypedArrayArg(info, 0, "data");
+    auto shape = SizeArg(info, 1, "shape");
+    auto dtype = OptDtypeArg(info, 2, "dtype");
+    auto device = OptDeviceArg(info, 3, "device");
     int64_t numel = 1;
     for (auto s : shape) numel *= s;
     if (numel != static_cast<int64_t>(arr.ElementLength())) {
       throw Napi::RangeError::New(info.Env(), "argument 'shape' holds " + std::to_string(numel) + " elements but 'data' has " +
                                                   std::to_string(arr.ElementLength()));
     }
-    at::Tensor t = at::empty(shape, at::TensorOptions().dtype(src));
+    at::Tensor t = at::empty(shape, at::TensorOptions().dtype(TypedArrayDtype(arr.TypedArrayType())));
     if (numel) {
       auto* base = static_cast<uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset();
       std::memcpy(t.data_ptr(), base, numel * t.element_size());
     }
-    auto opts = OptionsArg(info, 2);
-    if (!info[2].IsUndefined() && !info[2].IsNull()) t = t.to(opts.dtype().toScalarType());
-    if (opts.device().type() != c10::kCPU) t = t.to(opts.device());
+    if (dtype) t = t.to(*dtype);
+    if (device && device->type() != c10::kCPU) t = t.to(*device);
     return Wrap(info.Env(), t);
   });
-  TG_OP(exports, "zeros", { return Wrap(info.Env(), at::zeros(SizeArg(info, 0), OptionsArg(info, 1))); });
-  TG_OP(exports, "ones", { return Wrap(info.Env(), at::ones(SizeArg(info, 0), OptionsArg(info, 1))); });
-  TG_OP(exports, "empty", { return Wrap(info.Env(), at::empty(SizeArg(info, 0), OptionsArg(info, 1))); });
-  TG_OP(exports, "full", { return Wrap(info.Env(), at::full(SizeArg(info, 0), ScalarArg(info, 1, "value"), OptionsArg(info, 2))); });
+  TG_OP(exports, "zeros", { return Wrap(info.Env(), at::zeros(SizeArg(info, 0, "shape"), OptionsArg(info, 1))); });
+  TG_OP(exports, "ones", { return Wrap(info.Env(), at::ones(SizeArg(info, 0, "shape"), OptionsArg(info, 1))); });
+  TG_OP(exports, "empty", { return Wrap(info.Env(), at::empty(SizeArg(info, 0, "shape"), OptionsArg(info, 1))); });
+  TG_OP(exports, "full", { return Wrap(info.Env(), at::full(SizeArg(info, 0, "shape"), ScalarArg(info, 1, "value"), OptionsArg(info, 2))); });
   TG_OP(exports, "arange", {
     return Wrap(info.Env(), at::arange(ScalarArg(info, 0, "start"), ScalarArg(info, 1, "end"), ScalarArg(info, 2, "step"), OptionsArg(info, 3)));
   });
@@ -124,33 +136,24 @@ void RegisterCreation(Napi::Env env, Napi::Object exports) {
     return Wrap(info.Env(), at::linspace(ScalarArg(info, 0, "start"), ScalarArg(info, 1, "end"), IntArg(info, 2, "steps"), OptionsArg(info, 3)));
   });
   TG_OP(exports, "eye", { return Wrap(info.Env(), at::eye(IntArg(info, 0, "n"), IntArg(info, 1, "m"), OptionsArg(info, 2))); });
-  // *_like: dtype override optional, device follows the source
-  TG_OP(exports, "zerosLike", {
-    auto& t = TensorArg(info, 0, "input");
-    auto opts = t.options().requires_grad(false);
-    if (auto d = OptDtypeArg(info, 1, "dtype")) opts = opts.dtype(*d);
-    return Wrap(info.Env(), at::zeros_like(t, opts));
-  });
-  TG_OP(exports, "onesLike", {
-    auto& t = TensorArg(info, 0, "input");
-    auto opts = t.options().requires_grad(false);
-    if (auto d = OptDtypeArg(info, 1, "dtype")) opts = opts.dtype(*d);
-    return Wrap(info.Env(), at::ones_like(t, opts));
-  });
-  TG_OP(exports, "emptyLike", {
-    auto& t = TensorArg(info, 0, "input");
-    auto opts = t.options().requires_grad(false);
-    if (auto d = OptDtypeArg(info, 1, "dtype")) opts = opts.dtype(*d);
-    return Wrap(info.Env(), at::empty_like(t, opts));
-  });
-  TG_OP(exports, "fullLike", {
-    auto& t = TensorArg(info, 0, "input");
-    auto opts = t.options().requires_grad(false);
-    if (auto d = OptDtypeArg(info, 2, "dtype")) opts = opts.dtype(*d);
-    return Wrap(info.Env(), at::full_like(t, ScalarArg(info, 1, "value"), opts));
-  });
+
+  // *_like: the op's own arguments after the source (fullLike's value), then an optional dtype
+  // override (at DTYPE_AT); the device follows the source, requires_grad never does.
+#define TG_LIKE(NAME, DTYPE_AT, ...)                                                 \
+  TG_OP(exports, NAME, {                                                             \
+    auto& t = TensorArg(info, 0, "input");                                           \
+    auto opts = t.options().requires_grad(false);                                    \
+    if (auto d = OptDtypeArg(info, DTYPE_AT, "dtype")) opts = opts.dtype(*d);        \
+    return Wrap(info.Env(), __VA_ARGS__);                                            \
+  })
+  TG_LIKE("zerosLike", 1, at::zeros_like(t, opts));
+  TG_LIKE("onesLike", 1, at::ones_like(t, opts));
+  TG_LIKE("emptyLike", 1, at::empty_like(t, opts));
+  TG_LIKE("fullLike", 2, at::full_like(t, ScalarArg(info, 1, "value"), opts));
+#undef TG_LIKE
 
   // ---- metadata
+  // returns: number[]
   TG_OP(exports, "shape", {
     auto& t = TensorArg(info, 0, "tensor");
     auto sizes = t.sizes();
@@ -160,7 +163,9 @@ void RegisterCreation(Napi::Env env, Napi::Object exports) {
   });
   TG_OP(exports, "dim", { return Napi::Number::New(info.Env(), static_cast<double>(TensorArg(info, 0, "tensor").dim())); });
   TG_OP(exports, "numel", { return Napi::Number::New(info.Env(), static_cast<double>(TensorArg(info, 0, "tensor").numel())); });
+  // returns: DType
   TG_OP(exports, "dtype", { return Napi::String::New(info.Env(), DtypeName(TensorArg(info, 0, "tensor").scalar_type())); });
+  // returns: Device
   TG_OP(exports, "device", { return Napi::String::New(info.Env(), TensorArg(info, 0, "tensor").device().str()); });
   TG_OP(exports, "isContiguous", { return Napi::Boolean::New(info.Env(), TensorArg(info, 0, "tensor").is_contiguous()); });
 
@@ -174,7 +179,11 @@ void RegisterCreation(Napi::Env env, Napi::Object exports) {
     if (s.isBoolean()) return Napi::Number::New(info.Env(), s.toBool() ? 1 : 0);  // typed as number in JS
     return Napi::Number::New(info.Env(), s.toDouble());
   });
+  // A typed-array copy: float16/bfloat16 as Float32Array, bool as Uint8Array, int64 as BigInt64Array.
+  // returns: TensorData
   TG_OP(exports, "data", { return ToTypedArray(info.Env(), ReadableCopy(TensorArg(info, 0, "tensor"))); });
+  // The same, copied on a worker thread.
+  // returns: Promise<TensorData>
   TG_OP(exports, "dataAsync", {
     auto* w = new ReadWorker(info.Env(), TensorArg(info, 0, "tensor"));
     auto p = w->Promise();

@@ -5,6 +5,6 @@
 namespace tg {
 // dtype at i (default float32), device at i + 1 (default cpu)
 at::TensorOptions OptionsArg(const Napi::CallbackInfo& info, size_t i);
-// a shape of non-negative sizes at i
-std::vector<int64_t> SizeArg(const Napi::CallbackInfo& info, size_t i);
+// A shape: an integer or an array of them, each non-negative.
+std::vector<int64_t> SizeArg(const Napi::CallbackInfo& info, size_t i, const char* name);
 }  // namespace tg

@@ -12,13 +12,14 @@
 
 namespace tg {
 
-// The CUDA device an argument names, checked against the devices present.
-[[maybe_unused]] static int CudaDeviceArg(const Napi::CallbackInfo& info, size_t i) {
+// The CUDA device an argument names (an index, default 0), checked against the devices present.
+// ts: number | null | undefined
+[[maybe_unused]] static int CudaDeviceArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   if (!torch::cuda::is_available()) throw std::runtime_error("CUDA is not available");
-  int64_t d = OptIntArg(info, i, "device").value_or(0);
+  int64_t d = OptIntArg(info, i, name).value_or(0);
   int64_t n = static_cast<int64_t>(torch::cuda::device_count());
   if (d < 0 || d >= n) {
-    throw Napi::RangeError::New(info.Env(), "argument 'device' must be a CUDA device index in [0, " + std::to_string(n) + "), received " + std::to_string(d));
+    throw Napi::RangeError::New(info.Env(), std::string("argument '") + name + "' must be a CUDA device index in [0, " + std::to_string(n) + "), received " + std::to_string(d));
   }
   return static_cast<int>(d);
 }
@@ -33,10 +34,12 @@ void RegisterDevice(Napi::Env env, Napi::Object exports) {
     torch::cuda::synchronize(OptIntArg(info, 0, "device").value_or(-1));
     return info.Env().Undefined();
   });
+  // The caching allocator's counters (none in a CPU-only build).
+  // returns: { allocatedBytes?: number; peakAllocatedBytes?: number; reservedBytes?: number }
   TG_OP(exports, "cudaMemoryStats", {
     auto o = Napi::Object::New(info.Env());
 #ifdef TORCH_GAN_CUDA
-    int device = CudaDeviceArg(info, 0);
+    int device = CudaDeviceArg(info, 0, "device");
     auto stats = c10::cuda::CUDACachingAllocator::getDeviceStats(device);
     const size_t all = 0;  // StatType::AGGREGATE; the enum moved between libtorch versions
     o.Set("allocatedBytes", Napi::Number::New(info.Env(), static_cast<double>(stats.allocated_bytes[all].current)));
@@ -48,7 +51,7 @@ void RegisterDevice(Napi::Env env, Napi::Object exports) {
   // Streams: the id of the device's current stream, and waiting for it alone.
   TG_OP(exports, "cudaCurrentStream", {
 #ifdef TORCH_GAN_CUDA
-    auto stream = c10::cuda::getCurrentCUDAStream(CudaDeviceArg(info, 0));
+    auto stream = c10::cuda::getCurrentCUDAStream(CudaDeviceArg(info, 0, "device"));
     return Napi::Number::New(info.Env(), static_cast<double>(stream.id()));
 #else
     throw std::runtime_error(kCpuOnlyBuild);
@@ -56,7 +59,7 @@ void RegisterDevice(Napi::Env env, Napi::Object exports) {
   });
   TG_OP(exports, "cudaStreamSynchronize", {
 #ifdef TORCH_GAN_CUDA
-    c10::cuda::getCurrentCUDAStream(CudaDeviceArg(info, 0)).synchronize();
+    c10::cuda::getCurrentCUDAStream(CudaDeviceArg(info, 0, "device")).synchronize();
     return info.Env().Undefined();
 #else
     throw std::runtime_error(kCpuOnlyBuild);

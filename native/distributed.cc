@@ -66,6 +66,14 @@ static const char* kNcclUnavailable =
   return CodedError(code, context + ": " + msg);
 }
 
+// A process group id as JS holds it (a number from distInit).
+// ts: number
+[[maybe_unused]] static int64_t GroupIdArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = ArgAt(info, i);
+  if (!v.IsNumber()) ThrowArg(info, i, name, "a process group id");
+  return v.As<Napi::Number>().Int64Value();
+}
+
 #if TG_HAVE_C10D_GLOO
 
 struct DistGroup {
@@ -117,9 +125,10 @@ static std::shared_ptr<DistGroup> Create(const InitSpec& spec) {
   return g;
 }
 
-static std::shared_ptr<DistGroup> GroupArg(const Napi::CallbackInfo& info, size_t i) {
-  if (i >= info.Length() || !info[i].IsNumber()) ThrowArg(info, i, "group", "a process group id");
-  int64_t id = static_cast<int64_t>(info[i].As<Napi::Number>().Int64Value());
+// A process group id (from distInit), not a destroyed one.
+// ts: number
+static std::shared_ptr<DistGroup> GroupArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  int64_t id = GroupIdArg(info, i, name);
   auto& reg = Registry(info.Env());
   auto it = reg.groups.find(id);
   if (it == reg.groups.end()) {
@@ -128,14 +137,19 @@ static std::shared_ptr<DistGroup> GroupArg(const Napi::CallbackInfo& info, size_
   return it->second;
 }
 
-static InitSpec SpecArgs(const Napi::CallbackInfo& info) {
+// What distInit and distInitAsync take: the rendezvous (rank 0 serves the store at
+// masterAddr:masterPort), the backend, the address peers reach this host by (deviceHost, '' for
+// the default) and a network interface for Gloo ('' for none).
+// ts: (rank: number, worldSize: number, masterAddr: string, masterPort: number, timeoutMs: number,
+//   backend: 'gloo' | 'nccl', deviceHost: string, glooInterface: string)
+static InitSpec SpecArgs(const Napi::CallbackInfo& info, size_t i) {
   InitSpec s;
-  int64_t rank = IntArg(info, 0, "rank"), world = IntArg(info, 1, "worldSize");
-  s.addr = StringArg(info, 2, "masterAddr");
-  int64_t port = IntArg(info, 3, "masterPort"), timeout = IntArg(info, 4, "timeoutMs");
-  std::string backend = StringArg(info, 5, "backend");
-  s.deviceHost = StringArg(info, 6, "deviceHost");
-  s.iface = StringArg(info, 7, "glooInterface");
+  int64_t rank = IntArg(info, i, "rank"), world = IntArg(info, i + 1, "worldSize");
+  s.addr = StringArg(info, i + 2, "masterAddr");
+  int64_t port = IntArg(info, i + 3, "masterPort"), timeout = IntArg(info, i + 4, "timeoutMs");
+  std::string backend = StringArg(info, i + 5, "backend");
+  s.deviceHost = StringArg(info, i + 6, "deviceHost");
+  s.iface = StringArg(info, i + 7, "glooInterface");
   auto range = [&](const char* name, int64_t v, int64_t lo, int64_t hi) {
     if (v < lo || v > hi) {
       throw Napi::RangeError::New(info.Env(), std::string(CurrentOp()) + "(): argument '" + name + "' must be an integer in [" + std::to_string(lo) + ", " +
@@ -146,9 +160,9 @@ static InitSpec SpecArgs(const Napi::CallbackInfo& info) {
   range("rank", rank, 0, world - 1);
   range("masterPort", port, 1, 65535);
   range("timeoutMs", timeout, 1, 24LL * 3600 * 1000);
-  if (s.addr.empty()) ThrowArg(info, 2, "masterAddr", "a host name or address");
+  if (s.addr.empty()) ThrowArg(info, i + 2, "masterAddr", "a host name or address");
   if (backend == "nccl") throw CodedError(kErrUnavailable, kNcclUnavailable);
-  if (backend != "gloo") ThrowArg(info, 5, "backend", "'gloo' or 'nccl'");
+  if (backend != "gloo") ThrowArg(info, i + 5, "backend", "'gloo' or 'nccl'");
   s.rank = static_cast<int>(rank);
   s.worldSize = static_cast<int>(world);
   s.port = static_cast<int>(port);
@@ -234,6 +248,7 @@ static Napi::Value Finish(const Napi::CallbackInfo& info, bool async, const char
 }
 
 // A tensor Gloo can send and receive in place: dense, contiguous, on the CPU.
+// ts: NativeHandle
 static at::Tensor& CommTensorArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   at::Tensor& t = TensorArg(info, i, name);
   if (t.layout() != at::kStrided || !t.is_contiguous()) ThrowArg(info, i, name, "a dense contiguous Tensor (call .contiguous() first)");
@@ -243,14 +258,15 @@ static at::Tensor& CommTensorArg(const Napi::CallbackInfo& info, size_t i, const
 
 enum class Op { Sum, Avg, Product, Min, Max };
 
-static Op OpArg(const Napi::CallbackInfo& info, size_t i) {
-  std::string s = StringArg(info, i, "op");
+// ts: 'sum' | 'avg' | 'product' | 'min' | 'max'
+static Op OpArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  std::string s = StringArg(info, i, name);
   if (s == "sum") return Op::Sum;
   if (s == "avg") return Op::Avg;
   if (s == "product") return Op::Product;
   if (s == "min") return Op::Min;
   if (s == "max") return Op::Max;
-  ThrowArg(info, i, "op", "'sum', 'avg', 'product', 'min' or 'max'");
+  ThrowArg(info, i, name, "'sum', 'avg', 'product', 'min' or 'max'");
 }
 
 static ::c10d::ReduceOp ToReduceOp(Op op) {
@@ -263,6 +279,8 @@ static ::c10d::ReduceOp ToReduceOp(Op op) {
 }
 
 void RegisterDistributed(Napi::Env env, Napi::Object exports) {
+  // Which backends this build has, and why not where it has not.
+  // returns: { gloo: boolean; glooReason?: string; nccl: boolean; ncclReason?: string }
   TG_OP(exports, "distAvailable", {
     auto o = Napi::Object::New(info.Env());
     o.Set("gloo", Napi::Boolean::New(info.Env(), true));
@@ -270,13 +288,15 @@ void RegisterDistributed(Napi::Env env, Napi::Object exports) {
     o.Set("ncclReason", Napi::String::New(info.Env(), kNcclUnavailable));
     return o;
   });
-  // (rank, worldSize, masterAddr, masterPort, timeoutMs, backend, deviceHost, glooInterface) -> id
+  // Joins (rank 0: serves) the rendezvous and creates the group: its id.
   TG_OP(exports, "distInit", {
     at::NoGradGuard ng;
-    return Napi::Number::New(info.Env(), static_cast<double>(Register(info.Env(), Create(SpecArgs(info)))));
+    return Napi::Number::New(info.Env(), static_cast<double>(Register(info.Env(), Create(SpecArgs(info, 0)))));
   });
+  // The same on a worker thread.
+  // returns: Promise<number>
   TG_OP(exports, "distInitAsync", {
-    InitSpec spec = SpecArgs(info);
+    InitSpec spec = SpecArgs(info, 0);
     auto made = std::make_shared<std::shared_ptr<DistGroup>>();
     auto* w = new DistWorker(
         info.Env(), "initProcessGroupAsync", [spec, made]() { *made = Create(spec); },
@@ -285,8 +305,9 @@ void RegisterDistributed(Napi::Env env, Napi::Object exports) {
     w->Queue();
     return p;
   });
+  // returns: { rank: number; worldSize: number; timeoutMs: number; backend: 'gloo' }
   TG_OP(exports, "distInfo", {
-    auto g = GroupArg(info, 0);
+    auto g = GroupArg(info, 0, "group");
     auto o = Napi::Object::New(info.Env());
     o.Set("rank", Napi::Number::New(info.Env(), g->rank));
     o.Set("worldSize", Napi::Number::New(info.Env(), g->worldSize));
@@ -297,9 +318,9 @@ void RegisterDistributed(Napi::Env env, Napi::Object exports) {
   // Releases the group and its store (joins Gloo's threads; bounded by the timeout when a peer
   // is gone). Idempotent: false when the id is no longer registered.
   TG_OP(exports, "distDestroy", {
-    if (info.Length() < 1 || !info[0].IsNumber()) ThrowArg(info, 0, "group", "a process group id");
+    int64_t id = GroupIdArg(info, 0, "group");
     auto& reg = Registry(info.Env());
-    auto it = reg.groups.find(static_cast<int64_t>(info[0].As<Napi::Number>().Int64Value()));
+    auto it = reg.groups.find(id);
     if (it == reg.groups.end()) return Napi::Boolean::New(info.Env(), false);
     std::shared_ptr<DistGroup> g = std::move(it->second);
     reg.groups.erase(it);
@@ -309,11 +330,12 @@ void RegisterDistributed(Napi::Env env, Napi::Object exports) {
     }
     return Napi::Boolean::New(info.Env(), true);
   });
-  // (group, tensor, op, async): in place.
+  // (group, tensor, op, async): in place; async returns a Promise.
+  // returns: void | Promise<void>
   TG_OP(exports, "distAllReduce", {
-    auto g = GroupArg(info, 0);
+    auto g = GroupArg(info, 0, "group");
     at::Tensor t = CommTensorArg(info, 1, "tensor");
-    Op op = OpArg(info, 2);
+    Op op = OpArg(info, 2, "op");
     bool async = BoolArg(info, 3, "async");
     at::NoGradGuard ng;
     std::vector<at::Tensor> ts{t};
@@ -338,8 +360,9 @@ void RegisterDistributed(Napi::Env env, Napi::Object exports) {
     }, Undefined);
   });
   // (group, tensor, root, async): in place; the root's values everywhere.
+  // returns: void | Promise<void>
   TG_OP(exports, "distBroadcast", {
-    auto g = GroupArg(info, 0);
+    auto g = GroupArg(info, 0, "group");
     at::Tensor t = CommTensorArg(info, 1, "tensor");
     int64_t root = IntArg(info, 2, "root");
     bool async = BoolArg(info, 3, "async");
@@ -358,8 +381,9 @@ void RegisterDistributed(Napi::Env env, Napi::Object exports) {
     return Finish(info, async, "broadcastAsync", [g, work, t]() { WaitWork(*g, work, "broadcast"); }, Undefined);
   });
   // (group, tensor, async) -> one tensor per rank, in rank order.
+  // returns: NativeHandle[] | Promise<NativeHandle[]>
   TG_OP(exports, "distAllGather", {
-    auto g = GroupArg(info, 0);
+    auto g = GroupArg(info, 0, "group");
     at::Tensor t = CommTensorArg(info, 1, "tensor");
     bool async = BoolArg(info, 2, "async");
     std::vector<std::vector<at::Tensor>> outs(1);
@@ -375,8 +399,9 @@ void RegisterDistributed(Napi::Env env, Napi::Object exports) {
     return Finish(info, async, "allGatherAsync", [g, work, t]() { WaitWork(*g, work, "allGather"); },
                   [results](Napi::Env env) -> Napi::Value { return WrapList(env, results); });
   });
+  // returns: void | Promise<void>
   TG_OP(exports, "distBarrier", {
-    auto g = GroupArg(info, 0);
+    auto g = GroupArg(info, 0, "group");
     bool async = BoolArg(info, 1, "async");
     c10::intrusive_ptr<::c10d::Work> work;
     try {

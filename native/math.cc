@@ -1,4 +1,5 @@
-// Elementwise arithmetic, comparisons, unary math, reductions, matmul, in-place ops.
+// Elementwise arithmetic, comparisons, unary math, reductions, matrix products and the symmetric
+// eigendecomposition, in-place ops.
 #include "common.h"
 
 #include <algorithm>
@@ -10,41 +11,42 @@ namespace tg {
 #define TG_BINARY(NAME, EXPR)                                                     \
   TG_OP(exports, NAME, {                                                          \
     auto& a = TensorArg(info, 0, "self");                                         \
+    auto other = TensorOrScalarArg(info, 1, "other");                             \
     auto run = [&](const auto& b) { return EXPR; };                               \
-    if (at::Tensor* t = MaybeTensorArg(info, 1, "other")) return Wrap(info.Env(), run(*t)); \
-    if (!info[1].IsNumber() && !info[1].IsBoolean()) ThrowArg(info, 1, "other", "a Tensor or a number"); \
-    return Wrap(info.Env(), run(ScalarArg(info, 1, "other")));                    \
+    return Wrap(info.Env(), other.tensor ? run(*other.tensor) : run(other.scalar)); \
   })
 
 // In-place form: returns undefined, the JS layer returns `this`.
 #define TG_BINARY_(NAME, EXPR)                                                    \
   TG_OP(exports, NAME, {                                                          \
     auto& a = TensorArg(info, 0, "self");                                         \
+    auto other = TensorOrScalarArg(info, 1, "other");                             \
     auto run = [&](const auto& b) { EXPR; };                                      \
-    if (at::Tensor* t = MaybeTensorArg(info, 1, "other")) run(*t);                \
-    else if (info[1].IsNumber() || info[1].IsBoolean()) run(ScalarArg(info, 1, "other")); \
-    else ThrowArg(info, 1, "other", "a Tensor or a number");                      \
+    if (other.tensor) run(*other.tensor);                                         \
+    else run(other.scalar);                                                       \
     return info.Env().Undefined();                                                \
   })
 
 #define TG_UNARY(NAME, EXPR) \
   TG_OP(exports, NAME, { auto& a = TensorArg(info, 0, "self"); return Wrap(info.Env(), EXPR); })
 
-static at::Tensor TensorOrScalarTensor(const Napi::CallbackInfo& info, size_t i, const char* name, const at::Tensor& like) {
-  if (at::Tensor* t = MaybeTensorArg(info, i, name)) return *t;
-  if (!info[i].IsNumber()) ThrowArg(info, i, name, "a Tensor or a number");
-  return at::scalar_tensor(ScalarArg(info, i, name), like.options().requires_grad(false));
+// Which triangle of a symmetric matrix eigh reads (the other is never looked at).
+// ts: 'L' | 'U'
+static std::string UploArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = ArgAt(info, i);
+  std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  if (s != "L" && s != "U") ThrowArg(info, i, name, "'L' (the lower triangle) or 'U' (the upper)");
+  return s;
 }
 
-static c10::optional<at::IntArrayRef> NoDims() { return c10::nullopt; }
+static c10::optional<at::Scalar> AsScalar(c10::optional<double> v) { return v ? c10::optional<at::Scalar>(*v) : c10::nullopt; }
 
 void RegisterMath(Napi::Env env, Napi::Object exports) {
   TG_OP(exports, "add", {
     auto& a = TensorArg(info, 0, "self");
-    at::Scalar alpha = info.Length() > 2 && !info[2].IsUndefined() ? ScalarArg(info, 2, "alpha") : at::Scalar(1);
-    if (at::Tensor* t = MaybeTensorArg(info, 1, "other")) return Wrap(info.Env(), at::add(a, *t, alpha));
-    if (!info[1].IsNumber()) ThrowArg(info, 1, "other", "a Tensor or a number");
-    return Wrap(info.Env(), at::add(a, ScalarArg(info, 1, "other"), alpha));
+    auto other = TensorOrScalarArg(info, 1, "other");
+    at::Scalar alpha = OptScalarArg(info, 2, "alpha").value_or(at::Scalar(1));
+    return Wrap(info.Env(), other.tensor ? at::add(a, *other.tensor, alpha) : at::add(a, other.scalar, alpha));
   });
   TG_BINARY("sub", at::sub(a, b));
   TG_BINARY("mul", at::mul(a, b));
@@ -63,30 +65,31 @@ void RegisterMath(Napi::Env env, Napi::Object exports) {
   });
   TG_OP(exports, "maximum", { return Wrap(info.Env(), at::maximum(TensorArg(info, 0, "self"), TensorArg(info, 1, "other"))); });
   TG_OP(exports, "minimum", { return Wrap(info.Env(), at::minimum(TensorArg(info, 0, "self"), TensorArg(info, 1, "other"))); });
+  // A number operand goes to libtorch as a Scalar: it then promotes as a Python number does
+  // (where(c, 2.5, 1) is float32), never taking the bool condition's dtype.
   TG_OP(exports, "where", {
     auto& cond = TensorArg(info, 0, "condition");
-    at::Tensor x = TensorOrScalarTensor(info, 1, "input", cond);
-    at::Tensor y = TensorOrScalarTensor(info, 2, "other", x);
-    return Wrap(info.Env(), at::where(cond, x, y));
+    auto x = TensorOrScalarArg(info, 1, "input");
+    auto y = TensorOrScalarArg(info, 2, "other");
+    if (x.tensor && y.tensor) return Wrap(info.Env(), at::where(cond, *x.tensor, *y.tensor));
+    if (x.tensor) return Wrap(info.Env(), at::where(cond, *x.tensor, y.scalar));
+    if (y.tensor) return Wrap(info.Env(), at::where(cond, x.scalar, *y.tensor));
+    return Wrap(info.Env(), at::where(cond, x.scalar, y.scalar));
   });
+  // min, max: null or undefined for no bound
   TG_OP(exports, "clamp", {
     auto& a = TensorArg(info, 0, "self");
-    auto lo = OptNumArg(info, 1, "min");
-    auto hi = OptNumArg(info, 2, "max");
-    return Wrap(info.Env(), at::clamp(a, lo ? c10::optional<at::Scalar>(*lo) : c10::nullopt, hi ? c10::optional<at::Scalar>(*hi) : c10::nullopt));
+    return Wrap(info.Env(), at::clamp(a, AsScalar(OptNumArg(info, 1, "min")), AsScalar(OptNumArg(info, 2, "max"))));
   });
   TG_OP(exports, "clamp_", {
-    auto& a = TensorArg(info, 0, "self");
-    auto lo = OptNumArg(info, 1, "min");
-    auto hi = OptNumArg(info, 2, "max");
-    a.clamp_(lo ? c10::optional<at::Scalar>(*lo) : c10::nullopt, hi ? c10::optional<at::Scalar>(*hi) : c10::nullopt);
+    TensorArg(info, 0, "self").clamp_(AsScalar(OptNumArg(info, 1, "min")), AsScalar(OptNumArg(info, 2, "max")));
     return info.Env().Undefined();
   });
   TG_OP(exports, "lerp", {
     auto& a = TensorArg(info, 0, "self");
     auto& end = TensorArg(info, 1, "end");
-    if (at::Tensor* t = MaybeTensorArg(info, 2, "weight")) return Wrap(info.Env(), at::lerp(a, end, *t));
-    return Wrap(info.Env(), at::lerp(a, end, ScalarArg(info, 2, "weight")));
+    auto weight = TensorOrScalarArg(info, 2, "weight");
+    return Wrap(info.Env(), weight.tensor ? at::lerp(a, end, *weight.tensor) : at::lerp(a, end, weight.scalar));
   });
 
   TG_UNARY("neg", at::neg(a));
@@ -123,64 +126,85 @@ void RegisterMath(Napi::Env env, Napi::Object exports) {
   // ---- reductions: dims undefined means all dims
   TG_OP(exports, "sum", {
     auto& a = TensorArg(info, 0, "self");
+    auto dim = OptIntListArg(info, 1, "dim");
+    bool keepdim = BoolArg(info, 2, "keepdim");
     auto dtype = OptDtypeArg(info, 3, "dtype");
-    if (info[1].IsUndefined() || info[1].IsNull()) return Wrap(info.Env(), at::sum(a, dtype));
-    return Wrap(info.Env(), at::sum(a, IntListArg(info, 1, "dim"), BoolArg(info, 2, "keepdim"), dtype));
+    return Wrap(info.Env(), dim ? at::sum(a, *dim, keepdim, dtype) : at::sum(a, dtype));
   });
   TG_OP(exports, "mean", {
     auto& a = TensorArg(info, 0, "self");
-    if (info[1].IsUndefined() || info[1].IsNull()) return Wrap(info.Env(), at::mean(a));
-    return Wrap(info.Env(), at::mean(a, IntListArg(info, 1, "dim"), BoolArg(info, 2, "keepdim")));
+    auto dim = OptIntListArg(info, 1, "dim");
+    bool keepdim = BoolArg(info, 2, "keepdim");
+    return Wrap(info.Env(), dim ? at::mean(a, *dim, keepdim) : at::mean(a));
   });
   TG_OP(exports, "prod", {
     auto& a = TensorArg(info, 0, "self");
-    if (info[1].IsUndefined() || info[1].IsNull()) return Wrap(info.Env(), at::prod(a));
-    return Wrap(info.Env(), at::prod(a, IntArg(info, 1, "dim"), BoolArg(info, 2, "keepdim")));
+    auto dim = OptIntArg(info, 1, "dim");
+    bool keepdim = BoolArg(info, 2, "keepdim");
+    return Wrap(info.Env(), dim ? at::prod(a, *dim, keepdim) : at::prod(a));
   });
   // max/min: with a dim, [values, indices]; without, the overall value
   TG_OP(exports, "max", {
     auto& a = TensorArg(info, 0, "self");
-    if (info[1].IsUndefined() || info[1].IsNull()) return Wrap(info.Env(), at::max(a));
-    auto r = at::max(a, IntArg(info, 1, "dim"), BoolArg(info, 2, "keepdim"));
+    auto dim = OptIntArg(info, 1, "dim");
+    bool keepdim = BoolArg(info, 2, "keepdim");
+    if (!dim) return Wrap(info.Env(), at::max(a));
+    auto r = at::max(a, *dim, keepdim);
     return WrapList(info.Env(), {std::get<0>(r), std::get<1>(r)});
   });
   TG_OP(exports, "min", {
     auto& a = TensorArg(info, 0, "self");
-    if (info[1].IsUndefined() || info[1].IsNull()) return Wrap(info.Env(), at::min(a));
-    auto r = at::min(a, IntArg(info, 1, "dim"), BoolArg(info, 2, "keepdim"));
+    auto dim = OptIntArg(info, 1, "dim");
+    bool keepdim = BoolArg(info, 2, "keepdim");
+    if (!dim) return Wrap(info.Env(), at::min(a));
+    auto r = at::min(a, *dim, keepdim);
     return WrapList(info.Env(), {std::get<0>(r), std::get<1>(r)});
   });
   TG_OP(exports, "argmax", {
     auto& a = TensorArg(info, 0, "self");
-    return Wrap(info.Env(), at::argmax(a, OptIntArg(info, 1, "dim"), info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value()));
+    return Wrap(info.Env(), at::argmax(a, OptIntArg(info, 1, "dim"), OptBoolArg(info, 2, "keepdim").value_or(false)));
   });
   TG_OP(exports, "argmin", {
     auto& a = TensorArg(info, 0, "self");
-    return Wrap(info.Env(), at::argmin(a, OptIntArg(info, 1, "dim"), info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value()));
+    return Wrap(info.Env(), at::argmin(a, OptIntArg(info, 1, "dim"), OptBoolArg(info, 2, "keepdim").value_or(false)));
   });
   TG_OP(exports, "var", {
     auto& a = TensorArg(info, 0, "self");
+    auto dim = OptIntListArg(info, 1, "dim");
     bool unbiased = BoolArg(info, 2, "unbiased");
-    if (info[1].IsUndefined() || info[1].IsNull()) return Wrap(info.Env(), at::var(a, unbiased));
-    return Wrap(info.Env(), at::var(a, at::IntArrayRef(IntListArg(info, 1, "dim")), unbiased, BoolArg(info, 3, "keepdim")));
+    bool keepdim = BoolArg(info, 3, "keepdim");
+    return Wrap(info.Env(), dim ? at::var(a, at::IntArrayRef(*dim), unbiased, keepdim) : at::var(a, unbiased));
   });
   TG_OP(exports, "std", {
     auto& a = TensorArg(info, 0, "self");
+    auto dim = OptIntListArg(info, 1, "dim");
     bool unbiased = BoolArg(info, 2, "unbiased");
-    if (info[1].IsUndefined() || info[1].IsNull()) return Wrap(info.Env(), at::std(a, unbiased));
-    return Wrap(info.Env(), at::std(a, at::IntArrayRef(IntListArg(info, 1, "dim")), unbiased, BoolArg(info, 3, "keepdim")));
+    bool keepdim = BoolArg(info, 3, "keepdim");
+    return Wrap(info.Env(), dim ? at::std(a, at::IntArrayRef(*dim), unbiased, keepdim) : at::std(a, unbiased));
   });
   TG_OP(exports, "norm", {
     auto& a = TensorArg(info, 0, "self");
     at::Scalar p = ScalarArg(info, 1, "p");
-    if (info[2].IsUndefined() || info[2].IsNull()) return Wrap(info.Env(), at::norm(a, p));
-    return Wrap(info.Env(), at::norm(a, p, IntListArg(info, 2, "dim"), BoolArg(info, 3, "keepdim")));
+    auto dim = OptIntListArg(info, 2, "dim");
+    bool keepdim = BoolArg(info, 3, "keepdim");
+    return Wrap(info.Env(), dim ? at::norm(a, p, *dim, keepdim) : at::norm(a, p));
   });
   TG_OP(exports, "all", { return Wrap(info.Env(), at::all(TensorArg(info, 0, "self"))); });
   TG_OP(exports, "any", { return Wrap(info.Env(), at::any(TensorArg(info, 0, "self"))); });
   TG_OP(exports, "matmul", { return Wrap(info.Env(), at::matmul(TensorArg(info, 0, "self"), TensorArg(info, 1, "other"))); });
   TG_OP(exports, "mm", { return Wrap(info.Env(), at::mm(TensorArg(info, 0, "self"), TensorArg(info, 1, "other"))); });
   TG_OP(exports, "outer", { return Wrap(info.Env(), at::outer(TensorArg(info, 0, "self"), TensorArg(info, 1, "other"))); });
+  // linalgEigh(self, uplo) -> [eigenvalues, eigenvectors] of symmetric matrices [..., n, n] as
+  // torch.linalg.eigh: eigenvalues ascending, eigenvectors the orthonormal columns. Checked here so
+  // a wrong input is refused in torch-gan's words on every libtorch version.
+  TG_OP(exports, "linalgEigh", {
+    auto& a = TensorArg(info, 0, "self");
+    std::string uplo = UploArg(info, 1, "uplo");
+    if (a.dim() < 2 || a.size(-1) != a.size(-2)) ThrowArg(info, 0, "self", "a Tensor of square matrices [..., n, n]");
+    if (a.scalar_type() != at::kFloat && a.scalar_type() != at::kDouble) ThrowArg(info, 0, "self", "a float32 or float64 Tensor");
+    auto r = at::linalg_eigh(a, uplo);
+    return WrapList(info.Env(), {std::get<0>(r), std::get<1>(r)});
+  });
   TG_OP(exports, "cumsum", { return Wrap(info.Env(), at::cumsum(TensorArg(info, 0, "self"), IntArg(info, 1, "dim"))); });
   TG_OP(exports, "sort", {
     auto r = at::sort(TensorArg(info, 0, "self"), IntArg(info, 1, "dim"), BoolArg(info, 2, "descending"));
@@ -235,7 +259,6 @@ void RegisterMath(Napi::Env env, Napi::Object exports) {
     at::maximum_out(a, a, TensorArg(info, 1, "other"));
     return info.Env().Undefined();
   });
-  (void)NoDims;
 }
 
 }  // namespace tg

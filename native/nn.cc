@@ -9,22 +9,26 @@
 
 namespace tg {
 
-static int64_t ReductionArg(const Napi::CallbackInfo& info, size_t i) {
-  std::string r = info[i].IsUndefined() ? "mean" : (info[i].IsString() ? info[i].As<Napi::String>().Utf8Value() : "");
+// A loss's reduction; undefined means 'mean'.
+// ts: 'mean' | 'sum' | 'none' | undefined
+static int64_t ReductionArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = ArgAt(info, i);
+  std::string r = v.IsUndefined() ? "mean" : (v.IsString() ? v.As<Napi::String>().Utf8Value() : "");
   if (r == "mean") return at::Reduction::Mean;
   if (r == "sum") return at::Reduction::Sum;
   if (r == "none") return at::Reduction::None;
-  ThrowArg(info, i, "reduction", "'mean', 'sum' or 'none'");
+  ThrowArg(info, i, name, "'mean', 'sum' or 'none'");
 }
 
 // ---- convolution arguments, checked here, before any substitution of cpu_kernels.cc: each
 // substituted path must see exactly what libtorch would accept (and refuse the rest in torch-gan's words).
 
 // stride, padding, dilation, outputPadding: an integer or 1 or 2 integers, each >= min
+// ts: number | [number] | [number, number]
 static std::vector<int64_t> ConvPairArg(const Napi::CallbackInfo& info, size_t i, const char* name, int64_t min) {
   std::vector<int64_t> v = IntListArg(info, i, name);
   if (v.empty() || v.size() > 2) ThrowArg(info, i, name, "an integer or an array of 1 or 2 integers (height, width)");
-  const bool list = info[i].IsArray();
+  const bool list = ArgAt(info, i).IsArray();
   for (size_t k = 0; k < v.size(); ++k) {
     if (v[k] < min) {
       // (appended piecewise: GCC 12's -Wrestrict misfires on `"[" + std::to_string(k)` under C++20)
@@ -38,9 +42,10 @@ static std::vector<int64_t> ConvPairArg(const Napi::CallbackInfo& info, size_t i
   return v;
 }
 
-static int64_t GroupsArg(const Napi::CallbackInfo& info, size_t i) {
-  int64_t g = IntArg(info, i, "groups");
-  if (g < 1) ThrowRange(info, "argument 'groups' must be a positive integer, received " + std::to_string(g));
+// ts: number
+static int64_t GroupsArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  int64_t g = IntArg(info, i, name);
+  if (g < 1) ThrowRange(info, std::string("argument '") + name + "' must be a positive integer, received " + std::to_string(g));
   return g;
 }
 
@@ -65,7 +70,7 @@ void RegisterNN(Napi::Env env, Napi::Object exports) {
     auto stride = ConvPairArg(info, 3, "stride", 1);
     auto padding = ConvPairArg(info, 4, "padding", 0);
     auto dilation = ConvPairArg(info, 5, "dilation", 1);
-    int64_t groups = GroupsArg(info, 6);
+    int64_t groups = GroupsArg(info, 6, "groups");
     CheckConvTensors(info, x, w, "a 4-D Tensor (outChannels, inChannels / groups, kernelH, kernelW)");
     return Wrap(info.Env(), Conv2d(x, w, bias, stride, padding, dilation, groups));
   });
@@ -77,7 +82,7 @@ void RegisterNN(Napi::Env env, Napi::Object exports) {
     auto stride = ConvPairArg(info, 3, "stride", 1);
     auto padding = ConvPairArg(info, 4, "padding", 0);
     auto outputPadding = ConvPairArg(info, 5, "outputPadding", 0);
-    int64_t groups = GroupsArg(info, 6);
+    int64_t groups = GroupsArg(info, 6, "groups");
     auto dilation = ConvPairArg(info, 7, "dilation", 1);
     CheckConvTensors(info, x, w, "a 4-D Tensor (inChannels, outChannels / groups, kernelH, kernelW)");
     for (size_t d = 0; d < 2; ++d) {
@@ -91,13 +96,14 @@ void RegisterNN(Napi::Env env, Napi::Object exports) {
   });
   // setFastKernels(enabled): the libtorch 1.x CPU kernel substitutions of cpu_kernels.cc
   TG_OP(exports, "setFastKernels", {
-    SetFastKernels(BoolArg(info, 0, "enabled"), info.Length() > 1 && BoolArg(info, 1, "all"));
+    SetFastKernels(BoolArg(info, 0, "enabled"), OptBoolArg(info, 1, "all").value_or(false));
     return info.Env().Undefined();
   });
   TG_OP(exports, "fastKernelsActive", {
     return Napi::Boolean::New(info.Env(), FastKernelsActive());
   });
   // The substitutions on now (this libtorch's table, the switch and TORCH_GAN_FAST_KERNELS).
+  // returns: ('matrixProductConv' | 'convTransposeAsConvGradient' | 'ownConvBackward' | 'fusedInstanceNorm' | 'leakyReluDoubleBackward')[]
   TG_OP(exports, "fastKernelsList", {
     auto out = Napi::Array::New(info.Env());
     const std::pair<Kernel, const char*> names[] = {{Kernel::MatrixProductConv, "matrixProductConv"},
@@ -162,23 +168,23 @@ void RegisterNN(Napi::Env env, Napi::Object exports) {
   // Losses; reduction 'mean' | 'sum' | 'none'
   TG_OP(exports, "binaryCrossEntropy", {
     return Wrap(info.Env(), at::binary_cross_entropy(TensorArg(info, 0, "input"), TensorArg(info, 1, "target"), OptTensorArg(info, 2, "weight"),
-                                                     ReductionArg(info, 3)));
+                                                     ReductionArg(info, 3, "reduction")));
   });
   TG_OP(exports, "binaryCrossEntropyWithLogits", {
     return Wrap(info.Env(), at::binary_cross_entropy_with_logits(TensorArg(info, 0, "input"), TensorArg(info, 1, "target"),
                                                                  OptTensorArg(info, 2, "weight"), OptTensorArg(info, 3, "posWeight"),
-                                                                 ReductionArg(info, 4)));
+                                                                 ReductionArg(info, 4, "reduction")));
   });
   TG_OP(exports, "mseLoss", {
-    return Wrap(info.Env(), at::mse_loss(TensorArg(info, 0, "input"), TensorArg(info, 1, "target"), ReductionArg(info, 2)));
+    return Wrap(info.Env(), at::mse_loss(TensorArg(info, 0, "input"), TensorArg(info, 1, "target"), ReductionArg(info, 2, "reduction")));
   });
   TG_OP(exports, "nllLoss", {
     return Wrap(info.Env(), at::nll_loss(TensorArg(info, 0, "input"), IndexTensorArg(info, 1, "target"), OptTensorArg(info, 2, "weight"),
-                                         ReductionArg(info, 3), IntArg(info, 4, "ignoreIndex")));
+                                         ReductionArg(info, 3, "reduction"), IntArg(info, 4, "ignoreIndex")));
   });
   TG_OP(exports, "crossEntropy", {
     return Wrap(info.Env(), at::cross_entropy_loss(TensorArg(info, 0, "input"), TensorArg(info, 1, "target"), OptTensorArg(info, 2, "weight"),
-                                                   ReductionArg(info, 3), IntArg(info, 4, "ignoreIndex"), NumArg(info, 5, "labelSmoothing")));
+                                                   ReductionArg(info, 3, "reduction"), IntArg(info, 4, "ignoreIndex"), NumArg(info, 5, "labelSmoothing")));
   });
 }
 

@@ -70,17 +70,34 @@ static at::Generator& GeneratorFor(Napi::Env env, const at::Device& device) {
   throw std::runtime_error("no random generator for device " + device.str());
 }
 
-static int CudaIndexArg(const Napi::CallbackInfo& info, size_t i) {
+// The CUDA device an argument names (an index, default 0), checked against the devices present.
+// ts: number | null | undefined
+static int CudaIndexArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   if (!torch::cuda::is_available()) throw std::runtime_error("CUDA is not available");
-  int64_t d = OptIntArg(info, i, "device").value_or(0);
+  int64_t d = OptIntArg(info, i, name).value_or(0);
   int64_t n = static_cast<int64_t>(torch::cuda::device_count());
-  if (d < 0 || d >= n) ThrowArg(info, i, "device", ("a CUDA device index in [0, " + std::to_string(n) + ")").c_str());
+  if (d < 0 || d >= n) ThrowRange(info, std::string("argument '") + name + "' must be a CUDA device index in [0, " + std::to_string(n) + "), received " + std::to_string(d));
   return static_cast<int>(d);
 }
 
-static Napi::Value GetState(Napi::Env env, at::Generator& gen) {
+// A seed: a non-negative integer number, or a bigint below 2^64 (libtorch's seeds are uint64).
+// ts: number | bigint
+static uint64_t SeedArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = ArgAt(info, i);
+  if (v.IsBigInt()) {
+    bool lossless = false;
+    uint64_t seed = v.As<Napi::BigInt>().Uint64Value(&lossless);
+    if (!lossless) ThrowRange(info, std::string("argument '") + name + "' must be in [0, 2^64), received a bigint outside it");
+    return seed;
+  }
+  int64_t s = IntArg(info, i, name);
+  if (s < 0) ThrowRange(info, std::string("argument '") + name + "' must be non-negative, received " + std::to_string(s));
+  return static_cast<uint64_t>(s);
+}
+
+static at::Tensor GetState(at::Generator& gen) {
   std::lock_guard<std::mutex> lock(gen.mutex());
-  return Wrap(env, gen.get_state());
+  return gen.get_state();
 }
 
 static void SetState(at::Generator& gen, const at::Tensor& state) {
@@ -88,26 +105,11 @@ static void SetState(at::Generator& gen, const at::Tensor& state) {
   gen.set_state(state);
 }
 
-static at::TensorOptions LikeOptions(const Napi::CallbackInfo& info, const at::Tensor& t, size_t dtypeIndex) {
-  auto opts = t.options().requires_grad(false);
-  if (auto d = OptDtypeArg(info, dtypeIndex, "dtype")) opts = opts.dtype(*d);
-  return opts;
-}
-
 void RegisterRandom(Napi::Env env, Napi::Object exports) {
   // manualSeed(seed): a non-negative integer number, or a bigint below 2^64 (libtorch's seeds are
   // uint64). Seeds this environment's CPU generator and its CUDA ones (those made later too).
   TG_OP(exports, "manualSeed", {
-    uint64_t seed;
-    if (info[0].IsBigInt()) {
-      bool lossless = false;
-      seed = info[0].As<Napi::BigInt>().Uint64Value(&lossless);
-      if (!lossless) ThrowArg(info, 0, "seed", "a bigint in [0, 2^64)");
-    } else {
-      int64_t s = IntArg(info, 0, "seed");
-      if (s < 0) ThrowArg(info, 0, "seed", "a non-negative integer");
-      seed = static_cast<uint64_t>(s);
-    }
+    uint64_t seed = SeedArg(info, 0, "seed");
     auto& store = Store(info.Env());
     store.seed = seed;
     at::Generator& cpu = CpuGenerator(info.Env());
@@ -121,54 +123,59 @@ void RegisterRandom(Napi::Env env, Napi::Object exports) {
     }
     return info.Env().Undefined();
   });
-  TG_OP(exports, "getRngState", { return GetState(info.Env(), CpuGenerator(info.Env())); });
+  TG_OP(exports, "getRngState", { return Wrap(info.Env(), GetState(CpuGenerator(info.Env()))); });
   TG_OP(exports, "setRngState", {
     SetState(CpuGenerator(info.Env()), TensorArg(info, 0, "state"));
     return info.Env().Undefined();
   });
   // cudaManualSeed(seed): this environment's CUDA generators only.
   TG_OP(exports, "cudaManualSeed", {
-    int64_t s = IntArg(info, 0, "seed");
-    if (s < 0) ThrowArg(info, 0, "seed", "a non-negative integer");
+    uint64_t seed = SeedArg(info, 0, "seed");
     auto& store = Store(info.Env());
-    store.seed = static_cast<uint64_t>(s);
+    store.seed = seed;
     for (auto& [index, gen] : store.cuda) {
       std::lock_guard<std::mutex> lock(gen.mutex());
-      gen.set_current_seed(static_cast<uint64_t>(s));
+      gen.set_current_seed(seed);
     }
     return info.Env().Undefined();
   });
   // One CUDA device's generator state (saved in checkpoints beside the CPU one).
-  TG_OP(exports, "cudaGetRngState", { return GetState(info.Env(), CudaGenerator(info.Env(), CudaIndexArg(info, 0))); });
+  TG_OP(exports, "cudaGetRngState", { return Wrap(info.Env(), GetState(CudaGenerator(info.Env(), CudaIndexArg(info, 0, "device")))); });
   TG_OP(exports, "cudaSetRngState", {
-    int index = CudaIndexArg(info, 0);
+    int index = CudaIndexArg(info, 0, "device");
     SetState(CudaGenerator(info.Env(), index), TensorArg(info, 1, "state"));
     return info.Env().Undefined();
   });
 
   TG_OP(exports, "rand", {
     auto opts = OptionsArg(info, 1);
-    return Wrap(info.Env(), at::rand(SizeArg(info, 0), GeneratorFor(info.Env(), opts.device()), opts));
+    return Wrap(info.Env(), at::rand(SizeArg(info, 0, "shape"), GeneratorFor(info.Env(), opts.device()), opts));
   });
   TG_OP(exports, "randn", {
     auto opts = OptionsArg(info, 1);
-    return Wrap(info.Env(), at::randn(SizeArg(info, 0), GeneratorFor(info.Env(), opts.device()), opts));
+    return Wrap(info.Env(), at::randn(SizeArg(info, 0, "shape"), GeneratorFor(info.Env(), opts.device()), opts));
   });
+  // integers in [low, high), int64 unless dtype says otherwise
   TG_OP(exports, "randint", {
     int64_t low = IntArg(info, 0, "low"), high = IntArg(info, 1, "high");
+    auto shape = SizeArg(info, 2, "shape");
     auto opts = at::TensorOptions().dtype(OptDtypeArg(info, 3, "dtype").value_or(at::kLong));
-    if (info.Length() > 4 && !info[4].IsUndefined()) opts = opts.device(DeviceArg(info, 4, "device"));
-    return Wrap(info.Env(), at::randint(low, high, SizeArg(info, 2), GeneratorFor(info.Env(), opts.device()), opts));
+    if (auto device = OptDeviceArg(info, 4, "device")) opts = opts.device(*device);
+    return Wrap(info.Env(), at::randint(low, high, shape, GeneratorFor(info.Env(), opts.device()), opts));
   });
   // *_like: dtype override optional, device follows the source
   TG_OP(exports, "randLike", {
     auto& t = TensorArg(info, 0, "input");
-    at::Tensor out = at::empty_like(t, LikeOptions(info, t, 1));
+    auto opts = t.options().requires_grad(false);
+    if (auto d = OptDtypeArg(info, 1, "dtype")) opts = opts.dtype(*d);
+    at::Tensor out = at::empty_like(t, opts);
     return Wrap(info.Env(), out.uniform_(0, 1, GeneratorFor(info.Env(), out.device())));
   });
   TG_OP(exports, "randnLike", {
     auto& t = TensorArg(info, 0, "input");
-    at::Tensor out = at::empty_like(t, LikeOptions(info, t, 1));
+    auto opts = t.options().requires_grad(false);
+    if (auto d = OptDtypeArg(info, 1, "dtype")) opts = opts.dtype(*d);
+    at::Tensor out = at::empty_like(t, opts);
     return Wrap(info.Env(), out.normal_(0, 1, GeneratorFor(info.Env(), out.device())));
   });
   TG_OP(exports, "uniform_", {
@@ -187,7 +194,7 @@ void RegisterRandom(Napi::Env env, Napi::Object exports) {
     auto& x = TensorArg(info, 0, "input");
     double p = NumArg(info, 1, "p");
     bool training = BoolArg(info, 2, "training");
-    if (p < 0 || p > 1) ThrowArg(info, 1, "p", "a probability in [0, 1]");
+    if (p < 0 || p > 1) ThrowRange(info, "argument 'p' must be a probability in [0, 1], received " + std::to_string(p));
     if (!training || p == 0) return Wrap(info.Env(), x);
     if (p == 1) return Wrap(info.Env(), x * at::zeros_like(x));
     at::Tensor keep = at::empty_like(x, x.options().requires_grad(false)).bernoulli_(1 - p, GeneratorFor(info.Env(), x.device()));

@@ -5,6 +5,19 @@
 
 namespace tg {
 
+// split's sizes: one size (an integer) or the size of each piece (an array), told apart once.
+struct SplitSizes {
+  std::vector<int64_t> sizes;
+  bool list = false;
+};
+// ts: number | number[]
+static SplitSizes SplitSizeArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  SplitSizes s;
+  s.list = ArgAt(info, i).IsArray();
+  s.sizes = s.list ? IntListArg(info, i, name) : std::vector<int64_t>{IntArg(info, i, name)};
+  return s;
+}
+
 void RegisterShape(Napi::Env env, Napi::Object exports) {
   TG_OP(exports, "reshape", { return Wrap(info.Env(), TensorArg(info, 0, "self").reshape(IntRestArg(info, 1, "shape"))); });
   TG_OP(exports, "view", { return Wrap(info.Env(), TensorArg(info, 0, "self").view(IntRestArg(info, 1, "shape"))); });
@@ -13,8 +26,8 @@ void RegisterShape(Napi::Env env, Napi::Object exports) {
   });
   TG_OP(exports, "squeeze", {
     auto& a = TensorArg(info, 0, "self");
-    if (info[1].IsUndefined() || info[1].IsNull()) return Wrap(info.Env(), a.squeeze());
-    return Wrap(info.Env(), a.squeeze(IntArg(info, 1, "dim")));
+    auto dim = OptIntArg(info, 1, "dim");
+    return Wrap(info.Env(), dim ? a.squeeze(*dim) : a.squeeze());
   });
   TG_OP(exports, "unsqueeze", { return Wrap(info.Env(), TensorArg(info, 0, "self").unsqueeze(IntArg(info, 1, "dim"))); });
   TG_OP(exports, "permute", { return Wrap(info.Env(), TensorArg(info, 0, "self").permute(IntListArg(info, 1, "dims"))); });
@@ -27,11 +40,12 @@ void RegisterShape(Napi::Env env, Napi::Object exports) {
   TG_OP(exports, "flip", { return Wrap(info.Env(), TensorArg(info, 0, "self").flip(IntListArg(info, 1, "dims"))); });
   TG_OP(exports, "cat", { return Wrap(info.Env(), at::cat(TensorListArg(info, 0, "tensors"), IntArg(info, 1, "dim"))); });
   TG_OP(exports, "stack", { return Wrap(info.Env(), at::stack(TensorListArg(info, 0, "tensors"), IntArg(info, 1, "dim"))); });
+  // split(self, splitSize, dim): pieces of splitSize along dim, or of each size an array lists
   TG_OP(exports, "split", {
     auto& a = TensorArg(info, 0, "self");
+    auto sizes = SplitSizeArg(info, 1, "splitSize");
     int64_t dim = IntArg(info, 2, "dim");
-    if (info[1].IsArray()) return WrapList(info.Env(), a.split_with_sizes(IntListArg(info, 1, "splitSizes"), dim));
-    return WrapList(info.Env(), a.split(IntArg(info, 1, "splitSize"), dim));
+    return WrapList(info.Env(), sizes.list ? a.split_with_sizes(sizes.sizes, dim) : a.split(sizes.sizes[0], dim));
   });
   TG_OP(exports, "chunk", { return WrapList(info.Env(), TensorArg(info, 0, "self").chunk(IntArg(info, 1, "chunks"), IntArg(info, 2, "dim"))); });
   TG_OP(exports, "narrow", {
@@ -73,11 +87,12 @@ void RegisterShape(Napi::Env env, Napi::Object exports) {
     if (mask.scalar_type() != at::kBool) ThrowArg(info, 1, "mask", "a bool Tensor (e.g. x.gt(0))");
     return Wrap(info.Env(), a.masked_fill(mask, ScalarArg(info, 2, "value")));
   });
+  // to(self, device?, dtype?, copy?): the same tensor when nothing changes, unless copy
   TG_OP(exports, "to", {
     auto& a = TensorArg(info, 0, "self");
-    c10::Device device = info[1].IsUndefined() || info[1].IsNull() ? a.device() : DeviceArg(info, 1, "device");
+    c10::Device device = OptDeviceArg(info, 1, "device").value_or(a.device());
     at::ScalarType dtype = OptDtypeArg(info, 2, "dtype").value_or(a.scalar_type());
-    bool copy = info.Length() > 3 && info[3].IsBoolean() && info[3].As<Napi::Boolean>().Value();
+    bool copy = OptBoolArg(info, 3, "copy").value_or(false);
     return Wrap(info.Env(), a.to(device, dtype, /*non_blocking=*/false, copy));
   });
   TG_OP(exports, "clone", { return Wrap(info.Env(), TensorArg(info, 0, "self").clone()); });

@@ -233,6 +233,12 @@ test('elementwise arithmetic with broadcasting and scalars', () => {
   assert.equal(vals(tg.tensor([-2, 0.5, 3]).clamp(-1, 1)), [-1, 0.5, 1]);
   assert.equal(vals(tg.tensor([-2, 0.5, 3]).clamp(null, 1)), [-2, 0.5, 1]);
   assert.equal(vals(tg.where(tg.tensor([true, false]), 1, tg.tensor([5, 6]))), [1, 6]);
+  // a number operand keeps its value and promotes as a Python number (it once took the bool
+  // condition's dtype: 2.5 became true, read back as 1)
+  const c = tg.tensor([true, false]);
+  assert.equal(vals(tg.where(c, 2.5, tg.tensor([5, 6]))), [2.5, 6]);
+  assert.equal([vals(tg.where(c, 2.5, -1)), tg.where(c, 2.5, -1).dtype], [[2.5, -1], 'float32']);
+  assert.equal([vals(tg.where(c, tg.tensor([7, 8], { dtype: 'int32' }), 0)), tg.where(c, tg.tensor([7, 8], { dtype: 'int32' }), 0).dtype], [[7, 0], 'int32']);
   close(tg.tensor([0, 1]).exp().data() as Float32Array, [1, Math.E]);
   close(tg.tensor([-1, 2]).leakyRelu(0.2).data() as Float32Array, [-0.2, 2]);
   close(tg.tensor([0]).sigmoid().data() as Float32Array, [0.5]);
@@ -417,6 +423,10 @@ test('in-place ops return this and change the values', () => {
   assert.equal(vals(t), [2, 3, 4]);
   t.add_(tg.tensor([1, 1, 1]), 10);
   assert.equal(vals(t), [12, 13, 14]);
+  // a number times alpha (this threw: the binding's scaled add takes a Tensor)
+  t.add_(3, -2);
+  assert.equal(vals(t), [6, 7, 8]);
+  t.add_(6, 1);
   t.sub_(2).mul_(0.5).div_(tg.tensor([5, 1, 2]));
   assert.equal(vals(t), [1, 5.5, 3]);
   t.clamp_(2, 4);

@@ -30,7 +30,7 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opti
   const ins = list('inputs', inputs);
   let gos: (Tensor | null)[] | undefined;
   if (options.gradOutputs !== undefined) gos = Array.isArray(options.gradOutputs) ? options.gradOutputs : [options.gradOutputs];
-  const res: unknown[] = N.autogradGrad(
+  const res = N.autogradGrad(
     outs.map((t) => t._h),
     ins.map((t) => t._h),
     gos?.map((t) => (t instanceof Tensor ? t._h : t)),
@@ -38,7 +38,7 @@ export function grad(outputs: Tensor | Tensor[], inputs: Tensor | Tensor[], opti
     options.createGraph ?? false,
     options.allowUnused ?? false,
   );
-  return res.map((h) => (h === null ? null : new Tensor(h as never)));
+  return res.map((h) => (h === null ? null : new Tensor(h)));
 }
 
 /** Accumulates gradients into the leaves' .grad (torch.autograd.backward). */

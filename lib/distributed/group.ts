@@ -1,7 +1,7 @@
 // A process group on libtorch's c10d (TCPStore rendezvous + ProcessGroupGloo), and the
 // collectives: synchronous ones wait on this thread, the *Async ones wait on a worker and
 // return Promises, so the event loop keeps running. Tensors are reduced in place.
-import { N } from '../native';
+import { N, NativeHandle } from '../native';
 import { invalidParameterError, is } from '../errors';
 import { Tensor, handle, wrap } from '../tensor/tensor';
 import { ProcessGroupOptions, ResolvedProcessGroupOptions, resolveProcessGroupOptions } from './options';
@@ -71,15 +71,15 @@ export class ProcessGroup {
   }
   /** Every rank's `tensor` (same shape and dtype everywhere), in rank order: new tensors. */
   allGather(tensor: Tensor): Tensor[] {
-    return (N.distAllGather(this.id('allGather()'), handle(tensorArg('allGather()', tensor)), false) as unknown[]).map((h) => wrap(h as never));
+    return (N.distAllGather(this.id('allGather()'), handle(tensorArg('allGather()', tensor)), false) as NativeHandle[]).map(wrap);
   }
   async allGatherAsync(tensor: Tensor): Promise<Tensor[]> {
-    const hs = (await N.distAllGather(this.id('allGatherAsync()'), handle(tensorArg('allGatherAsync()', tensor)), true)) as unknown[];
-    return hs.map((h) => wrap(h as never));
+    const hs = await (N.distAllGather(this.id('allGatherAsync()'), handle(tensorArg('allGatherAsync()', tensor)), true) as Promise<NativeHandle[]>);
+    return hs.map(wrap);
   }
   /** Returns once every rank has called barrier(). */
   barrier(): void { N.distBarrier(this.id('barrier()'), false); }
-  barrierAsync(): Promise<void> { return N.distBarrier(this.id('barrierAsync()'), true); }
+  barrierAsync(): Promise<void> { return N.distBarrier(this.id('barrierAsync()'), true) as Promise<void>; }
 
   /** Releases the group and its store. Idempotent: false when it was already destroyed. */
   destroy(): boolean {

@@ -5,8 +5,8 @@
 //
 // with sample means μ and unbiased (n − 1) covariances C, all in float64. The square root of
 // the non-symmetric product C₁·C₂ is never formed: C₁·C₂ is similar to the symmetric PSD
-// M = C₁^½·C₂·C₁^½, so tr(sqrtm(C₁C₂)) = Σ √λᵢ(M), with C₁^½ and λ(M) from a Jacobi
-// symmetric eigendecomposition (./linalg). This is exact for PSD inputs (no iteration, no
+// M = C₁^½·C₂·C₁^½, so tr(sqrtm(C₁C₂)) = Σ √λᵢ(M), with C₁^½ and λ(M) from libtorch's
+// symmetric eigendecomposition (torch.linalg.eigh, in ./linalg). This is exact for PSD inputs (no
 // complex parts to discard), unlike the general sqrtm route (scipy.linalg.sqrtm's Schur method).
 import { asMatrix, checkFinite, Features } from './matrix';
 import { meanCov, traceSqrtProduct } from './linalg';

@@ -3,8 +3,8 @@
 // the SAME points:
 //
 //   1. PCA fitted on the REAL features only (mean, unbiased covariance, top-k eigenvectors from
-//      a Jacobi eigendecomposition; each component's sign fixed so its largest |entry| is
-//      positive). Real and generated features are both projected with it.
+//      the symmetric eigendecomposition, torch.linalg.eigh; each component's sign fixed so its
+//      largest |entry| is positive). Real and generated features are both projected with it.
 //   2. A Gaussian KDE for each projected set, with Scott's rule as scipy.stats.gaussian_kde:
 //      kernel covariance H = Cov(points) · f², f = n^(−1/(k+4)), density
 //      p(x) = (1/n) Σᵢ N(x; xᵢ, H).
@@ -41,7 +41,7 @@ export interface Pca {
   explained: Float64Array;
 }
 
-/** PCA of a feature set (unbiased covariance, Jacobi eigendecomposition), k components. */
+/** PCA of a feature set (unbiased covariance, symmetric eigendecomposition), k components. */
 export function fitPca(features: Features, k: number): Pca {
   const m = asMatrix(features, 'features');
   checkFinite(m, 'features');

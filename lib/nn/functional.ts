@@ -1,12 +1,18 @@
 // Functional NN ops (torch.nn.functional): the modules are thin over these.
-import { N } from '../native';
+import { N, NativeHandle } from '../native';
 import { checkOptionKeys, invalidParameterError, is } from '../errors';
 import { Tensor } from '../tensor/tensor';
 
 type Pair = number | [number, number];
 type Reduction = 'mean' | 'sum' | 'none';
-const h = (t: Tensor | null | undefined): unknown => (t instanceof Tensor ? t._h : t);
-const wrap = (x: unknown): Tensor => new Tensor(x as never);
+// A tensor argument as its handle; a wrong value (a JS caller's) passes through as it is, for the
+// binding's error to name it.
+function h(t: Tensor): NativeHandle;
+function h(t: Tensor | null | undefined): NativeHandle | null | undefined;
+function h(t: Tensor | null | undefined): NativeHandle | null | undefined {
+  return t instanceof Tensor ? t._h : (t as never);
+}
+const wrap = (x: NativeHandle): Tensor => new Tensor(x);
 
 export interface Conv2dOptions { stride?: Pair; padding?: Pair; dilation?: Pair; groups?: number }
 export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, o: Conv2dOptions = {}): Tensor {

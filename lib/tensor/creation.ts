@@ -150,7 +150,8 @@ export const eye = (n: number, m?: number, options?: TensorOptions): Tensor => {
   return finish(N.eye(n, m ?? n, o.dtype, o.device), o);
 };
 
-const u = (t: Tensor): unknown => (t instanceof Tensor ? t._h : t);
+// A wrong value (a JS caller's) passes through as it is, for the binding's error to name it.
+const u = (t: Tensor): NativeHandle => (t instanceof Tensor ? t._h : (t as never));
 export const zerosLike = (t: Tensor, dtype?: DType): Tensor => new Tensor(N.zerosLike(u(t), dtype));
 export const onesLike = (t: Tensor, dtype?: DType): Tensor => new Tensor(N.onesLike(u(t), dtype));
 export const emptyLike = (t: Tensor, dtype?: DType): Tensor => new Tensor(N.emptyLike(u(t), dtype));
@@ -159,7 +160,7 @@ export const randLike = (t: Tensor, dtype?: DType): Tensor => new Tensor(N.randL
 export const randnLike = (t: Tensor, dtype?: DType): Tensor => new Tensor(N.randnLike(u(t), dtype));
 
 // ---- combining
-const handles = (name: string, ts: Tensor[]): unknown[] => {
+const handles = (name: string, ts: Tensor[]): NativeHandle[] => {
   if (!Array.isArray(ts)) throw invalidParameterError(name, 'an array of Tensors', ts);
   return ts.map(u);
 };

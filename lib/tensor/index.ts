@@ -2,6 +2,8 @@ export { Tensor } from './tensor';
 export type { Scalar, TensorLike, IndexSpec } from './tensor';
 export * from './creation';
 export { tidy, tidyAsync, keep, dispose } from './scope';
+export * as linalg from './linalg';
+export type { EighResult } from './linalg';
 export { memory, cuda, getNumThreads, setNumThreads, maxNumThreads } from './memory';
 export type { MemoryInfo } from './memory';
 export { DTYPES, isFloatingDtype } from './dtype';

@@ -10,7 +10,12 @@ export type TensorLike = Tensor | Scalar;
 /** A slice for index(): ':' | 'a:b' | 'a:b:s' | {start, end, step} | a number (select) | null (new axis) */
 export type IndexSpec = number | string | null | { start?: number; end?: number; step?: number };
 
-const u = (x: unknown): unknown => (x instanceof Tensor ? x._h : x);
+/** A Tensor argument as its native handle; numbers and booleans pass as they are. */
+function u(x: Tensor): NativeHandle;
+function u<T extends Scalar>(x: Tensor | T): NativeHandle | T;
+function u(x: TensorLike): NativeHandle | Scalar {
+  return x instanceof Tensor ? x._h : x;
+}
 
 export class Tensor {
   /** @internal the native handle */
@@ -30,23 +35,23 @@ export class Tensor {
   private _dtype: DType | undefined = undefined;
   private _device: Device | undefined = undefined;
   get shape(): number[] {
-    if (this._shape === undefined || this._freed) this._shape = N.shape(this._h) as number[];
+    if (this._shape === undefined || this._freed) this._shape = N.shape(this._h);
     return this._shape.slice();
   }
   get ndim(): number {
-    if (this._shape === undefined || this._freed) this._shape = N.shape(this._h) as number[];
+    if (this._shape === undefined || this._freed) this._shape = N.shape(this._h);
     return this._shape.length;
   }
   get dtype(): DType {
-    if (this._dtype === undefined || this._freed) this._dtype = N.dtype(this._h) as DType;
+    if (this._dtype === undefined || this._freed) this._dtype = N.dtype(this._h);
     return this._dtype;
   }
   get device(): Device {
-    if (this._device === undefined || this._freed) this._device = N.device(this._h) as Device;
+    if (this._device === undefined || this._freed) this._device = N.device(this._h);
     return this._device;
   }
   numel(): number {
-    if (this._numel < 0 || this._freed) this._numel = N.numel(this._h) as number;
+    if (this._numel < 0 || this._freed) this._numel = N.numel(this._h);
     return this._numel;
   }
   size(dim?: number): number | number[] {
@@ -207,8 +212,8 @@ export class Tensor {
   expand(...shape: number[] | [number[]]): Tensor { return new Tensor(N.expand(this._h, flatShape(shape))); }
   repeat(...repeats: number[] | [number[]]): Tensor { return new Tensor(N.repeat(this._h, flatShape(repeats))); }
   flip(dims: number | number[]): Tensor { return new Tensor(N.flip(this._h, dims)); }
-  split(splitSize: number | number[], dim = 0): Tensor[] { return (N.split(this._h, splitSize, dim) as NativeHandle[]).map((h) => new Tensor(h)); }
-  chunk(chunks: number, dim = 0): Tensor[] { return (N.chunk(this._h, chunks, dim) as NativeHandle[]).map((h) => new Tensor(h)); }
+  split(splitSize: number | number[], dim = 0): Tensor[] { return N.split(this._h, splitSize, dim).map((h) => new Tensor(h)); }
+  chunk(chunks: number, dim = 0): Tensor[] { return N.chunk(this._h, chunks, dim).map((h) => new Tensor(h)); }
   narrow(dim: number, start: number, length: number): Tensor { return new Tensor(N.narrow(this._h, dim, start, length)); }
   select(dim: number, index: number): Tensor { return new Tensor(N.select(this._h, dim, index)); }
   slice(dim: number, start?: number | null, end?: number | null, step = 1): Tensor { return new Tensor(N.slice(this._h, dim, start, end, step)); }
@@ -255,7 +260,8 @@ export class Tensor {
   // ---- in place (return this)
   add_(other: TensorLike, alpha?: number): this {
     if (alpha === undefined) N.add_(this._h, u(other));
-    else N.addScaled_(this._h, u(other), alpha);
+    else if (other instanceof Tensor) N.addScaled_(this._h, other._h, alpha);
+    else N.add_(this._h, Number(other) * alpha); // self += alpha * other, a number times a number
     return this;
   }
   sub_(other: TensorLike): this { N.sub_(this._h, u(other)); return this; }
