@@ -12,10 +12,10 @@ import * as tg from '../lib';
 import { parseFlags } from '../lib/cli/args';
 import { readRows, trainFlags, trainRun } from '../lib/cli/train-run';
 import { latestCheckpoint } from '../lib/gan/checkpoint';
-import { LOCK_FILE, RunDirLockedError, lockRunDir } from '../lib/gan/run-lock';
+import { LOCK_FILE, lockRunDir } from '../lib/gan/run-lock';
 import { loadRunData } from '../lib/gan/run';
 import { loadSafetensors, readSafetensorsHeader, saveSafetensors } from '../lib/io/safetensors';
-import { errorMessageAsync } from './helpers/errors';
+import { errorMessageAsync, isTorchError } from './helpers/errors';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torch-gan-resume-'));
 const quiet = () => {};
@@ -176,7 +176,7 @@ test('stale temporaries of dead writers are removed when a run opens the folder;
 test('one writer per run folder: a second lock is refused naming the holder; a dead holder\'s lock is taken over', async () => {
   const dir = path.join(tmp, 'locked');
   const a = lockRunDir(dir);
-  assert.throws(() => lockRunDir(dir), (e: unknown) => e instanceof RunDirLockedError && new RegExp(`in use by another run \\(process ${process.pid}, this process`).test((e as Error).message));
+  assert.throws(() => lockRunDir(dir), isTorchError('ERR_RUN_LOCKED', new RegExp(`in use by another run \\(process ${process.pid}, this process`), { parameter: 'dir' }));
   const m = await errorMessageAsync(() => run('--iters', '1', '--out', dir));
   assert.match(m, /is in use by another run/);
   a.release();

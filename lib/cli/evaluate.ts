@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tg from '..';
-import { runCli, UsageError } from './args';
+import { runCli, usageError } from './args';
 import { buildModels, RunConfig } from './train-run';
 import { latestCheckpoint, loadCheckpoint } from '../gan/checkpoint';
 import {
@@ -16,6 +16,7 @@ import {
   loadMetricSplit, MetricDset, qualityReference, QualityReport, realBaseline,
 } from '../metrics';
 import { writeJsonAtomic } from '../io/atomic';
+import type { TorchError } from '../errors';
 
 export const evaluateFlags = {
   checkpoint: { type: 'string', help: "a run's checkpoints folder (or one ckpt-N folder); without it, --dset prints only the real-vs-real baselines" },
@@ -45,6 +46,13 @@ export interface CheckpointEvaluation {
   realNote: string;
 }
 
+// The classifier weights the metrics need are missing (--classifier, or the shipped models/).
+function noClassifier(file: string, dset: string): TorchError {
+  return usageError(`no classifier weights at ${file}; train them with (from a checkout of torch-gan): npx tsx scripts/train-classifier.ts --dset ${dset}`, {
+    parameter: '--classifier', expected: 'a classifier weights file', received: `${file}, which does not exist`,
+  });
+}
+
 /** The real side of an evaluation: the test set's classifier outputs, plus a train sample for the baseline. */
 export function realSide(dset: MetricDset, classifier: ReturnType<typeof loadClassifier>, n: number): { test: ClassifierOutputs; train: ClassifierOutputs; note: string } {
   const split = loadMetricSplit(dset);
@@ -62,15 +70,23 @@ export function evaluateCheckpoint(dir: string, o: {
 } = {}): CheckpointEvaluation {
   const log = o.log ?? (() => {});
   const root = path.resolve(dir);
-  if (!fs.existsSync(root)) throw new UsageError(`--checkpoint ${root}: no such folder`);
+  if (!fs.existsSync(root)) throw usageError(`--checkpoint ${root}: no such folder`, { parameter: '--checkpoint', expected: 'a checkpoint folder', received: `${root}, which does not exist` });
   const { state, dir: ckDir } = latestCheckpoint(root);
   const config = state.config as unknown as RunConfig;
   const dset = o.dset ?? (config.dset === 'mnist' || config.dset === 'fashion' ? config.dset : undefined);
-  if (dset === undefined) throw new UsageError(`the run was trained on '${config.dset}'; the metrics classifier is for 28×28 mnist or fashion (pass --dset to force one)`);
-  if (config.imgDim !== 28 || config.channels !== 1) throw new UsageError(`the generator makes ${config.channels}×${config.imgDim}×${config.imgDim} images; the metrics classifier needs 1×28×28`);
+  if (dset === undefined) {
+    throw usageError(`the run was trained on '${config.dset}'; the metrics classifier is for 28×28 mnist or fashion (pass --dset to force one)`, {
+      parameter: '--checkpoint', expected: 'a run trained on mnist or fashion (or --dset)', received: `a run trained on '${config.dset}'`,
+    });
+  }
+  if (config.imgDim !== 28 || config.channels !== 1) {
+    throw usageError(`the generator makes ${config.channels}×${config.imgDim}×${config.imgDim} images; the metrics classifier needs 1×28×28`, {
+      parameter: '--checkpoint', expected: 'a generator of 1×28×28 images', received: `one of ${config.channels}×${config.imgDim}×${config.imgDim} images`,
+    });
+  }
   const clfFile = o.classifier ?? classifierPath(dset);
   if (!fs.existsSync(clfFile)) {
-    throw new UsageError(`no classifier weights at ${clfFile}; train them with (from a checkout of torch-gan): npx tsx scripts/train-classifier.ts --dset ${dset}`);
+    throw noClassifier(clfFile, dset);
   }
   const device = (o.device ?? 'cpu') as tg.Device;
   const classifier = loadClassifier(clfFile, { device });
@@ -104,7 +120,7 @@ const sig = (v: number) => (Number.isFinite(v) ? (Math.abs(v) >= 1e4 || (Math.ab
 /** Only the real-vs-real baselines of a data set (no generator). */
 export function baselines(dset: MetricDset, o: { n?: number; classifier?: string; kidSubsets?: number; kidSubsetSize?: number; splits?: number; tvdDims?: number; device?: string } = {}) {
   const clfFile = o.classifier ?? classifierPath(dset);
-  if (!fs.existsSync(clfFile)) throw new UsageError(`no classifier weights at ${clfFile}; train them with (from a checkout of torch-gan): npx tsx scripts/train-classifier.ts --dset ${dset}`);
+  if (!fs.existsSync(clfFile)) throw noClassifier(clfFile, dset);
   const classifier = loadClassifier(clfFile, { device: (o.device ?? 'cpu') as tg.Device });
   try {
     const quality = { kid: { subsets: o.kidSubsets ?? 100, subsetSize: o.kidSubsetSize ?? 1000, seed: 0 }, splits: o.splits ?? 10, tvd: { dims: o.tvdDims ?? 2 } };
@@ -152,7 +168,9 @@ export function evaluationTable(e: CheckpointEvaluation): string {
 export function evaluateCommand(argv: string[]): void {
   runCli('Evaluate a trained generator (FID, KID, classifier score, TVD) against the test set\n\nUsage: npx torch-gan evaluate --checkpoint DIR [--n 10000] [--dset mnist|fashion]', evaluateFlags, (f) => {
     if (f.checkpoint === undefined) {
-      if (f.dset === undefined) throw new UsageError('--checkpoint DIR is required (or --dset mnist|fashion alone for the real-vs-real baselines)');
+      if (f.dset === undefined) {
+        throw usageError('--checkpoint DIR is required (or --dset mnist|fashion alone for the real-vs-real baselines)', { parameter: '--checkpoint', expected: 'a checkpoint folder (or --dset alone)', received: 'nothing' });
+      }
       const b = baselines(f.dset as MetricDset, {
         n: f.n as number, classifier: f.classifier as string | undefined, kidSubsets: f.kidSubsets as number, kidSubsetSize: f.kidSubsetSize as number,
         splits: f.splits as number, tvdDims: f.tvdDims as number, device: f.device as string,

@@ -6,9 +6,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tg from '..';
-import { FlagSpecs, ParsedFlags, UsageError, flagSpelling, givenFlags, runCli } from './args';
+import { FlagSpecs, ParsedFlags, flagSpelling, givenFlags, runCli, usageError } from './args';
 import { GENERATOR_VALUE_ALIASES, resolveDeviceFlags } from './seed-flags';
-import { buildModels, checkDevice, RunConfig, RunConfigError } from '../gan/run';
+import { buildModels, checkDevice, RunConfig } from '../gan/run';
 import { toyScatterPng } from '../gan/toy-run';
 import { latestCheckpoint, loadCheckpoint } from '../gan/checkpoint';
 import { imageGrid } from '../io/png';
@@ -34,15 +34,16 @@ export const generateFlags: FlagSpecs = {
 export function resolveCheckpointPath(given: string, flag: string): { dir: string; note?: string } {
   const p = path.resolve(given);
   const has = (d: string, f: string) => fs.existsSync(path.join(d, f));
+  const notACheckpoint = (message: string) => usageError(message, { parameter: flag, expected: "a run's checkpoints folder or one ckpt-N folder", received: given });
   if (fs.existsSync(p) && fs.statSync(p).isDirectory()) {
     if (has(p, 'latest.json') || has(p, 'state.json')) return { dir: p };
     if (has(path.join(p, 'checkpoints'), 'latest.json')) return { dir: path.join(p, 'checkpoints'), note: `using ${path.join(p, 'checkpoints')} (the checkpoints of the run in ${p})` };
-    throw new UsageError(`${flag} ${given}: ${p} holds no torch-gan checkpoint (no latest.json, state.json or checkpoints/latest.json); pass a run's checkpoints folder, e.g. generated/checkpoints`);
+    throw notACheckpoint(`${flag} ${given}: ${p} holds no torch-gan checkpoint (no latest.json, state.json or checkpoints/latest.json); pass a run's checkpoints folder, e.g. generated/checkpoints`);
   }
   const parent = path.dirname(p);
   if (fs.existsSync(p)) {
     if (has(parent, 'state.json')) return { dir: parent, note: `using the checkpoint folder ${parent} (a torch-gan checkpoint is a folder; ${path.basename(p)} is one of its files)` };
-    throw new UsageError(`${flag} ${given}: a file outside any checkpoint folder; torch-gan checkpoints are folders (ckpt-N with generator.safetensors and state.json): pass the run's checkpoints folder`);
+    throw notACheckpoint(`${flag} ${given}: a file outside any checkpoint folder; torch-gan checkpoints are folders (ckpt-N with generator.safetensors and state.json): pass the run's checkpoints folder`);
   }
   let found = '';
   for (const root of [path.join(parent, 'checkpoints'), parent]) {
@@ -55,18 +56,13 @@ export function resolveCheckpointPath(given: string, flag: string): { dir: strin
     }
   }
   const h5 = /\.h5$/i.test(p) ? ' torch-gan checkpoints are folders of .safetensors files, not .h5 files (nnabla\'s params_N.h5);' : '';
-  throw new UsageError(`${flag} ${given}: no such file or folder;${h5} pass a run's checkpoints folder or one ckpt-N folder${found}`);
+  throw notACheckpoint(`${flag} ${given}: no such file or folder;${h5} pass a run's checkpoints folder or one ckpt-N folder${found}`);
 }
 
 function generateMain(f: ParsedFlags): void {
   resolveDeviceFlags(f, (m) => console.log(m));
   const device = f.device as string;
-  try {
-    checkDevice(device, (k) => `--${k}`);
-  } catch (e) {
-    if (e instanceof RunConfigError) throw new UsageError(e.message);
-    throw e;
-  }
+  checkDevice(device, (k) => `--${k}`); // ERR_RUN_CONFIG: runCli reports it as a usage error
   const { dir, note } = resolveCheckpointPath(f.checkpoint as string, flagSpelling(f, 'checkpoint'));
   if (note) console.log(`note: ${note}`);
   const { state } = latestCheckpoint(dir);
@@ -74,9 +70,14 @@ function generateMain(f: ParsedFlags): void {
   const toy = config.dset === 'toy' ? config.toy : undefined;
   const given = givenFlags(f);
   if (given.has('generator') && !toy && f.generator !== config.generator) {
-    throw new UsageError(`${flagSpelling(f, 'generator')} ${f.generator as string} contradicts the checkpoint's generator ${config.generator} (${dir}): the architecture comes from the checkpoint; drop the flag or pass ${config.generator}`);
+    const flag = flagSpelling(f, 'generator');
+    throw usageError(`${flag} ${f.generator as string} contradicts the checkpoint's generator ${config.generator} (${dir}): the architecture comes from the checkpoint; drop the flag or pass ${config.generator}`, {
+      parameter: flag, expected: `${config.generator} (the checkpoint's) or nothing`, received: String(f.generator),
+    });
   }
-  if (toy && f.interpolate !== undefined) throw new UsageError(`--interpolate is for image runs; ${dir} is a toy run (${toy}): it gets a scatter plot`);
+  if (toy && f.interpolate !== undefined) {
+    throw usageError(`--interpolate is for image runs; ${dir} is a toy run (${toy}): it gets a scatter plot`, { parameter: '--interpolate', expected: 'no --interpolate for a toy run', received: String(f.interpolate) });
+  }
   let outFile = path.resolve(f.out as string);
   if (!/\.png$/i.test(outFile)) {
     fs.mkdirSync(outFile, { recursive: true });

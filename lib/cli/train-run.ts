@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tg from '..';
-import { FlagSpecs, ParsedFlags, UsageError, explicitFlags } from './args';
+import { FlagSpecs, ParsedFlags, explicitFlags, usageError } from './args';
 import { GENERATOR_VALUE_ALIASES, KERAS_BN_MODES, applySeedFlags } from './seed-flags';
 import { TOY_DATASETS, toyModes } from '../gan/toy-run';
 import type { ModeStats } from '../data';
@@ -18,10 +18,10 @@ import { ImageDataset } from '../data';
 import { saveLinePlot } from '../io/plot';
 import { writeGif } from '../io/gif';
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic';
-import { is } from '../errors';
+import { is, TorchError } from '../errors';
 import { lockRunDir } from '../gan/run-lock';
 import {
-  RUN_DEFAULTS, RUN_DSETS, RUN_LOSSES, PreparedRun, RunConfig, RunConfigError, TrainingRun, pickRunSpec, prepareRun, resolveRunConfig, loadRunData as loadRunDataLib,
+  RUN_DEFAULTS, RUN_DSETS, RUN_LOSSES, PreparedRun, RunConfig, TrainingRun, pickRunSpec, prepareRun, resolveRunConfig, loadRunData as loadRunDataLib,
 } from '../gan/run';
 
 export const LOSSES = RUN_LOSSES;
@@ -75,12 +75,12 @@ export { buildModels } from '../gan/run';
 /** Flag name for an option key in error messages: batchSize -> --batch-size. */
 export const flagName = (key: string): string => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
-/** Runs fn; a configuration error becomes a UsageError (exit code 2). */
+/** Runs fn; a configuration error becomes a usage error (ERR_USAGE, exit code 2). */
 function asUsage<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof RunConfigError) throw new UsageError(e.message);
+    if (e instanceof TorchError && e.code === 'ERR_RUN_CONFIG') throw usageError(e.message, { parameter: e.parameter });
     throw e;
   }
 }
@@ -95,7 +95,7 @@ export async function loadRunData(f: ParsedFlags): Promise<ImageDataset | import
   try {
     return await loadRunDataLib(pickRunSpec(f), flagName);
   } catch (e) {
-    if (e instanceof RunConfigError) throw new UsageError(e.message);
+    if (e instanceof TorchError && e.code === 'ERR_RUN_CONFIG') throw usageError(e.message, { parameter: e.parameter });
     throw e;
   }
 }
@@ -119,7 +119,7 @@ export async function trainRun(f: ParsedFlags, log: (m: string) => void = (m) =>
     prepared = await prepareRun(pickRunSpec(f.resume ? explicitFlags(f) : f), { optionName: flagName, ...(f.resume ? { resume: ckptDir } : {}) });
   } catch (e) {
     lock.release();
-    if (e instanceof RunConfigError) throw new UsageError(e.message);
+    if (e instanceof TorchError && e.code === 'ERR_RUN_CONFIG') throw usageError(e.message, { parameter: e.parameter });
     throw e;
   }
   try {
@@ -163,7 +163,7 @@ async function trainPrepared(f: ParsedFlags, out: string, ckptDir: string, prepa
       rows.push(row);
       fs.appendFileSync(lossFile, JSON.stringify(row) + '\n');
       if (!Number.isFinite(last.criticLoss) || !Number.isFinite(last.generatorLoss)) {
-        throw new Error(`training diverged at iteration ${iter}: critic loss ${last.criticLoss}, generator loss ${last.generatorLoss} (try a lower --lr-d/--lr-g)`);
+        throw new TorchError(`training diverged at iteration ${iter}: critic loss ${last.criticLoss}, generator loss ${last.generatorLoss} (try a lower --lr-d/--lr-g)`, { code: 'ERR_DIVERGED' });
       }
       progress.update(iter, { D: last.criticLoss, G: last.generatorLoss, ...(config.loss === 'wgan-gp' || config.loss === 'wgan' ? { W: last.wassersteinEstimate } : {}) });
       if (iter % config.sampleEvery === 0 || iter === config.iters) writeSamples(iter);
@@ -227,13 +227,13 @@ export function readRows(file: string, warn: (m: string) => void = (m) => proces
     let row: LossRow;
     try {
       row = JSON.parse(lines[i]) as LossRow;
-      if (!is.plainObject(row) || !Number.isSafeInteger(row.iter)) throw new Error('expected a row {iter, criticLoss, ...}');
+      if (!is.plainObject(row) || !Number.isSafeInteger(row.iter)) throw new TorchError('expected a row {iter, criticLoss, ...}', { code: 'ERR_CHECKPOINT' });
     } catch (e) {
       if (i === last) {
         warn(`${file}: dropped its last line, garbled (a write cut short, e.g. by a kill): ${(e as Error).message}`);
         break;
       }
-      throw new Error(`${file} line ${i + 1}: not a loss row (${(e as Error).message}); the lines after it are intact, so this is not a torn write: fix or remove the line`);
+      throw new TorchError(`${file} line ${i + 1}: not a loss row (${(e as Error).message}); the lines after it are intact, so this is not a torn write: fix or remove the line`, { code: 'ERR_CHECKPOINT' });
     }
     rows.push(row);
   }

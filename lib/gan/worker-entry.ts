@@ -9,6 +9,7 @@ import * as path from 'path';
 import { parentPort, workerData, threadId } from 'worker_threads';
 import { performance } from 'perf_hooks';
 import { N } from '../native';
+import { TorchError } from '../errors';
 import { getRngState, setRngState, setNumThreads, tidy } from '../tensor';
 import type { Tensor } from '../tensor';
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic';
@@ -19,7 +20,7 @@ import { RunDirLock, lockRunDir } from './run-lock';
 import type { StepStats } from './trainer';
 import { Control, NativeGate, Reply, Request, RngLock, StatusInfo, WorkerBoot, toWireError } from './worker-shared';
 
-if (!parentPort) throw new Error('lib/gan/worker-entry is a worker_threads entry point; use TrainingWorker or GeneratorSampler');
+if (!parentPort) throw new TorchError('lib/gan/worker-entry is a worker_threads entry point; use TrainingWorker or GeneratorSampler', { code: 'ERR_INVALID_STATE' });
 const port = parentPort;
 const boot = workerData as WorkerBoot;
 const lock = new RngLock(boot.shared, boot.slot, threadId);
@@ -48,11 +49,6 @@ function withRng<T>(fn: () => T): T {
 const post = (m: Reply, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer ?? []);
 const ok = (id: number, value: unknown, transfer?: ArrayBuffer[]) => post({ id, ok: true, value }, transfer);
 const fail = (id: number, e: unknown) => post({ id, ok: false, error: toWireError(e) });
-function coded(message: string, code: string): Error {
-  const e = new Error(message);
-  (e as Error & { code: string }).code = code;
-  return e;
-}
 /** A copy in a fresh ArrayBuffer, so it can be transferred (Buffers may share a pool). */
 function own(bytes: Uint8Array): Uint8Array {
   const c = new Uint8Array(bytes.byteLength);
@@ -88,8 +84,8 @@ function status(): StatusInfo {
 }
 
 function needRun(): TrainingRun {
-  if (closing) throw coded('the worker is closing', 'ERR_WORKER_CLOSED');
-  if (!run) throw coded('no training run (start() failed or has not finished)', 'ERR_NOT_STARTED');
+  if (closing) throw new TorchError('the worker is closing', { code: 'ERR_WORKER_CLOSED' });
+  if (!run) throw new TorchError('no training run (start() failed or has not finished)', { code: 'ERR_NOT_STARTED' });
   return run;
 }
 
@@ -102,7 +98,7 @@ function trainOneStep(r: TrainingRun): StepStats {
 }
 
 function checkpointNow(r: TrainingRun): { step: number; dir: string } {
-  if (!ckptDir) throw coded('no output folder: start the worker with {out} to write checkpoints', 'ERR_NO_OUT');
+  if (!ckptDir) throw new TorchError('no output folder: start the worker with {out} to write checkpoints', { code: 'ERR_NO_OUT' });
   const dir = withRng(() => r.saveCheckpoint(ckptDir!));
   return { step: r.iteration, dir };
 }
@@ -116,16 +112,16 @@ function writeGrid(step: number, png: Uint8Array): string | undefined {
 }
 
 async function start(m: Extract<Request, { op: 'start' }>): Promise<unknown> {
-  if (run) throw coded('already started', 'ERR_BUSY');
+  if (run) throw new TorchError('already started', { code: 'ERR_BUSY' });
   if (m.threads !== undefined) setNumThreads(m.threads);
   out = m.out !== undefined ? path.resolve(m.out) : undefined;
   ckptDir = out !== undefined ? path.join(out, 'checkpoints') : undefined;
-  if (m.resume && !ckptDir) throw coded('resume needs the out folder of the run to resume', 'ERR_NO_OUT');
+  if (m.resume && !ckptDir) throw new TorchError('resume needs the out folder of the run to resume', { code: 'ERR_NO_OUT' });
   // one run per out folder: a second worker on it is refused (./run-lock.ts)
   if (out !== undefined) runLock = lockRunDir(out);
   try {
     const p = await prepareRun(m.spec as RunSpec, m.resume ? { resume: ckptDir } : {});
-    if (closing) throw coded('the worker is closing', 'ERR_WORKER_CLOSED');
+    if (closing) throw new TorchError('the worker is closing', { code: 'ERR_WORKER_CLOSED' });
     run = withRng(() => TrainingRun.create(p.config, p.dataset, p.resumeFrom !== undefined ? { resumeFrom: p.resumeFrom } : {}));
     return started(p);
   } catch (e) {
@@ -257,13 +253,13 @@ async function dispatch(m: Request): Promise<void> {
       return ok(m.id, await start(m));
     case 'step': {
       const r = needRun();
-      if (active) throw coded('a run() is in progress; stepAsync() waits for it to end', 'ERR_BUSY');
+      if (active) throw new TorchError('a run() is in progress; stepAsync() waits for it to end', { code: 'ERR_BUSY' });
       const stats = trainOneStep(r);
       return ok(m.id, { stats, status: status() });
     }
     case 'run': {
       const r = needRun();
-      if (active) throw coded('a run() is already in progress', 'ERR_BUSY');
+      if (active) throw new TorchError('a run() is already in progress', { code: 'ERR_BUSY' });
       const iters = m.iters ?? Math.max(0, target - r.iteration);
       target = r.iteration + iters;
       active = { runId: m.id, abort: false };
@@ -274,7 +270,7 @@ async function dispatch(m: Request): Promise<void> {
     case 'sample': {
       const seed = m.seed ?? Math.floor(Math.random() * 2 ** 31);
       if (boot.kind === 'sampler') {
-        if (!sampler) throw coded('no generator loaded', 'ERR_NOT_STARTED');
+        if (!sampler) throw new TorchError('no generator loaded', { code: 'ERR_NOT_STARTED' });
         const s = sampler;
         const { value, transfer } = sampleFrom(m.n, seed, m.format, m.nrow, () => {
           const z = seededNoise(s.config, m.n, seed);

@@ -14,6 +14,8 @@
 // covered (it would shift a worker's draws that are in flight); seeded sampling uses a
 // JS PRNG (run.ts seededNoise) and needs no lock.
 import type { StepStats } from './trainer';
+import { invalidArgument, TorchError } from '../errors';
+import type { ErrorFields } from '../errors';
 
 /** Layout of the shared buffer: the lock word, one "waiting" flag per worker slot, one gate state per slot. */
 export const RNG_LOCK_SLOTS = 256;
@@ -32,8 +34,8 @@ export class RngLock {
   private readonly a: Int32Array;
   constructor(buffer: SharedArrayBuffer, private readonly slot: number, private readonly owner: number) {
     this.a = new Int32Array(buffer);
-    if (!(slot >= 0 && slot < RNG_LOCK_SLOTS)) throw new RangeError(`RngLock: slot ${slot} out of range`);
-    if (!(owner > 0)) throw new RangeError('RngLock: owner must be a positive thread id');
+    if (!(slot >= 0 && slot < RNG_LOCK_SLOTS)) throw invalidArgument(`RngLock: slot ${slot} out of range`);
+    if (!(owner > 0)) throw invalidArgument('RngLock: owner must be a positive thread id');
   }
 
   acquire(): void {
@@ -171,6 +173,8 @@ export interface WireError {
   name: string;
   code?: string;
   stack?: string;
+  /** a TorchError's other fields (op, parameter, expected, received) */
+  fields?: ErrorFields;
 }
 
 export interface StatusInfo {
@@ -195,20 +199,18 @@ export type Reply =
 export function toWireError(e: unknown): WireError {
   if (e instanceof Error) {
     const code = (e as Error & { code?: unknown }).code;
-    return { message: e.message, name: e.name, ...(typeof code === 'string' ? { code } : {}), ...(e.stack ? { stack: e.stack } : {}) };
+    const fields = e instanceof TorchError ? { op: e.op, parameter: e.parameter, expected: e.expected, received: e.received } : undefined;
+    return { message: e.message, name: e.name, ...(typeof code === 'string' ? { code } : {}), ...(e.stack ? { stack: e.stack } : {}), ...(fields ? { fields } : {}) };
   }
   return { message: String(e), name: 'Error' };
 }
 
-/** An error from the worker, rebuilt with its message, name and code. */
-export class WorkerError extends Error {
-  code?: string;
-  /** the stack inside the worker */
-  workerStack?: string;
-  constructor(w: WireError) {
-    super(w.message);
-    this.name = w.name;
-    if (w.code !== undefined) this.code = w.code;
-    if (w.stack !== undefined) this.workerStack = w.stack;
-  }
+/**
+ * An error from the worker, rebuilt as a TorchError with its message, code and fields (an error
+ * without a code, e.g. a bug's TypeError, gets ERR_WORKER_FAILED); `workerStack` is the stack inside the worker.
+ */
+export function fromWireError(w: WireError): TorchError & { workerStack?: string } {
+  const e: TorchError & { workerStack?: string } = new TorchError(w.message, { ...w.fields, code: w.code ?? 'ERR_WORKER_FAILED' });
+  if (w.stack !== undefined) e.workerStack = w.stack;
+  return e;
 }

@@ -17,20 +17,19 @@
 //   await w.checkpointAsync();  w.status();  await w.close();
 //
 // Errors inside a worker reject the call with an Error carrying the worker's message, name
-// and code (WorkerError); a crashed worker rejects what is pending with ERR_WORKER_EXITED.
+// and code (a TorchError, fromWireError); a crashed worker rejects what is pending with ERR_WORKER_EXITED.
 // The torch RNG is one per process; workers keep their own RNG state under a process-wide
 // lock (worker-shared.ts), so a worker's numbers are those of a lone run with its seed.
 import * as path from 'path';
 import { releaseThreadLock } from './run-lock';
 import { Worker } from 'worker_threads';
-import { invalidParameterError, is } from '../errors';
+import { invalidParameterError, is, TorchError, unknownOptionError } from '../errors';
 import type { ResumedFrom, RunConfig, RunSpec } from './run';
 import type { StepStats } from './trainer';
 import {
-  Control, Reply, Request, StatusInfo, WireError, WorkerBoot, WorkerError, createSharedBuffer, releaseSlot, resetGate, stopAtSafePoint, RNG_LOCK_SLOTS,
+  Control, Reply, Request, StatusInfo, WireError, WorkerBoot, createSharedBuffer, fromWireError, toWireError, releaseSlot, resetGate, stopAtSafePoint, RNG_LOCK_SLOTS,
 } from './worker-shared';
 
-export { WorkerError } from './worker-shared';
 
 // ---------------------------------------------------------------- worker plumbing
 
@@ -49,11 +48,6 @@ function stopWorkersAtExit(): void {
 }
 let exitHookInstalled = false;
 
-function coded(message: string, code: string): Error & { code: string } {
-  const e = new Error(message) as Error & { code: string };
-  e.code = code;
-  return e;
-}
 
 /** The worker entry next to this file: worker-entry.ts under tsx, worker-entry.js when compiled. */
 function spawnWorker(workerData: WorkerBoot): Worker {
@@ -90,7 +84,7 @@ class Channel {
     this.buffer = shared;
     let slot = 0;
     while (usedSlots.has(slot)) slot++;
-    if (slot >= RNG_LOCK_SLOTS) throw coded(`too many torch-gan workers in this process (at most ${RNG_LOCK_SLOTS})`, 'ERR_TOO_MANY_WORKERS');
+    if (slot >= RNG_LOCK_SLOTS) throw new TorchError(`too many torch-gan workers in this process (at most ${RNG_LOCK_SLOTS})`, { code: 'ERR_TOO_MANY_WORKERS' });
     usedSlots.add(slot);
     this.slot = slot;
     resetGate(this.buffer, slot);
@@ -108,21 +102,21 @@ class Channel {
         if (p) {
           this.pending.delete(m.id);
           if (m.ok) p.resolve(m.value);
-          else p.reject(new WorkerError(m.error));
+          else p.reject(fromWireError(m.error));
         }
       }
       this.updateRef();
     });
     // An exception that escaped the worker's handlers: the worker is gone; fail what waits.
-    this.worker.on('error', (e: unknown) => this.fail(e instanceof Error ? e : new WorkerError({ message: String(e), name: 'Error' })));
-    this.worker.on('messageerror', (e) => this.fail(e));
+    this.worker.on('error', (e: unknown) => this.fail(e instanceof TorchError ? e : fromWireError(toWireError(e))));
+    this.worker.on('messageerror', (e) => this.fail(fromWireError(toWireError(e))));
     this.exited = new Promise((resolve) => {
       this.worker.once('exit', (code) => {
         live.delete(this);
         if (this.lockDir) releaseThreadLock(this.lockDir, threadId);
         releaseSlot(this.buffer, this.slot, threadId);
         usedSlots.delete(this.slot);
-        this.fail(coded(`the torch-gan worker exited (code ${code})`, 'ERR_WORKER_EXITED'));
+        this.fail(new TorchError(`the torch-gan worker exited (code ${code})`, { code: 'ERR_WORKER_EXITED' }));
         resolve(code);
       });
     });
@@ -202,7 +196,7 @@ function checkSampleArgs(where: string, n: unknown, options: unknown): SampleOpt
   if (!is.positiveInteger(n) || n > 4096) throw invalidParameterError(`${where} n`, 'an integer in [1, 4096]', n);
   if (options !== undefined && !is.plainObject(options)) throw invalidParameterError(`${where} options`, 'an object {seed?, format?, nrow?}', options);
   const o = (options ?? {}) as SampleOptions;
-  for (const k of Object.keys(o)) if (!['seed', 'format', 'nrow'].includes(k)) throw new TypeError(`Unknown option '${k}' for ${where}; expected one of: seed, format, nrow`);
+  for (const k of Object.keys(o)) if (!['seed', 'format', 'nrow'].includes(k)) throw unknownOptionError(where, k, ['seed', 'format', 'nrow']);
   if (o.seed !== undefined && !(is.nonNegativeInteger(o.seed) && o.seed <= 0xffffffff)) throw invalidParameterError(`${where} options.seed`, 'an integer in [0, 2^32)', o.seed);
   if (o.format !== undefined && o.format !== 'png' && o.format !== 'tensor-data') throw invalidParameterError(`${where} options.format`, "'png' or 'tensor-data'", o.format);
   if (o.nrow !== undefined && !is.positiveInteger(o.nrow)) throw invalidParameterError(`${where} options.nrow`, 'a positive integer', o.nrow);
@@ -371,7 +365,7 @@ export class RunEvents implements AsyncIterableIterator<RunEvent> {
       }
       return Promise.resolve({ value: undefined, done: true });
     }
-    if (this.waiter) return Promise.reject(new Error('RunEvents: next() called again before the previous call settled'));
+    if (this.waiter) return Promise.reject(new TorchError('RunEvents: next() called again before the previous call settled', { code: 'ERR_BUSY' }));
     return new Promise((resolve, reject) => {
       this.waiter = { resolve, reject };
     });
@@ -431,7 +425,7 @@ export class TrainingWorker {
   static async start(config: RunSpec, options: StartOptions = {}): Promise<TrainingWorker> {
     if (!is.plainObject(config)) throw invalidParameterError('TrainingWorker.start() config', 'a plain object (RunSpec)', config);
     if (!is.plainObject(options)) throw invalidParameterError('TrainingWorker.start() options', 'an object {out?, resume?, threads?}', options);
-    for (const k of Object.keys(options)) if (!['out', 'resume', 'threads'].includes(k)) throw new TypeError(`Unknown option '${k}' for TrainingWorker.start(); expected one of: out, resume, threads`);
+    for (const k of Object.keys(options)) if (!['out', 'resume', 'threads'].includes(k)) throw unknownOptionError('TrainingWorker.start()', k, ['out', 'resume', 'threads']);
     if (options.out !== undefined && (!is.string(options.out) || options.out === '')) throw invalidParameterError('TrainingWorker.start() options.out', 'a folder path', options.out);
     if (options.resume !== undefined && !is.bool(options.resume)) throw invalidParameterError('TrainingWorker.start() options.resume', 'a boolean', options.resume);
     if (options.threads !== undefined && !is.positiveInteger(options.threads)) throw invalidParameterError('TrainingWorker.start() options.threads', 'a positive integer', options.threads);
@@ -475,7 +469,7 @@ export class TrainingWorker {
         break;
       case 'error':
         this.endRun();
-        cur.events.fail(new WorkerError(m.error));
+        cur.events.fail(fromWireError(m.error));
         break;
     }
   }
@@ -497,13 +491,13 @@ export class TrainingWorker {
   }
 
   private assertOpen(where: string): void {
-    if (this.closing || this.ch.isDead) throw coded(`TrainingWorker.${where}: the worker is closed`, 'ERR_WORKER_CLOSED');
+    if (this.closing || this.ch.isDead) throw new TorchError(`TrainingWorker.${where}: the worker is closed`, { code: 'ERR_WORKER_CLOSED' });
   }
 
   /** One training step in the worker; resolves with its numbers (the same as GanTrainer.step() in a lone run). */
   async stepAsync(): Promise<StepStats> {
     this.assertOpen('stepAsync()');
-    if (this.current) throw coded('TrainingWorker.stepAsync(): a run() is in progress', 'ERR_BUSY');
+    if (this.current) throw new TorchError('TrainingWorker.stepAsync(): a run() is in progress', { code: 'ERR_BUSY' });
     const { reply } = this.ch.request<{ stats: StepStats; status: StatusInfo }>({ op: 'step' });
     const r = await reply;
     this.applyStatus(r.status);
@@ -518,14 +512,14 @@ export class TrainingWorker {
     this.assertOpen('run()');
     if (!is.plainObject(options)) throw invalidParameterError('TrainingWorker.run() options', 'an object {iters?, signal?, checkpointEvery?, sampleEvery?}', options);
     for (const k of Object.keys(options)) {
-      if (!['iters', 'signal', 'checkpointEvery', 'sampleEvery'].includes(k)) throw new TypeError(`Unknown option '${k}' for TrainingWorker.run(); expected one of: iters, signal, checkpointEvery, sampleEvery`);
+      if (!['iters', 'signal', 'checkpointEvery', 'sampleEvery'].includes(k)) throw unknownOptionError('TrainingWorker.run()', k, ['iters', 'signal', 'checkpointEvery', 'sampleEvery']);
     }
     const { iters, signal, checkpointEvery, sampleEvery } = options;
     if (iters !== undefined && !is.nonNegativeInteger(iters)) throw invalidParameterError('TrainingWorker.run() options.iters', 'a non-negative integer', iters);
     if (checkpointEvery !== undefined && !is.nonNegativeInteger(checkpointEvery)) throw invalidParameterError('TrainingWorker.run() options.checkpointEvery', 'a non-negative integer', checkpointEvery);
     if (sampleEvery !== undefined && !is.nonNegativeInteger(sampleEvery)) throw invalidParameterError('TrainingWorker.run() options.sampleEvery', 'a non-negative integer', sampleEvery);
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw invalidParameterError('TrainingWorker.run() options.signal', 'an AbortSignal', signal);
-    if (this.current) throw coded('TrainingWorker.run(): a run() is already in progress', 'ERR_BUSY');
+    if (this.current) throw new TorchError('TrainingWorker.run(): a run() is already in progress', { code: 'ERR_BUSY' });
 
     const { id, reply } = this.ch.request<{ step: number; iters: number }>({
       op: 'run',
@@ -663,7 +657,7 @@ export class GeneratorSampler {
   }
 
   private assertOpen(where: string): void {
-    if (this.closing || this.ch.isDead) throw coded(`GeneratorSampler.${where}: the sampler is closed`, 'ERR_WORKER_CLOSED');
+    if (this.closing || this.ch.isDead) throw new TorchError(`GeneratorSampler.${where}: the sampler is closed`, { code: 'ERR_WORKER_CLOSED' });
   }
 
   /** Frees the generator and stops the worker. Idempotent. */

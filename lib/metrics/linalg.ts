@@ -7,6 +7,7 @@
 // 1e-30 × ‖A‖²_F (relative), or a pair is negligible next to its diagonal. Jacobi is
 // backward stable and accurate for small eigenvalues too; 128×128 converges in ~8-10 sweeps
 // (tens of milliseconds).
+import { describe, invalidArgument } from '../errors';
 
 export interface Eigh {
   /** eigenvalues, ascending (as numpy.linalg.eigh) */
@@ -18,8 +19,10 @@ export interface Eigh {
 }
 
 function checkSquare(where: string, a: ArrayLike<number>, n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new TypeError(`${where}: expected a positive matrix size but received ${n}`);
-  if (a.length !== n * n) throw new TypeError(`${where}: expected ${n * n} values (an ${n}×${n} matrix) but received ${a.length}`);
+  if (!Number.isInteger(n) || n < 1) throw invalidArgument(`${where}: expected a positive matrix size but received ${n}`, { parameter: `${where} n`, expected: 'a positive matrix size', received: describe(n) });
+  if (a.length !== n * n) {
+    throw invalidArgument(`${where}: expected ${n * n} values (an ${n}×${n} matrix) but received ${a.length}`, { parameter: `${where} a`, expected: `${n * n} values (an ${n}×${n} matrix)`, received: `${a.length}` });
+  }
 }
 
 /**
@@ -32,7 +35,9 @@ export function symmetricEigen(a: ArrayLike<number>, n: number, options: { maxSw
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
       const v = 0.5 * (a[i * n + j] + a[j * n + i]);
-      if (!Number.isFinite(v)) throw new RangeError(`symmetricEigen(): the matrix has a non-finite entry at (${i}, ${j})`);
+      if (!Number.isFinite(v)) {
+        throw invalidArgument(`symmetricEigen(): the matrix has a non-finite entry at (${i}, ${j})`, { parameter: 'symmetricEigen() a', expected: 'finite entries', received: `${v} at (${i}, ${j})` });
+      }
       A[i * n + j] = v;
     }
   }
@@ -89,7 +94,9 @@ export function symmetricEigen(a: ArrayLike<number>, n: number, options: { maxSw
         }
       }
     }
-    if (sweeps === maxSweeps) throw new Error(`symmetricEigen(): no convergence in ${maxSweeps} sweeps`);
+    if (sweeps === maxSweeps) {
+      throw invalidArgument(`symmetricEigen(): no convergence in ${maxSweeps} sweeps`, { parameter: 'symmetricEigen() options.maxSweeps', expected: 'enough sweeps to converge', received: `${maxSweeps}` });
+    }
   }
   // sort ascending
   const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => A[i * n + i] - A[j * n + j]);
@@ -157,8 +164,8 @@ export function traceSqrtProduct(a: ArrayLike<number>, b: ArrayLike<number>, n: 
 
 /** Column means and the unbiased (n − 1) covariance of a row-major n×d matrix. */
 export function meanCov(x: ArrayLike<number>, n: number, d: number): { mean: Float64Array; cov: Float64Array } {
-  if (x.length !== n * d) throw new TypeError(`meanCov(): expected ${n * d} values (${n}×${d}) but received ${x.length}`);
-  if (n < 2) throw new RangeError(`meanCov(): a covariance needs at least 2 samples, received ${n}`);
+  if (x.length !== n * d) throw invalidArgument(`meanCov(): expected ${n * d} values (${n}×${d}) but received ${x.length}`, { parameter: 'meanCov() x', expected: `${n * d} values (${n}×${d})`, received: `${x.length}` });
+  if (n < 2) throw invalidArgument(`meanCov(): a covariance needs at least 2 samples, received ${n}`, { parameter: 'meanCov() n', expected: 'at least 2 samples', received: `${n}` });
   const mean = new Float64Array(d);
   for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) mean[j] += x[i * d + j];
   for (let j = 0; j < d; j++) mean[j] /= n;

@@ -2,6 +2,7 @@
 // returns, except what it returns and what was keep()-ed. Finalizers are a backstop.
 import { AsyncLocalStorage } from 'async_hooks';
 import { N } from '../native';
+import { invalidArgument } from '../errors';
 
 export interface Disposable {
   dispose(): void;
@@ -143,7 +144,7 @@ export function tidy<T>(fn: () => T): T {
   syncScope = saved;
   if (result instanceof Promise) {
     release(scope, undefined, parent);
-    throw new TypeError('tidy(fn): fn returned a Promise; use tidyAsync for async functions');
+    throw invalidArgument('tidy(fn): fn returned a Promise; use tidyAsync for async functions', { parameter: 'fn', expected: 'a synchronous function', received: 'a function returning a Promise' });
   }
   release(scope, result, parent);
   return result;
