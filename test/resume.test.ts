@@ -16,6 +16,7 @@ import { LOCK_FILE, lockRunDir } from '../lib/gan/run-lock';
 import { loadRunData } from '../lib/gan/run';
 import { loadSafetensors, readSafetensorsHeader, saveSafetensors } from '../lib/io/safetensors';
 import { errorMessageAsync, isTorchError } from './helpers/errors';
+import { testUnless } from './helpers/skip';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torch-gan-resume-'));
 const quiet = () => {};
@@ -45,11 +46,9 @@ function writeIdx(dir: string, n: number, salt: number): string {
 const fashionOut = path.join(tmp, 'fashion');
 const haveFashion = fs.existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
 
-test('a Fashion-MNIST run resumed without --dset/--limit trains on Fashion-MNIST, 64 images, as its checkpoint says', async () => {
-  if (!haveFashion) {
-    console.log('  skipped: no /usr/share/datasets/fashion-mnist (apt-get install dataset-fashion-mnist)');
-    return;
-  }
+const withFashion = testUnless(haveFashion ? null : 'no /usr/share/datasets/fashion-mnist (apt-get install dataset-fashion-mnist)');
+
+withFashion('a Fashion-MNIST run resumed without --dset/--limit trains on Fashion-MNIST, 64 images, as its checkpoint says', async () => {
   await run('--dset', 'fashion', '--limit', '64', '--iters', '2', '--checkpoint-every', '2', '--out', fashionOut);
   const logs: string[] = [];
   const r = await trainRun(flags('--iters', '3', '--out', fashionOut, '--resume'), (m) => logs.push(m));
