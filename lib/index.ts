@@ -4,6 +4,7 @@ export * as autograd from './autograd';
 export { noGrad, enableGrad } from './autograd';
 export * as F from './nn/functional';
 export { TorchError } from './errors';
+export type { ErrorFields } from './errors';
 import { expectedError } from './errors';
 export * as nn from './nn';
 export * as optim from './optim';
