@@ -16,7 +16,8 @@
 //   ERR_DIVERGED         training diverged (non-finite losses)
 //   ERR_USAGE            a bad command line (the CLI exits with code 2)
 //   ERR_WORKER_CLOSED, ERR_WORKER_EXITED, ERR_BUSY, ERR_NOT_STARTED, ERR_NO_OUT, ERR_TOO_MANY_WORKERS
-//                        TrainingWorker / GeneratorSampler (errors from inside a worker keep their code)
+//                        TrainingWorker / GeneratorSampler (errors from inside a worker keep their code
+//                        and fields; ERR_WORKER_FAILED for one that had no code)
 
 /** What an error may say beyond its message: the kind (`code`), and where a parameter is at fault, which, what was expected and what was received. */
 export interface ErrorFields {
