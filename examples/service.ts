@@ -13,7 +13,7 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
 import type { AddressInfo } from 'net';
-import { givenFlags, runCli, UsageError } from '../lib/cli/args';
+import { givenFlags, isUsageError, runCli, usageError } from '../lib/cli/args';
 import { TrainingWorker, GeneratorSampler, RunEvents, RunSpec, RunEnd, RUN_DSETS } from '../lib/gan';
 
 export interface ServiceOptions {
@@ -55,7 +55,7 @@ function intParam(url: URL, name: string, def: number, min: number, max: number)
   const raw = url.searchParams.get(name);
   if (raw === null) return def;
   const v = Number(raw);
-  if (!/^\d+$/.test(raw) || v < min || v > max) throw new UsageError(`?${name} expects an integer in [${min}, ${max}], received '${raw}'`);
+  if (!/^\d+$/.test(raw) || v < min || v > max) throw usageError(`?${name} expects an integer in [${min}, ${max}], received '${raw}'`, { parameter: `?${name}`, expected: `an integer in [${min}, ${max}]`, received: `'${raw}'` });
   return v;
 }
 
@@ -110,7 +110,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
     const route = `${req.method} ${url.pathname}`;
     const fail = (e: unknown) => {
       const err = e as Error & { status?: number; code?: string };
-      const status = err instanceof UsageError ? 400 : err.status ?? 500;
+      const status = isUsageError(err) ? 400 : err.status ?? 500;
       if (!res.headersSent) send(res, status, { error: err.message, ...(err.code ? { code: err.code } : {}) });
       else res.destroy();
     };
@@ -124,7 +124,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
           const n = intParam(url, 'n', 64, 1, MAX_SAMPLES);
           const seed = intParam(url, 'seed', 0, 0, 2 ** 31 - 1);
           const source = url.searchParams.get('source') ?? 'trainer';
-          if (source !== 'trainer' && source !== 'checkpoint') throw new UsageError(`?source expects trainer or checkpoint, received '${source}'`);
+          if (source !== 'trainer' && source !== 'checkpoint') throw usageError(`?source expects trainer or checkpoint, received '${source}'`, { parameter: '?source', expected: 'trainer or checkpoint', received: `'${source}'` });
           const png = source === 'trainer' ? trainer.sampleAsync(n, { seed }) : checkpointSampler().then((s) => s.sampleAsync(n, { seed }));
           png.then((b) => send(res, 200, b, 'image/png'), fail);
           return;
@@ -178,22 +178,17 @@ if (require.main === module) {
       try {
         extra = JSON.parse(f.config as string) as RunSpec;
       } catch (e) {
-        throw new UsageError(`--config expects JSON, ${(e as Error).message}`);
+        throw usageError(`--config expects JSON, ${(e as Error).message}`, { parameter: '--config', expected: 'JSON', received: String(f.config) });
       }
     }
     // on --resume the checkpoint decides: only what this command line gives is compared with it
     const given = givenFlags(f);
     const config: RunSpec = { ...extra, ...(!f.resume || given.has('dataset') ? { dataset: f.dataset as RunSpec['dataset'] } : {}), ...(f.iters !== undefined ? { iters: f.iters as number } : {}) };
     if (f.resume && !fs.existsSync(path.join(path.resolve(f.out as string), 'checkpoints', 'latest.json'))) {
-      throw new UsageError(`--resume: no checkpoint in ${path.resolve(f.out as string)}/checkpoints`);
+      throw usageError(`--resume: no checkpoint in ${path.resolve(f.out as string)}/checkpoints`);
     }
-    let service: Service;
-    try {
-      service = await startService({ port: f.port as number, host: f.host as string, out: f.out as string, resume: f.resume as boolean, config });
-    } catch (e) {
-      if ((e as { code?: string }).code === 'ERR_RUN_CONFIG') throw new UsageError((e as Error).message);
-      throw e;
-    }
+    // a configuration that cannot run (ERR_RUN_CONFIG) is reported by runCli as a usage error (exit 2)
+    const service: Service = await startService({ port: f.port as number, host: f.host as string, out: f.out as string, resume: f.resume as boolean, config });
     console.log(`listening on ${service.url}  (GET /status, GET /samples.png, POST /stop)`);
     // Every signal is handled for the life of the process (process.on, not once): a second
     // SIGTERM during the final checkpoint must not kill it halfway (SIGKILL still can).

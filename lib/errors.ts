@@ -1,9 +1,27 @@
-// One error type for libtorch failures, and a tiny validation vocabulary
-// (after sharp's `is` and `invalidParameterError`).
+// The one error type of torch-gan (TorchError), and a tiny validation vocabulary
+// (after sharp's `is` and `invalidParameterError`). Every error torch-gan throws is a
+// TorchError; its `code` tells the kind:
+//   ERR_INVALID_ARG      an argument or option at fault (parameter/expected/received say which and why)
+//   ERR_TENSOR_DISPOSED  a disposed tensor was used
+//   ERR_INVALID_STATE    a call the object's state forbids (used after dispose(), a second init, ...)
+//   ERR_TORCH*           libtorch refused (ERR_TORCH_INDEX, _TYPE, _VALUE, _NOT_IMPLEMENTED,
+//                        _OUT_OF_MEMORY, _DISTRIBUTED*): raised by the native binding
+//   ERR_DATA             a data set file or folder that cannot be read or is malformed
+//   ERR_SAFETENSORS      a safetensors file that is malformed, or not what was asked for
+//   ERR_CHECKPOINT       a checkpoint folder that is incomplete or inconsistent
+//   ERR_IO               a file could not be written (the system error is the cause)
+//   ERR_GRADCHECK        gradcheck(): autograd and finite differences disagree
+//   ERR_RUN_CONFIG       a training run's configuration cannot run
+//   ERR_RUN_LOCKED       a run folder is in use by another run
+//   ERR_DIVERGED         training diverged (non-finite losses)
+//   ERR_USAGE            a bad command line (the CLI exits with code 2)
+//   ERR_WORKER_CLOSED, ERR_WORKER_EXITED, ERR_BUSY, ERR_NOT_STARTED, ERR_NO_OUT, ERR_TOO_MANY_WORKERS
+//                        TrainingWorker / GeneratorSampler (errors from inside a worker keep their code
+//                        and fields; ERR_WORKER_FAILED for one that had no code)
 
 /** What an error may say beyond its message: the kind (`code`), and where a parameter is at fault, which, what was expected and what was received. */
 export interface ErrorFields {
-  /** the kind: ERR_TORCH* (libtorch), ERR_INVALID_ARG, ERR_RUN_CONFIG, ERR_CHECKPOINT, ERR_USAGE, ... */
+  /** the kind (the list is at the top of lib/errors.ts); ERR_TORCH when not given */
   code?: string;
   /** the native operation that failed */
   op?: string;
@@ -59,9 +77,35 @@ function describeTensor(t: { dtype: string; shape: number[]; device: string; isD
   }
 }
 
-/** TypeError naming the parameter, what was expected and what was received. */
-export function invalidParameterError(name: string, expected: string, actual: unknown): TypeError {
-  return new TypeError(`Expected ${expected} for ${name} but received ${describe(actual)}`);
+/** The fields of an error about one input: which (`parameter`), what was expected and what was received. */
+export type InputFields = Pick<ErrorFields, 'parameter' | 'expected' | 'received'>;
+
+/** An input at fault (ERR_INVALID_ARG): "Expected {expected} for {name} but received {describe(actual)}", with the fields set. */
+export function invalidParameterError(name: string, expected: string, actual: unknown): TorchError {
+  return expectedError(name, expected, describe(actual));
+}
+
+/** The same with `received` already put in words (e.g. 'shape [2, 5]', '3 values'). */
+export function expectedError(name: string, expected: string, received: string): TorchError {
+  return new TorchError(`Expected ${expected} for ${name} but received ${received}`, { code: 'ERR_INVALID_ARG', parameter: name, expected, received });
+}
+
+/**
+ * An input at fault (ERR_INVALID_ARG) where the message needs its own words: a value out of range
+ * for another input's size, inputs that disagree, a tensor of the wrong shape. The fields name the
+ * input at fault when there is one.
+ */
+export function invalidArgument(message: string, fields: InputFields = {}): TorchError {
+  return new TorchError(message, { code: 'ERR_INVALID_ARG', ...fields });
+}
+
+/** An option name that is none of the known ones (a typo is an error, not a silent default). */
+export function unknownOptionError(where: string, key: string, known: readonly string[]): TorchError {
+  return invalidArgument(`Unknown option '${key}' for ${where}; expected one of: ${known.join(', ')}`, {
+    parameter: `${where} options`,
+    expected: `one of: ${known.join(', ')}`,
+    received: `'${key}'`,
+  });
 }
 
 export const is = {
@@ -83,9 +127,5 @@ export const is = {
 export function checkOptionKeys(where: string, options: object | undefined, known: readonly string[]): void {
   if (options === undefined) return;
   if (!is.plainObject(options)) throw invalidParameterError(`${where} options`, 'a plain object', options);
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw new TypeError(`Unknown option '${key}' for ${where}; expected one of: ${known.join(', ')}`);
-    }
-  }
+  for (const key of Object.keys(options)) if (!known.includes(key)) throw unknownOptionError(where, key, known);
 }

@@ -4,11 +4,14 @@ export * as autograd from './autograd';
 export { noGrad, enableGrad } from './autograd';
 export * as F from './nn/functional';
 export { TorchError } from './errors';
+export type { ErrorFields } from './errors';
+import { expectedError } from './errors';
 export * as nn from './nn';
 export * as optim from './optim';
 export { diagnostics, setFastKernels } from './diagnostics';
 export type { Diagnostics } from './diagnostics';
-export { saveSafetensors, loadSafetensors, readSafetensorsHeader, saveModule, loadModule, saveOptimizer, loadOptimizer } from './io/safetensors';
+export { saveSafetensors, loadSafetensors, readSafetensorsHeader } from './io/safetensors';
+export { saveModule, loadModule, saveOptimizer, loadOptimizer } from './io/state';
 export type { SafetensorsHeader, SafetensorsEntry, LoadSafetensorsOptions } from './io/safetensors';
 export * as data from './data';
 export { DistributedSampler } from './data';
@@ -46,5 +49,5 @@ export type { QualityReport, QualityReference, FeatureMatrix } from './metrics';
 export function cli(argv: string[]): void {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const m = require('./cli/main') as typeof import('./cli/main');
-  if (!m.main(argv)) throw new TypeError(`Expected a command (${Object.keys(m.COMMANDS).filter((c) => c !== 'doctor').join(', ')}) for cli() argv[0] but received ${JSON.stringify(argv[0])}`);
+  if (!m.main(argv)) throw expectedError('cli() argv[0]', `a command (${Object.keys(m.COMMANDS).filter((c) => c !== 'doctor').join(', ')})`, JSON.stringify(argv[0]) ?? 'undefined');
 }

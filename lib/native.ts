@@ -1,8 +1,8 @@
 // Loads the addon (scripts/load-addon.js: a local build, else the prebuild made for
-// the libtorch found at run time) and hands it the JS error class.
+// the libtorch found at run time) and hands it the JS error class. The lowest layer:
+// it imports nothing of torch-gan but errors (scripts/check-layers.js).
 import * as path from 'path';
 import { TorchError } from './errors';
-import { setHandleFreer } from './tensor/scope';
 import type { NativeBinding } from './binding.generated';
 
 import type { NativeHandle } from './binding-types';
@@ -61,17 +61,6 @@ N.setErrorClass(TorchError);
     for (const w of addonInfo.warnings) process.emitWarning(w, { code: 'TORCH_GAN_LIBTORCH_MISMATCH' });
   }
 }
-// Many handles go to the binding as one BigUint64Array: it reads them as memory, not element by element.
-// (The scopes hold handles as `unknown`: lib/tensor/scope.ts knows nothing of the binding.)
-setHandleFreer(
-  (h) => N.dispose(h as NativeHandle),
-  (hs) => {
-    const bits = new BigUint64Array(hs.length);
-    for (let i = 0; i < hs.length; i++) bits[i] = hs[i] as bigint;
-    N.disposeMany(bits);
-  },
-);
-
 // libtorch may pick fewer intra-op threads than there are cores; use them all
 // unless the user chose (TORCH_GAN_NUM_THREADS or OMP_NUM_THREADS). The setting is
 // process-wide (libtorch's), so a worker thread loading the addon leaves it as the

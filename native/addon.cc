@@ -99,15 +99,16 @@ void RegisterTensorCore(Napi::Env env, Napi::Object exports) {
   TG_OP(exports, "getNumThreads", { return Napi::Number::New(info.Env(), at::get_num_threads()); });
   TG_OP(exports, "setNumThreads", {
     int64_t n = IntArg(info, 0, "n");
-    if (n < 1) throw Napi::RangeError::New(info.Env(), "argument 'n' must be a positive integer, received " + std::to_string(n));
+    if (n < 1) ThrowInvalid(info.Env(), "n", "a positive integer", std::to_string(n));
     // OpenMP starts every thread asked for: 1e9 aborts the process (libgomp out of memory) and
     // thousands spin for minutes. More threads than cores never speeds an op up; the bound leaves
     // room for oversubscription (kMaxThreadsPerCore per core, at least kMinThreadBound).
     const int64_t bound = MaxNumThreads();
     if (n > bound) {
-      throw Napi::RangeError::New(info.Env(), "argument 'n' must be at most " + std::to_string(bound) + " (" + std::to_string(kMaxThreadsPerCore) +
-                                                  " per core on " + std::to_string(HardwareThreads()) + " cores, at least " +
-                                                  std::to_string(kMinThreadBound) + "), received " + std::to_string(n));
+      ThrowInvalid(info.Env(), "n",
+                   "at most " + std::to_string(bound) + " (" + std::to_string(kMaxThreadsPerCore) + " per core on " + std::to_string(HardwareThreads()) +
+                       " cores, at least " + std::to_string(kMinThreadBound) + ")",
+                   std::to_string(n));
     }
     at::set_num_threads(static_cast<int>(n));
     return info.Env().Undefined();

@@ -21,8 +21,9 @@ static std::vector<at::Tensor> OptTensorListArg(const Napi::CallbackInfo& info, 
   if (!v.IsArray()) ThrowArg(info, i, name, "an array of Tensors (or null entries)");
   auto arr = v.As<Napi::Array>();
   if (arr.Length() != expected) {
-    throw Napi::RangeError::New(info.Env(), std::string("argument '") + name + "' must have one entry per output (" + std::to_string(expected) +
-                                                "), received " + std::to_string(arr.Length()));
+    ThrowInvalid(info.Env(), name, "one entry per output (" + std::to_string(expected) + ")", "an array of length " + std::to_string(arr.Length()),
+                 std::string("argument '") + name + "' must have one entry per output (" + std::to_string(expected) + "), received " +
+                     std::to_string(arr.Length()));
   }
   for (uint32_t k = 0; k < arr.Length(); ++k) {
     Napi::Value e = arr.Get(k);
@@ -31,7 +32,7 @@ static std::vector<at::Tensor> OptTensorListArg(const Napi::CallbackInfo& info, 
       continue;
     }
     at::Tensor* t = MaybeTensorOf(info, e, name, k);
-    if (!t) throw Napi::TypeError::New(info.Env(), std::string("argument '") + name + "[" + std::to_string(k) + "]' must be a Tensor or null, received " + Describe(e));
+    if (!t) ThrowInvalid(info.Env(), std::string(name) + "[" + std::to_string(k) + "]", "a Tensor or null", Describe(e));
     out.push_back(*t);
   }
   return out;

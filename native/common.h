@@ -63,15 +63,20 @@ bool ReleaseHandleBits(Napi::Env env, uint64_t bits);
 // The slot a live or disposed handle refers to, or nullptr for a non-handle.
 Slot* SlotOf(Napi::Env env, const Napi::Value& v);
 
-// --- argument conversion: every failure is a TypeError naming op, parameter,
-// what was expected and what was received ---
+// --- the one error path: every error the binding throws is a JS TorchError (the class handed in
+// by setErrorClass) with a code and the op being run. ---
+// An argument at fault: code ERR_INVALID_ARG with parameter, expected and received; the message is
+// "op(): argument 'parameter' must be expected, received received", or "op(): " + message when given.
+[[noreturn]] void ThrowInvalid(Napi::Env env, const std::string& parameter, const std::string& expected, const std::string& received,
+                               const std::string& message = "");
+// The same for argument i, described (Describe) as received.
 [[noreturn]] void ThrowArg(const Napi::CallbackInfo& info, size_t i, const char* name, const char* expected);
+// An argument out of range where the message says it all: code ERR_INVALID_ARG, "op(): " + message.
+[[noreturn]] void ThrowRange(const Napi::CallbackInfo& info, const std::string& message);
 std::string Describe(const Napi::Value& v);
 // "a float32 Tensor of shape [2, 3]" (and the device when not the CPU)
 std::string DescribeTensor(const at::Tensor& t);
 std::string FormatNumber(double d);
-// A RangeError "op(): message" (the op being run)
-[[noreturn]] void ThrowRange(const Napi::CallbackInfo& info, const std::string& message);
 
 bool IsTensor(const Napi::Value& v);
 
@@ -157,6 +162,9 @@ const char* DtypeName(at::ScalarType t);
 // The one error boundary: c10::Error and std::exception become a JS TorchError
 // (message without the C++ backtrace, a code for OOM/index/type/value errors).
 [[noreturn]] void RethrowAsJs(Napi::Env env, const char* op);
+// The same for an exception caught on a worker thread (an AsyncWorker's Execute): the JS error
+// value to reject a promise with, built on the JS thread.
+Napi::Value JsErrorOf(Napi::Env env, const char* op, std::exception_ptr error);
 
 // The op being run on this thread, so argument errors can name it.
 const char*& CurrentOp();

@@ -147,10 +147,6 @@ std::string DescribeTensor(const at::Tensor& t) {
   return s;
 }
 
-[[noreturn]] void ThrowRange(const Napi::CallbackInfo& info, const std::string& message) {
-  throw Napi::RangeError::New(info.Env(), std::string(CurrentOp()) + "(): " + message);
-}
-
 std::string Describe(const Napi::Value& v) {
   if (v.IsUndefined()) return "undefined";
   if (v.IsNull()) return "null";
@@ -173,10 +169,46 @@ std::string Describe(const Napi::Value& v) {
   return "an object";
 }
 
+// ---------------------------------------------------------------- errors
+
+namespace {
+struct Field {
+  const char* key;
+  std::string value;
+};
+}  // namespace
+
+// Builds the TorchError (message, {code, op, ...fields}) and throws it. Before setErrorClass ran
+// (only setErrorClass itself can fail then) it is a plain Error carrying the same fields.
+[[noreturn]] static void ThrowFields(Napi::Env env, const std::string& message, std::initializer_list<Field> fields) {
+  auto& state = State(env);
+  Napi::Object f = Napi::Object::New(env);
+  for (const auto& kv : fields) f.Set(kv.key, Napi::String::New(env, kv.value));
+  Napi::Object err;
+  if (!state.torchError.IsEmpty()) {
+    err = state.torchError.New({Napi::String::New(env, message), f});
+  } else {
+    err = Napi::Error::New(env, message).Value();
+    for (const auto& kv : fields) err.Set(kv.key, Napi::String::New(env, kv.value));
+  }
+  throw Napi::Error(env, err);
+}
+
+void ThrowInvalid(Napi::Env env, const std::string& parameter, const std::string& expected, const std::string& received, const std::string& message) {
+  std::string op = CurrentOp();
+  std::string body = message.empty() ? "argument '" + parameter + "' must be " + expected + ", received " + received : message;
+  ThrowFields(env, op + "(): " + body,
+              {{"code", "ERR_INVALID_ARG"}, {"op", op}, {"parameter", parameter}, {"expected", expected}, {"received", received}});
+}
+
 void ThrowArg(const Napi::CallbackInfo& info, size_t i, const char* name, const char* expected) {
   Napi::Value v = i < info.Length() ? info[i] : info.Env().Undefined();
-  std::string msg = std::string(CurrentOp()) + "(): argument '" + name + "' must be " + expected + ", received " + Describe(v);
-  throw Napi::TypeError::New(info.Env(), msg);
+  ThrowInvalid(info.Env(), name, expected, Describe(v));
+}
+
+void ThrowRange(const Napi::CallbackInfo& info, const std::string& message) {
+  std::string op = CurrentOp();
+  ThrowFields(info.Env(), op + "(): " + message, {{"code", "ERR_INVALID_ARG"}, {"op", op}});
 }
 
 // True for a tensor handle of this environment, live or disposed.
@@ -186,12 +218,10 @@ bool IsTensor(const Napi::Value& v) {
 }
 
 [[noreturn]] static void ThrowDisposed(Napi::Env env, const std::string& name) {
-  std::string msg = std::string(CurrentOp()) + "(): argument '" + name +
+  std::string op = CurrentOp();
+  std::string msg = op + "(): argument '" + name +
                     "' is a disposed Tensor: it was freed by dispose() or by the tidy() scope that made it; keep() it or clone() it to use it later";
-  auto& state = State(env);
-  Napi::Object err = state.torchError.IsEmpty() ? Napi::Error::New(env, msg).Value() : state.torchError.New({Napi::String::New(env, msg)});
-  err.Set("code", Napi::String::New(env, "ERR_TENSOR_DISPOSED"));
-  throw Napi::Error(env, err);
+  ThrowFields(env, msg, {{"code", "ERR_TENSOR_DISPOSED"}, {"op", op}, {"parameter", name}, {"expected", "a live Tensor"}, {"received", "a disposed Tensor"}});
 }
 
 at::Tensor& TensorOf(const Napi::CallbackInfo& info, const Napi::Value& v, size_t i, const char* name) {
@@ -228,11 +258,7 @@ TensorOrScalar TensorOrScalarArg(const Napi::CallbackInfo& info, size_t i, const
 
 at::Tensor& IndexTensorArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   at::Tensor& t = TensorArg(info, i, name);
-  if (t.scalar_type() != at::kLong) {
-    std::string msg = std::string(CurrentOp()) + "(): argument '" + name + "' must be an int64 Tensor (indices), received a " +
-                      DtypeName(t.scalar_type()) + " Tensor";
-    throw Napi::TypeError::New(info.Env(), msg);
-  }
+  if (t.scalar_type() != at::kLong) ThrowInvalid(info.Env(), name, "an int64 Tensor (indices)", DescribeTensor(t));
   return t;
 }
 
@@ -253,10 +279,7 @@ std::vector<at::Tensor> TensorListArg(const Napi::CallbackInfo& info, size_t i, 
   for (uint32_t k = 0; k < arr.Length(); ++k) {
     Napi::Value e = arr.Get(k);
     at::Tensor* t = MaybeTensorOf(info, e, name, k);
-    if (!t) {
-      throw Napi::TypeError::New(info.Env(), std::string(CurrentOp()) + "(): argument '" + name + "[" + std::to_string(k) +
-                                                 "]' must be a Tensor, received " + Describe(e));
-    }
+    if (!t) ThrowInvalid(info.Env(), std::string(name) + "[" + std::to_string(k) + "]", "a Tensor", Describe(e));
     out.push_back(*t);
   }
   return out;
@@ -266,14 +289,11 @@ static bool IsInteger(double d) { return std::isfinite(d) && std::floor(d) == d 
 
 // An integer-valued number beyond 2^53 is an integer, just not one a JS number holds exactly.
 [[noreturn]] static void ThrowNotInteger(const Napi::CallbackInfo& info, const std::string& name, const Napi::Value& v) {
-  std::string head = std::string(CurrentOp()) + "(): argument '" + name + "' must be ";
   if (v.IsNumber()) {
     double d = v.As<Napi::Number>().DoubleValue();
-    if (std::isfinite(d) && std::floor(d) == d) {
-      throw Napi::RangeError::New(info.Env(), head + "an integer of magnitude below 2^53 (Number.MAX_SAFE_INTEGER + 1), received " + FormatNumber(d));
-    }
+    if (std::isfinite(d) && std::floor(d) == d) ThrowInvalid(info.Env(), name, "an integer of magnitude below 2^53 (Number.MAX_SAFE_INTEGER + 1)", FormatNumber(d));
   }
-  throw Napi::TypeError::New(info.Env(), head + "an integer, received " + Describe(v));
+  ThrowInvalid(info.Env(), name, "an integer", Describe(v));
 }
 
 int64_t IntArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
@@ -442,7 +462,7 @@ Napi::Function FunctionArg(const Napi::CallbackInfo& info, size_t i, const char*
   return v.As<Napi::Function>();
 }
 
-// ---------------------------------------------------------------- errors
+// ---------------------------------------------------------------- the boundary
 
 [[noreturn]] static void ThrowTorchError(Napi::Env env, const char* op, const std::string& message, const char* code) {
   // libtorch messages can span lines (e.g. shape reports); keep them whole but trimmed.
@@ -454,16 +474,7 @@ Napi::Function FunctionArg(const Napi::CallbackInfo& info, size_t i, const char*
   }
   std::string msg = std::string(op) + "(): " + body;
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-  auto& state = State(env);
-  Napi::Object err;
-  if (!state.torchError.IsEmpty()) {
-    err = state.torchError.New({Napi::String::New(env, msg)});
-  } else {
-    err = Napi::Error::New(env, msg).Value();
-  }
-  err.Set("code", Napi::String::New(env, code));
-  err.Set("op", Napi::String::New(env, op));
-  throw Napi::Error(env, err);
+  ThrowFields(env, msg, {{"code", code}, {"op", op}});
 }
 
 void RethrowAsJs(Napi::Env env, const char* op) {
@@ -490,6 +501,21 @@ void RethrowAsJs(Napi::Env env, const char* op) {
   } catch (...) {
     ThrowTorchError(env, op, "unknown native error", "ERR_TORCH");
   }
+}
+
+Napi::Value JsErrorOf(Napi::Env env, const char* op, std::exception_ptr error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const Napi::Error& e) {
+    return e.Value();
+  } catch (...) {
+    try {
+      RethrowAsJs(env, op);
+    } catch (const Napi::Error& e) {
+      return e.Value();
+    }
+  }
+  return env.Undefined();  // not reached: RethrowAsJs always throws
 }
 
 }  // namespace tg

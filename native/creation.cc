@@ -18,10 +18,7 @@ at::TensorOptions OptionsArg(const Napi::CallbackInfo& info, size_t i) {
 std::vector<int64_t> SizeArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   auto size = IntListArg(info, i, name);
   for (size_t k = 0; k < size.size(); ++k) {
-    if (size[k] < 0) {
-      throw Napi::RangeError::New(info.Env(), std::string("argument '") + name + "[" + std::to_string(k) + "]' must be a non-negative integer, received " +
-                                                  std::to_string(size[k]));
-    }
+    if (size[k] < 0) ThrowInvalid(info.Env(), std::string(name) + "[" + std::to_string(k) + "]", "a non-negative integer", std::to_string(size[k]));
   }
   return size;
 }
@@ -80,7 +77,9 @@ static at::Tensor ReadableCopy(const at::Tensor& t) {
   return c.contiguous();
 }
 
-// Copies a tensor to the CPU on a worker thread, then hands back a typed array.
+// Copies a tensor to the CPU on a worker thread, then hands back a typed array. A failure is
+// kept as the exception itself and turned into the JS error on the JS thread by the one
+// boundary (JsErrorOf: RethrowAsJs), so it rejects with the TorchError and code a sync call throws.
 class ReadWorker : public Napi::AsyncWorker {
  public:
   ReadWorker(Napi::Env env, at::Tensor t) : Napi::AsyncWorker(env), source_(std::move(t)), deferred_(env) {}
@@ -88,18 +87,30 @@ class ReadWorker : public Napi::AsyncWorker {
   void Execute() override {
     try {
       result_ = ReadableCopy(source_);
-    } catch (const c10::Error& e) {
-      SetError(std::string("dataAsync(): ") + e.what_without_backtrace());
-    } catch (const std::exception& e) {
-      SetError(std::string("dataAsync(): ") + e.what());
+    } catch (...) {
+      error_ = std::current_exception();
     }
     source_ = at::Tensor();
   }
-  void OnOK() override { deferred_.Resolve(ToTypedArray(Env(), result_)); }
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    if (error_) {
+      deferred_.Reject(JsErrorOf(env, "dataAsync", error_));
+      return;
+    }
+    try {
+      deferred_.Resolve(ToTypedArray(env, result_));
+    } catch (...) {
+      deferred_.Reject(JsErrorOf(env, "dataAsync", std::current_exception()));
+    }
+    result_ = at::Tensor();
+  }
   void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
   at::Tensor source_, result_;
+  std::exception_ptr error_;
   Napi::Promise::Deferred deferred_;
 };
 
@@ -113,8 +124,9 @@ void RegisterCreation(Napi::Env env, Napi::Object exports) {
     int64_t numel = 1;
     for (auto s : shape) numel *= s;
     if (numel != static_cast<int64_t>(arr.ElementLength())) {
-      throw Napi::RangeError::New(info.Env(), "argument 'shape' holds " + std::to_string(numel) + " elements but 'data' has " +
-                                                  std::to_string(arr.ElementLength()));
+      std::string n = std::to_string(numel), len = std::to_string(arr.ElementLength());
+      ThrowInvalid(info.Env(), "shape", "a shape of " + len + " elements (as many as 'data' has)", "a shape of " + n + " elements",
+                   "argument 'shape' holds " + n + " elements but 'data' has " + len);
     }
     at::Tensor t = at::empty(shape, at::TensorOptions().dtype(TypedArrayDtype(arr.TypedArrayType())));
     if (numel) {
@@ -173,7 +185,8 @@ void RegisterCreation(Napi::Env env, Napi::Object exports) {
   TG_OP(exports, "item", {
     auto& t = TensorArg(info, 0, "tensor");
     if (t.numel() != 1) {
-      throw Napi::RangeError::New(info.Env(), "item() needs a tensor with exactly one element, this one has " + std::to_string(t.numel()));
+      ThrowInvalid(info.Env(), "tensor", "a Tensor of exactly one element", DescribeTensor(t),
+                   "needs a tensor with exactly one element, this one has " + std::to_string(t.numel()) + " (" + DescribeTensor(t) + ")");
     }
     at::Scalar s = t.item();
     if (s.isBoolean()) return Napi::Number::New(info.Env(), s.toBool() ? 1 : 0);  // typed as number in JS

@@ -19,7 +19,7 @@ namespace tg {
   int64_t d = OptIntArg(info, i, name).value_or(0);
   int64_t n = static_cast<int64_t>(torch::cuda::device_count());
   if (d < 0 || d >= n) {
-    throw Napi::RangeError::New(info.Env(), std::string("argument '") + name + "' must be a CUDA device index in [0, " + std::to_string(n) + "), received " + std::to_string(d));
+    ThrowInvalid(info.Env(), name, "a CUDA device index in [0, " + std::to_string(n) + ")", std::to_string(d));
   }
   return static_cast<int>(d);
 }

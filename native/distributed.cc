@@ -151,10 +151,7 @@ static InitSpec SpecArgs(const Napi::CallbackInfo& info, size_t i) {
   s.deviceHost = StringArg(info, i + 6, "deviceHost");
   s.iface = StringArg(info, i + 7, "glooInterface");
   auto range = [&](const char* name, int64_t v, int64_t lo, int64_t hi) {
-    if (v < lo || v > hi) {
-      throw Napi::RangeError::New(info.Env(), std::string(CurrentOp()) + "(): argument '" + name + "' must be an integer in [" + std::to_string(lo) + ", " +
-                                                  std::to_string(hi) + "], received " + std::to_string(v));
-    }
+    if (v < lo || v > hi) ThrowInvalid(info.Env(), name, "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]", std::to_string(v));
   };
   range("worldSize", world, 1, 1 << 20);
   range("rank", rank, 0, world - 1);
@@ -211,14 +208,8 @@ class DistWorker : public Napi::AsyncWorker {
     try {
       if (error_) std::rethrow_exception(error_);
       deferred_.Resolve(result_(env));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
     } catch (...) {
-      try {
-        RethrowAsJs(env, op_);
-      } catch (const Napi::Error& e) {
-        deferred_.Reject(e.Value());
-      }
+      deferred_.Reject(JsErrorOf(env, op_, std::current_exception()));
     }
     body_ = nullptr;  // drop the group and the tensors on this thread
     result_ = nullptr;
@@ -367,7 +358,7 @@ void RegisterDistributed(Napi::Env env, Napi::Object exports) {
     int64_t root = IntArg(info, 2, "root");
     bool async = BoolArg(info, 3, "async");
     if (root < 0 || root >= g->worldSize) {
-      throw Napi::RangeError::New(info.Env(), "broadcast(): argument 'root' must be a rank in [0, " + std::to_string(g->worldSize) + "), received " + std::to_string(root));
+      ThrowInvalid(info.Env(), "root", "a rank in [0, " + std::to_string(g->worldSize) + ")", std::to_string(root));
     }
     std::vector<at::Tensor> ts{t};
     ::c10d::BroadcastOptions opts;

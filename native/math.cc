@@ -218,8 +218,7 @@ void RegisterMath(Napi::Env env, Napi::Object exports) {
     if (dim >= -nd && dim < nd) {
       int64_t size = a.dim() == 0 ? 1 : a.size(dim < 0 ? dim + nd : dim);
       if (k < 0 || k > size) {
-        ThrowRange(info, "argument 'k' must be in [0, " + std::to_string(size) + "] (the size of dimension " + std::to_string(dim) +
-                             "), received " + std::to_string(k));
+        ThrowInvalid(info.Env(), "k", "in [0, " + std::to_string(size) + "] (the size of dimension " + std::to_string(dim) + ")", std::to_string(k));
       }
     }
     auto r = at::topk(a, k, dim);

@@ -32,11 +32,9 @@ static std::vector<int64_t> ConvPairArg(const Napi::CallbackInfo& info, size_t i
   for (size_t k = 0; k < v.size(); ++k) {
     if (v[k] < min) {
       // (appended piecewise: GCC 12's -Wrestrict misfires on `"[" + std::to_string(k)` under C++20)
-      std::string msg = "argument '";
-      msg += name;
-      if (list) msg.append("[").append(std::to_string(k)).append("]");
-      msg.append("' must be ").append(min > 0 ? "a positive integer" : "a non-negative integer").append(", received ").append(std::to_string(v[k]));
-      ThrowRange(info, msg);
+      std::string param = name;
+      if (list) param.append("[").append(std::to_string(k)).append("]");
+      ThrowInvalid(info.Env(), param, min > 0 ? "a positive integer" : "a non-negative integer", std::to_string(v[k]));
     }
   }
   return v;
@@ -45,7 +43,7 @@ static std::vector<int64_t> ConvPairArg(const Napi::CallbackInfo& info, size_t i
 // ts: number
 static int64_t GroupsArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
   int64_t g = IntArg(info, i, name);
-  if (g < 1) ThrowRange(info, std::string("argument '") + name + "' must be a positive integer, received " + std::to_string(g));
+  if (g < 1) ThrowInvalid(info.Env(), name, "a positive integer", std::to_string(g));
   return g;
 }
 
@@ -88,8 +86,9 @@ void RegisterNN(Napi::Env env, Napi::Object exports) {
     for (size_t d = 0; d < 2; ++d) {
       auto at2 = [d](const std::vector<int64_t>& v) { return v.size() == 1 ? v[0] : v[d]; };
       if (at2(outputPadding) >= at2(stride) && at2(outputPadding) >= at2(dilation)) {
-        ThrowRange(info, "argument 'outputPadding' must be smaller than stride or dilation in each dimension, received outputPadding " +
-                             List(outputPadding) + " with stride " + List(stride) + " and dilation " + List(dilation));
+        std::string received = List(outputPadding) + " with stride " + List(stride) + " and dilation " + List(dilation);
+        ThrowInvalid(info.Env(), "outputPadding", "smaller than stride or dilation in each dimension", received,
+                     "argument 'outputPadding' must be smaller than stride or dilation in each dimension, received outputPadding " + received);
       }
     }
     return Wrap(info.Env(), ConvTranspose2d(x, w, bias, stride, padding, outputPadding, groups, dilation));

@@ -76,7 +76,7 @@ static int CudaIndexArg(const Napi::CallbackInfo& info, size_t i, const char* na
   if (!torch::cuda::is_available()) throw std::runtime_error("CUDA is not available");
   int64_t d = OptIntArg(info, i, name).value_or(0);
   int64_t n = static_cast<int64_t>(torch::cuda::device_count());
-  if (d < 0 || d >= n) ThrowRange(info, std::string("argument '") + name + "' must be a CUDA device index in [0, " + std::to_string(n) + "), received " + std::to_string(d));
+  if (d < 0 || d >= n) ThrowInvalid(info.Env(), name, "a CUDA device index in [0, " + std::to_string(n) + ")", std::to_string(d));
   return static_cast<int>(d);
 }
 
@@ -87,11 +87,11 @@ static uint64_t SeedArg(const Napi::CallbackInfo& info, size_t i, const char* na
   if (v.IsBigInt()) {
     bool lossless = false;
     uint64_t seed = v.As<Napi::BigInt>().Uint64Value(&lossless);
-    if (!lossless) ThrowRange(info, std::string("argument '") + name + "' must be in [0, 2^64), received a bigint outside it");
+    if (!lossless) ThrowInvalid(info.Env(), name, "in [0, 2^64)", "a bigint outside it");
     return seed;
   }
   int64_t s = IntArg(info, i, name);
-  if (s < 0) ThrowRange(info, std::string("argument '") + name + "' must be non-negative, received " + std::to_string(s));
+  if (s < 0) ThrowInvalid(info.Env(), name, "non-negative", std::to_string(s));
   return static_cast<uint64_t>(s);
 }
 
@@ -194,7 +194,7 @@ void RegisterRandom(Napi::Env env, Napi::Object exports) {
     auto& x = TensorArg(info, 0, "input");
     double p = NumArg(info, 1, "p");
     bool training = BoolArg(info, 2, "training");
-    if (p < 0 || p > 1) ThrowRange(info, "argument 'p' must be a probability in [0, 1], received " + std::to_string(p));
+    if (p < 0 || p > 1) ThrowInvalid(info.Env(), "p", "a probability in [0, 1]", FormatNumber(p));
     if (!training || p == 0) return Wrap(info.Env(), x);
     if (p == 1) return Wrap(info.Env(), x * at::zeros_like(x));
     at::Tensor keep = at::empty_like(x, x.options().requires_grad(false)).bernoulli_(1 - p, GeneratorFor(info.Env(), x.device()));

@@ -4,7 +4,7 @@
 //   1. a local build: build/Release/torch_gan.node (made for the libtorch in build/libtorch.json)
 //   2. a prebuild for this platform made for the libtorch found
 //      (prebuilds/<platform>-<arch>/torch-gan.napi.<libc>.libtorch<MAJOR>_<MINOR>-<cpu|cuda>.node;
-//      node-gyp-build's naming, with one extra tag that node-gyp-build ignores)
+//      node-gyp-build's naming scheme, with one extra tag; node-gyp-build itself is not used)
 // When LIBTORCH names another libtorch than the local build was made for, a prebuild for
 // LIBTORCH's version is preferred; if none fits, the build loads with a warning saying so.
 // libtorch is located by the same routine as the build (scripts/find-libtorch.js), from the

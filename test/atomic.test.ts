@@ -5,6 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { writeFileAtomic, writeFileAtomicAsync, writeJsonAtomic } from '../lib/io/atomic';
+import { isTorchError, torchError, torchErrorAsync } from './helpers/errors';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-atomic-'));
 const temps = () => fs.readdirSync(dir).filter((f) => f.endsWith('.tmp'));
@@ -85,12 +86,18 @@ test('async form writes atomically too', async () => {
 
 test('errors name the file; bad arguments name the parameter', async () => {
   const p = path.join(dir, 'no-such-dir', 'x.bin');
-  assert.throws(() => writeFileAtomic(p, 'x'), (e: Error) => e.message.includes(p) && e.message.includes('ENOENT'));
-  await writeFileAtomicAsync(p, 'x').then(
-    () => assert.unreachable(),
-    (e: Error) => assert.match(e.message, p),
-  );
-  assert.throws(() => writeFileAtomic('', 'x'), /path/);
+  // a failed system call: ERR_IO naming the target, the system error (naming the temporary) as the cause
+  const sync = torchError(() => writeFileAtomic(p, 'x'));
+  assert.is(sync.code, 'ERR_IO');
+  assert.ok(sync.message.includes(p) && sync.message.includes('ENOENT'), sync.message);
+  assert.is((sync.cause as NodeJS.ErrnoException).code, 'ENOENT');
+  const async = await torchErrorAsync(() => writeFileAtomicAsync(p, 'x'));
+  assert.is(async.code, 'ERR_IO');
+  assert.match(async.message, p);
+  // the writer's own error passes through unchanged
+  const mine = new Error('mine');
+  assert.throws(() => writeFileAtomic(path.join(dir, 'w'), () => { throw mine; }), (e: unknown) => e === mine);
+  assert.throws(() => writeFileAtomic('', 'x'), isTorchError('ERR_INVALID_ARG', /path/));
   assert.throws(() => writeFileAtomic(path.join(dir, 'y'), 42 as unknown as string), /data/);
   assert.throws(() => writeJsonAtomic(path.join(dir, 'z'), undefined), /JSON-serialisable/);
   assert.throws(() => writeFileAtomic(path.join(dir, 'y'), 'x', { fsynk: false } as object), /Unknown option 'fsynk'/);

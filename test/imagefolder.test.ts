@@ -5,15 +5,18 @@ import * as os from 'os';
 import * as path from 'path';
 import { encodePng } from '../lib/io/png';
 import { loadImageFolder, listImageFiles, loadSharp } from '../lib/data/imagefolder';
+import { isTorchError } from './helpers/errors';
+import { testUnless } from './helpers/skip';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-folder-'));
-let haveSharp = true;
+// The decoding tests need the optional dependency sharp: without it they are skipped, saying why.
+let noSharp: string | null = null;
 try {
   loadSharp();
 } catch (e) {
-  haveSharp = false;
-  console.log(`  SKIPPED decoding tests: ${(e as Error).message}`);
+  noSharp = (e as Error).message.split('\n')[0];
 }
+const withSharp = testUnless(noSharp);
 
 /** A w x h RGB PNG: left third red, middle third green, right third blue (a wide image). */
 function stripes(w: number, h: number): Buffer {
@@ -37,8 +40,7 @@ test('lists image files sorted, recursively, ignoring other files', () => {
   assert.equal(listImageFiles(dir, { recursive: false }), []);
 });
 
-test('decodes, centre-crops to a square and resizes to imgDim, NCHW RGB', async () => {
-  if (!haveSharp) return;
+withSharp('decodes, centre-crops to a square and resizes to imgDim, NCHW RGB', async () => {
   const d = await loadImageFolder(dir, { imgDim: 16 });
   assert.equal([d.n, d.channels, d.height, d.width], [2, 3, 16, 16]);
   assert.is(d.images.length, 2 * 3 * 256);
@@ -56,18 +58,21 @@ test('decodes, centre-crops to a square and resizes to imgDim, NCHW RGB', async 
   assert.equal([g.n, g.channels, g.images.length], [1, 1, 64]);
 });
 
-test('errors: no images, missing folder, undecodable file', async () => {
-  const fail = async (p: Promise<unknown>, re: RegExp | string) =>
-    p.then(() => assert.unreachable('should fail'), (e: Error) => assert.match(e.message, re));
-  await fail(loadImageFolder(path.join(dir, 'empty')), 'no images');
-  await fail(loadImageFolder(path.join(dir, 'missing')), 'does not exist');
-  await fail(loadImageFolder(dir, { imgDim: 0 }), 'options.imgDim');
-  if (!haveSharp) return;
+const fail = async (p: Promise<unknown>, code: string, re: RegExp | string) =>
+  p.then(() => assert.unreachable('should fail'), (e: unknown) => assert.ok(isTorchError(code, re)(e), String(e)));
+
+test('errors: no images, missing folder, a bad option', async () => {
+  await fail(loadImageFolder(path.join(dir, 'empty')), 'ERR_DATA', 'no images');
+  await fail(loadImageFolder(path.join(dir, 'missing')), 'ERR_DATA', 'does not exist');
+  await fail(loadImageFolder(dir, { imgDim: 0 }), 'ERR_INVALID_ARG', 'options.imgDim');
+});
+
+withSharp('errors: an undecodable file fails naming it, or is skipped with skipBad', async () => {
   const bad = path.join(dir, 'bad');
   fs.mkdirSync(bad);
   fs.writeFileSync(path.join(bad, 'a.jpg'), 'garbage');
   fs.writeFileSync(path.join(bad, 'b.png'), stripes(10, 10));
-  await fail(loadImageFolder(bad), /cannot decode '.*a\.jpg'/);
+  await fail(loadImageFolder(bad), 'ERR_DATA', /cannot decode '.*a\.jpg'/);
   const skipped = await loadImageFolder(bad, { skipBad: true, imgDim: 4 });
   assert.is(skipped.n, 1);
   assert.match(skipped.source, '1 skipped');

@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import * as tg from '../lib';
 import { TensorDataLoader } from '../lib/data/loader';
 import type { ImageDataset } from '../lib/data/types';
+import { testUnless } from './helpers/skip';
 
 /** n samples of shape 1x2x2 whose 4 bytes all encode the sample index (i mod 256). */
 function dataset(n: number, withLabels = true): ImageDataset {
@@ -138,11 +139,7 @@ test('float tensors pass through with scale none; errors name the option', () =>
   assert.throws(() => new TensorDataLoader({ ...dataset(5), n: 6 }, { batchSize: 2 }), /24 bytes/);
 });
 
-test('on CUDA when available: data, index and batches on the device', () => {
-  if (!tg.cuda.isAvailable()) {
-    console.log('  (CUDA not available: device placement checked on CPU only)');
-    return;
-  }
+testUnless(tg.cuda.isAvailable() ? null : 'CUDA is not available')('on CUDA: data, index and batches on the device', () => {
   const dl = new TensorDataLoader(dataset(64), { batchSize: 16, device: 'cuda', seed: 3 });
   const b = dl.nextBatch();
   assert.match(b.x.device, 'cuda');

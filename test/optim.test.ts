@@ -5,6 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tg from '../lib';
 import { Tensor } from '../lib';
+import { isTorchError } from './helpers/errors';
 import fixture from './fixtures/optim_trajectories.json';
 
 const { optim } = tg;
@@ -155,18 +156,18 @@ test('hyperparameters and params are validated with clear errors', () => {
   assert.throws(() => new optim.Adam([p], { lR: 1 } as never), /Unknown option 'lR' for Adam\(\)/);
   assert.throws(() => new optim.RMSprop([p], { momentum: -0.1 }), /momentum/);
   assert.throws(() => new optim.SGD([p], {} as never), /lr/);
-  assert.throws(() => new optim.SGD([p], { lr: 0.1, nesterov: true }), /Nesterov momentum requires a momentum and zero dampening/);
-  assert.throws(() => new optim.Adam([]), /empty parameter list/);
-  assert.throws(() => new optim.Adam([p, p]), /appears twice/);
+  assert.throws(() => new optim.SGD([p], { lr: 0.1, nesterov: true }), isTorchError('ERR_INVALID_ARG', /Nesterov momentum requires a momentum and zero dampening/));
+  assert.throws(() => new optim.Adam([]), isTorchError('ERR_INVALID_ARG', /empty parameter list/, { parameter: 'params' }));
+  assert.throws(() => new optim.Adam([p, p]), isTorchError('ERR_INVALID_ARG', /appears twice/, { parameter: 'params[1]' }));
   assert.throws(() => new optim.Adam([{ params: [p] }, { params: [p] }]), /more than one parameter group/);
   assert.throws(() => new optim.Adam([p.mul(2)]), /non-leaf/);
   assert.throws(() => new optim.Adam([tg.zeros([2], { dtype: 'int64' })]), /floating-point/);
   assert.throws(() => new optim.Adam(p as never), /iterable/);
-  assert.throws(() => new optim.Adam([{ params: [p], momentum: 1 } as never]), /Unknown option 'momentum' in a parameter group/);
+  assert.throws(() => new optim.Adam([{ params: [p], momentum: 1 } as never]), isTorchError('ERR_INVALID_ARG', /Unknown option 'momentum' for a parameter group; expected one of: params, lr/, { received: "'momentum'" }));
   const opt = new optim.Adam([p]);
   const sd = opt.stateDict();
   const other = new optim.Adam([p, tg.zeros([3], { requiresGrad: true })]);
-  assert.throws(() => other.loadStateDict(sd), /has 1 parameters, this optimizer's has 2/);
+  assert.throws(() => other.loadStateDict(sd), isTorchError('ERR_INVALID_ARG', /has 1 parameters, this optimizer's has 2/, { parameter: 'state dict paramGroups[0].params' }));
 });
 
 test.run();

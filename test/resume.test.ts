@@ -13,10 +13,11 @@ import { parseFlags } from '../lib/cli/args';
 import { trainFlags, trainRun } from '../lib/cli/train-run';
 import { readRows } from '../lib/gan/artefacts';
 import { latestCheckpoint } from '../lib/gan/checkpoint';
-import { LOCK_FILE, RunDirLockedError, lockRunDir } from '../lib/gan/run-lock';
+import { LOCK_FILE, lockRunDir } from '../lib/gan/run-lock';
 import { loadRunData } from '../lib/gan/run';
 import { loadSafetensors, readSafetensorsHeader, saveSafetensors } from '../lib/io/safetensors';
-import { errorMessageAsync } from './helpers/errors';
+import { errorMessageAsync, isTorchError } from './helpers/errors';
+import { testUnless } from './helpers/skip';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'torch-gan-resume-'));
 const quiet = () => {};
@@ -46,11 +47,9 @@ function writeIdx(dir: string, n: number, salt: number): string {
 const fashionOut = path.join(tmp, 'fashion');
 const haveFashion = fs.existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz');
 
-test('a Fashion-MNIST run resumed without --dset/--limit trains on Fashion-MNIST, 64 images, as its checkpoint says', async () => {
-  if (!haveFashion) {
-    console.log('  skipped: no /usr/share/datasets/fashion-mnist (apt-get install dataset-fashion-mnist)');
-    return;
-  }
+const withFashion = testUnless(haveFashion ? null : 'no /usr/share/datasets/fashion-mnist (apt-get install dataset-fashion-mnist)');
+
+withFashion('a Fashion-MNIST run resumed without --dset/--limit trains on Fashion-MNIST, 64 images, as its checkpoint says', async () => {
   await run('--dset', 'fashion', '--limit', '64', '--iters', '2', '--checkpoint-every', '2', '--out', fashionOut);
   const logs: string[] = [];
   const r = await trainRun(flags('--iters', '3', '--out', fashionOut, '--resume'), (m) => logs.push(m));
@@ -191,7 +190,7 @@ test('stale temporaries of dead writers are removed when a run opens the folder;
 test('one writer per run folder: a second lock is refused naming the holder; a dead holder\'s lock is taken over', async () => {
   const dir = path.join(tmp, 'locked');
   const a = lockRunDir(dir);
-  assert.throws(() => lockRunDir(dir), (e: unknown) => e instanceof RunDirLockedError && new RegExp(`in use by another run \\(process ${process.pid}, this process`).test((e as Error).message));
+  assert.throws(() => lockRunDir(dir), isTorchError('ERR_RUN_LOCKED', new RegExp(`in use by another run \\(process ${process.pid}, this process`), { parameter: 'dir' }));
   const m = await errorMessageAsync(() => run('--iters', '1', '--out', dir));
   assert.match(m, /is in use by another run/);
   a.release();

@@ -10,6 +10,7 @@ import * as path from 'path';
 import { spawnSync } from 'child_process';
 import * as tg from '../lib';
 import { Tensor } from '../lib';
+import { testUnless } from './helpers/skip';
 
 const { nn } = tg;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-safetensors-'));
@@ -198,25 +199,26 @@ test('saveOptimizer/loadOptimizer: resuming from the file continues the same tra
   assert.throws(() => tg.loadOptimizer(new tg.optim.RMSprop([tg.zeros([1], { requiresGrad: true })]), file('plain.safetensors')), /not saved by saveOptimizer/);
 });
 
-// Runs the reader; null (and the reason, printed once) when /usr/bin/python3 lacks torch.
-let skipReason: string | null = fs.existsSync(PY) ? null : `${PY} not found`;
+// The independent reader needs /usr/bin/python3 with torch: asked once, before the tests; without
+// it the tests that use it are skipped, saying why.
+function pythonTorchMissing(): string | null {
+  if (!fs.existsSync(PY)) return `${PY} not found`;
+  const r = spawnSync(PY, ['-c', 'import torch'], { encoding: 'utf8' });
+  return r.status === 0 ? null : `${PY} cannot import torch (${(r.stderr || '').trim().split('\n').pop()})`;
+}
+const withPythonTorch = testUnless(pythonTorchMissing());
+
 function runPy(...args: string[]): any {
-  if (skipReason) return null;
   const r = spawnSync(PY, [READER, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  if (r.status !== 0 && /No module named 'torch'|ModuleNotFoundError/.test(r.stderr || '')) {
-    skipReason = `${PY} cannot import torch`;
-    return null;
-  }
   if (r.status !== 0) throw new Error(`read_safetensors.py ${args[0]} failed (${r.status}): ${r.stderr}`);
   return JSON.parse(r.stdout);
 }
 
-test('an independent reader (Python, struct + json + torch.frombuffer) reads every dtype of our files', () => {
+withPythonTorch('an independent reader (Python, struct + json + torch.frombuffer) reads every dtype of our files', () => {
   const src = allDtypes();
   const f = file('py-all.safetensors');
   tg.saveSafetensors(f, src, { format: 'pt' });
   const out = runPy('dump', f);
-  if (out === null) { console.log(`  skipped: ${skipReason}`); return; }
   assert.equal(out.metadata, { format: 'pt' });
   const pyName: Record<string, string> = { float32: 'float32', float64: 'float64', float16: 'float16', bfloat16: 'bfloat16', int64: 'int64', int32: 'int32', int16: 'int16', int8: 'int8', uint8: 'uint8', bool: 'bool' };
   for (const [k, t] of Object.entries(src)) {
@@ -230,8 +232,7 @@ test('an independent reader (Python, struct + json + torch.frombuffer) reads eve
   }
 });
 
-test('the equivalent torch model loads our saved module and computes the same forward pass', () => {
-  if (skipReason) { console.log(`  skipped: ${skipReason}`); return; }
+withPythonTorch('the equivalent torch model loads our saved module and computes the same forward pass', () => {
   const m = trainedModelA();
   const wf = file('py-model.safetensors');
   const xf = file('py-input.safetensors');
@@ -240,7 +241,6 @@ test('the equivalent torch model loads our saved module and computes the same fo
   const x = tg.randn([3, 2, 8, 8]);
   tg.saveSafetensors(xf, { x });
   const out = runPy('forward', wf, xf);
-  if (out === null) { console.log(`  skipped: ${skipReason}`); return; }
   const ours = m.call(x);
   assert.equal(out.shape, ours.shape);
   const a = ours.toArray();

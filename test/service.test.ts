@@ -150,7 +150,7 @@ test('a second run on the same out is refused while the service holds it (lib/ga
     err = e as Error & { code?: string };
   }
   assert.ok(err, 'a second TrainingWorker on the same out started');
-  assert.is(err!.code, 'ERR_RUN_DIR_LOCKED', String(err));
+  assert.is(err!.code, 'ERR_RUN_LOCKED', String(err));
   assert.match(err!.message, new RegExp(`in use by another run \\(process ${child.pid}`));
 });
 

@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { errorMessage as message } from './helpers/errors';
+import { testUnless } from './helpers/skip';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -12,11 +13,9 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-src-'));
 const fashionT10k = path.join(FASHION_MNIST_DEFAULT_DIR, 't10k-images-idx3-ubyte.gz');
 
 
-test('real data: Fashion-MNIST t10k has 10000 28x28 images with labels 0..9', () => {
-  if (!fs.existsSync(fashionT10k)) {
-    console.log(`  SKIPPED: ${fashionT10k} not present (apt-get install dataset-fashion-mnist)`);
-    return;
-  }
+const withFashion = testUnless(fs.existsSync(fashionT10k) ? null : `${fashionT10k} not present (apt-get install dataset-fashion-mnist)`);
+
+withFashion('real data: Fashion-MNIST t10k has 10000 28x28 images with labels 0..9', () => {
   const d = loadFashionMnist({ split: 'test' });
   assert.equal([d.n, d.rows, d.cols, d.channels, d.height, d.width], [10000, 28, 28, 1, 28, 28]);
   assert.is(d.images.length, 10000 * 784);

@@ -7,7 +7,7 @@
 //   numerical: (<v, f(x + eps·u)> - <v, f(x - eps·u)>) / (2·eps)
 // For random Gaussian v and u a wrong Jacobian shows up with probability 1, and
 // the cost is one backward and two forwards per input per probe.
-import { invalidParameterError, is } from '../errors';
+import { invalidArgument, invalidParameterError, is, TorchError, unknownOptionError } from '../errors';
 import { Tensor } from '../tensor/tensor';
 import { tidy } from '../tensor/scope';
 import { tensor, zerosLike } from '../tensor/creation';
@@ -24,19 +24,11 @@ export interface GradcheckOptions {
   nProbes?: number;
   /** seed of the projection vectors (default 0); does not touch torch's generator */
   seed?: number;
-  /** throw a GradcheckError on a mismatch (default true); false: return false instead */
+  /** throw a TorchError (code ERR_GRADCHECK) on a mismatch (default true); false: return false instead */
   raiseException?: boolean;
 }
 
 const OPTION_KEYS = ['eps', 'atol', 'rtol', 'nProbes', 'seed', 'raiseException'];
-
-/** A gradient check found autograd and finite differences disagreeing. */
-export class GradcheckError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'GradcheckError';
-  }
-}
 
 type Fn = (...inputs: Tensor[]) => Tensor | Tensor[];
 
@@ -93,7 +85,11 @@ function checkArgs(where: string, fn: unknown, inputs: unknown, o: GradcheckOpti
       throw invalidParameterError(`${where} inputs[${i}]`, 'a float64 tensor (finite differences need double precision)', t);
     }
   });
-  if (!inputs.some((t: Tensor) => t.requiresGrad)) throw new TypeError(`${where}: no input requires grad; set requiresGrad on the inputs to check`);
+  if (!inputs.some((t: Tensor) => t.requiresGrad)) {
+    throw invalidArgument(`${where}: no input requires grad; set requiresGrad on the inputs to check`, {
+      parameter: `${where} inputs`, expected: 'at least one Tensor that requires grad', received: 'none that requires grad',
+    });
+  }
   const { eps, atol, rtol, nProbes, seed, raiseException } = o;
   if (eps !== undefined && !(is.finite(eps) && eps > 0)) throw invalidParameterError(`${where} options.eps`, 'a positive number', eps);
   if (atol !== undefined && !(is.finite(atol) && atol >= 0)) throw invalidParameterError(`${where} options.atol`, 'a non-negative number', atol);
@@ -137,7 +133,7 @@ const withoutGrad = <T>(f: () => T): T => withMode(false, f);
 /**
  * Checks fn's gradients with respect to every input that requires grad against
  * central finite differences. Inputs that require grad must be float64.
- * Returns true; on a mismatch throws a GradcheckError naming the input (or
+ * Returns true; on a mismatch throws a TorchError (code ERR_GRADCHECK) naming the input (or
  * returns false with raiseException: false).
  */
 export function gradcheck(fn: Fn, inputs: Tensor[], options: GradcheckOptions = {}): boolean {
@@ -147,7 +143,7 @@ export function gradcheck(fn: Fn, inputs: Tensor[], options: GradcheckOptions = 
 function check(where: string, fn: Fn, inputs: Tensor[], options: GradcheckOptions): boolean {
   if (!is.plainObject(options as unknown)) throw invalidParameterError(`${where} options`, 'a plain object', options);
   for (const k of Object.keys(options)) {
-    if (!OPTION_KEYS.includes(k)) throw new TypeError(`Unknown option '${k}' for ${where}; expected one of: ${OPTION_KEYS.join(', ')}`);
+    if (!OPTION_KEYS.includes(k)) throw unknownOptionError(where, k, OPTION_KEYS);
   }
   checkArgs(where, fn, inputs, options);
   const eps = options.eps ?? 1e-6;
@@ -192,7 +188,7 @@ function check(where: string, fn: Fn, inputs: Tensor[], options: GradcheckOption
   });
   if (failure === null) return true;
   if (options.raiseException === false) return false;
-  throw new GradcheckError(failure);
+  throw new TorchError(failure, { code: 'ERR_GRADCHECK' });
 }
 
 /**
@@ -208,7 +204,7 @@ export function gradgradcheck(fn: Fn, inputs: Tensor[], options: GradcheckOption
   // which outputs are differentiable, and random gradOutputs for them (kept outside any scope of fn)
   const probe = withGrad(() => tidy(() => asList(fn(...inputs), 'fn').map((o) => ({ diff: isFloat(o) && o.requiresGrad, shape: o.shape, dtype: o.dtype }))));
   const active = probe.map((o, j) => (o.diff ? j : -1)).filter((j) => j >= 0);
-  if (active.length === 0) throw new TypeError(`${where}: no output of fn requires grad`);
+  if (active.length === 0) throw invalidArgument(`${where}: no output of fn requires grad`, { parameter: `${where} fn`, expected: 'a function with an output that requires grad', received: 'none that does' });
   const gradOutputs = active.map((j) => {
     const n = probe[j].shape.reduce((a, b) => a * b, 1);
     const data = new Float64Array(n);

@@ -2,7 +2,7 @@
 // Grad mode is per thread in libtorch; these scopes set it on the calling thread
 // and restore it even when fn throws.
 import { N } from '../native';
-import { invalidParameterError } from '../errors';
+import { invalidArgument, invalidParameterError } from '../errors';
 import { Tensor } from '../tensor/tensor';
 
 export interface GradOptions {
@@ -55,7 +55,11 @@ function withGradMode<T>(enabled: boolean, fn: () => T): T {
   N.setGradEnabled(enabled);
   try {
     const r = fn();
-    if (r instanceof Promise) throw new TypeError('noGrad/enableGrad: fn must be synchronous (grad mode is per thread and would leak across awaits)');
+    if (r instanceof Promise) {
+      throw invalidArgument('noGrad/enableGrad: fn must be synchronous (grad mode is per thread and would leak across awaits)', {
+        parameter: 'fn', expected: 'a synchronous function', received: 'a function returning a Promise',
+      });
+    }
     return r;
   } finally {
     N.setGradEnabled(prev);
@@ -66,4 +70,4 @@ function withGradMode<T>(enabled: boolean, fn: () => T): T {
 export const noGrad = <T>(fn: () => T): T => withGradMode(false, fn);
 /** Runs fn with gradient recording on (torch.enable_grad). */
 export const enableGrad = <T>(fn: () => T): T => withGradMode(true, fn);
-export { gradcheck, gradgradcheck, GradcheckError, type GradcheckOptions } from './gradcheck';
+export { gradcheck, gradgradcheck, type GradcheckOptions } from './gradcheck';

@@ -1,5 +1,7 @@
 // A small declarative flag parser: every flag has a type, a default and help
 // text; a bad flag is a clear message and exit code 2, before any work starts.
+import { TorchError } from '../errors';
+import type { InputFields } from '../errors';
 
 export type FlagType = 'int' | 'number' | 'string' | 'bool' | 'choice';
 export interface FlagSpec {
@@ -26,35 +28,41 @@ export interface FlagSpec {
 export type FlagSpecs = Record<string, FlagSpec>;
 export type ParsedFlags = Record<string, number | string | boolean | undefined>;
 
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
+/** A bad command line (ERR_USAGE: runCli prints the message and exits with code 2); the fields name the flag at fault. */
+export function usageError(message: string, fields: InputFields = {}): TorchError {
+  return new TorchError(message, { code: 'ERR_USAGE', ...fields });
+}
+
+/**
+ * Whether runCli reports e as a usage error (message, exit code 2): ERR_USAGE, and ERR_RUN_CONFIG,
+ * a run configuration that cannot run, which at the command line is a bad combination of flags.
+ */
+export function isUsageError(e: unknown): e is TorchError {
+  return e instanceof TorchError && (e.code === 'ERR_USAGE' || e.code === 'ERR_RUN_CONFIG');
 }
 
 const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 
 function convert(name: string, spec: FlagSpec, raw: string): number | string | boolean {
   const refusal = spec.refuse?.[raw] ?? spec.refuse?.[raw.toLowerCase()];
-  if (refusal !== undefined) throw new UsageError(`${name} ${raw}: ${refusal}`);
+  if (refusal !== undefined) throw usageError(`${name} ${raw}: ${refusal}`, { parameter: name, expected: refusal, received: `'${raw}'` });
   switch (spec.type) {
     case 'int': {
       const v = Number(raw);
-      if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(v)) throw new UsageError(`${name} expects an integer, received '${raw}'`);
+      if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(v)) throw badValue(name, 'an integer', raw);
       checkRange(name, spec, v);
       return v;
     }
     case 'number': {
       const v = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(v)) throw new UsageError(`${name} expects a number, received '${raw}'`);
+      if (raw.trim() === '' || !Number.isFinite(v)) throw badValue(name, 'a number', raw);
       checkRange(name, spec, v);
       return v;
     }
     case 'bool':
       if (raw === 'true' || raw === '1') return true;
       if (raw === 'false' || raw === '0') return false;
-      throw new UsageError(`${name} expects true or false, received '${raw}'`);
+      throw badValue(name, 'true or false', raw);
     case 'choice': {
       // case-insensitive (seed 002's --dset celebA, --opt_D RMSprop), then the value aliases
       const lower = raw.toLowerCase();
@@ -63,16 +71,22 @@ function convert(name: string, spec: FlagSpec, raw: string): number | string | b
       const alias = Object.entries(spec.valueAliases ?? {}).find(([a]) => a.toLowerCase() === lower);
       if (alias) return alias[1];
       const also = spec.valueAliases ? ` (or ${Object.keys(spec.valueAliases).join(', ')})` : '';
-      throw new UsageError(`${name} expects one of ${spec.choices!.join(', ')}${also}, received '${raw}'`);
+      throw badValue(name, `one of ${spec.choices!.join(', ')}${also}`, raw);
     }
     default:
       return raw;
   }
 }
 
+// "--flag expects X, received 'raw'"
+function badValue(name: string, expected: string, raw: string): TorchError {
+  return usageError(`${name} expects ${expected}, received '${raw}'`, { parameter: name, expected, received: `'${raw}'` });
+}
+
 function checkRange(name: string, spec: FlagSpec, v: number): void {
-  if (spec.min !== undefined && v < spec.min) throw new UsageError(`${name} must be at least ${spec.min}, received ${v}`);
-  if (spec.max !== undefined && v > spec.max) throw new UsageError(`${name} must be at most ${spec.max}, received ${v}`);
+  const bound = (expected: string) => usageError(`${name} must be ${expected}, received ${v}`, { parameter: name, expected, received: String(v) });
+  if (spec.min !== undefined && v < spec.min) throw bound(`at least ${spec.min}`);
+  if (spec.max !== undefined && v > spec.max) throw bound(`at most ${spec.max}`);
 }
 
 // The flags each parse saw on the command line (camelCase), as opposed to defaults.
@@ -133,16 +147,16 @@ export function parseFlags(argv: string[], specs: FlagSpecs): ParsedFlags & { he
     let spelling: string;
     if (/^-[A-Za-z]$/.test(arg)) {
       const target = aliases.get(arg);
-      if (!target) throw new UsageError(`unknown flag ${arg} (see --help)`);
+      if (!target) throw usageError(`unknown flag ${arg} (see --help)`, { parameter: arg, expected: 'a flag of --help', received: arg });
       name = target;
       spelling = arg;
     } else {
-      if (!arg.startsWith('--')) throw new UsageError(`unexpected argument '${arg}' (flags start with --; see --help)`);
+      if (!arg.startsWith('--')) throw usageError(`unexpected argument '${arg}' (flags start with --; see --help)`, { parameter: 'argv', expected: 'flags (--name)', received: `'${arg}'` });
       let given: string;
       [given, value] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
       const n = normal(given); // accept seed 002's --lr_D style too
       const found = specs[n] ? n : specs[n.toLowerCase()] ? n.toLowerCase() : aliases.get(n) ?? aliases.get(n.toLowerCase());
-      if (!found) throw new UsageError(`unknown flag --${n} (see --help)`);
+      if (!found) throw usageError(`unknown flag --${n} (see --help)`, { parameter: `--${n}`, expected: 'a flag of --help', received: `--${n}` });
       name = found;
       spelling = found === n || found === n.toLowerCase() ? `--${found}` : `--${given}`;
     }
@@ -150,7 +164,7 @@ export function parseFlags(argv: string[], specs: FlagSpecs): ParsedFlags & { he
     const shown = spelling === `--${name}` ? spelling : `${spelling} (--${name})`;
     if (value === undefined) {
       if (spec.type === 'bool' && (argv[i + 1] === undefined || argv[i + 1].startsWith('--'))) value = 'true';
-      else if (argv[i + 1] === undefined) throw new UsageError(`${spelling} needs a value`);
+      else if (argv[i + 1] === undefined) throw usageError(`${spelling} needs a value`, { parameter: spelling, expected: 'a value', received: 'nothing' });
       else value = argv[++i];
     }
     const key = camel(name);
@@ -158,7 +172,9 @@ export function parseFlags(argv: string[], specs: FlagSpecs): ParsedFlags & { he
     // the same flag under two spellings with different values is ambiguous: refused
     const before = how.get(key);
     if (seen.has(key) && before !== undefined && before !== spelling && out[key] !== v) {
-      throw new UsageError(`${spelling} ${value} and ${before} ${raws.get(key)} are the same flag (--${name}) with different values; give one`);
+      throw usageError(`${spelling} ${value} and ${before} ${raws.get(key)} are the same flag (--${name}) with different values; give one`, {
+        parameter: `--${name}`, expected: 'one value', received: `${spelling} ${value} and ${before} ${raws.get(key)}`,
+      });
     }
     raws.set(key, value);
     out[key] = v;
@@ -166,7 +182,7 @@ export function parseFlags(argv: string[], specs: FlagSpecs): ParsedFlags & { he
     how.set(key, spelling);
   }
   for (const [name, spec] of Object.entries(specs)) {
-    if (spec.required && out[camel(name)] === undefined && !out.help) throw new UsageError(`--${name} is required`);
+    if (spec.required && out[camel(name)] === undefined && !out.help) throw usageError(`--${name} is required`, { parameter: `--${name}`, expected: 'a value', received: 'nothing' });
   }
   return out;
 }
@@ -223,7 +239,7 @@ export function runCli(title: string, specs: FlagSpecs, main: (flags: ParsedFlag
   try {
     flags = parseFlags(argv, specs);
   } catch (e) {
-    if (e instanceof UsageError) {
+    if (isUsageError(e)) {
       console.error(`error: ${e.message}`);
       process.exit(2);
     }
@@ -236,7 +252,7 @@ export function runCli(title: string, specs: FlagSpecs, main: (flags: ParsedFlag
   Promise.resolve()
     .then(() => main(flags))
     .catch((e) => {
-      if (e instanceof UsageError) {
+      if (isUsageError(e)) {
         console.error(`error: ${e.message}`);
         process.exit(2);
       }

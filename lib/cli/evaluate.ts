@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tg from '..';
-import { runCli, UsageError } from './args';
+import { runCli, usageError } from './args';
 import { buildModels, RunConfig } from './train-run';
 import { latestCheckpoint, loadCheckpoint } from '../gan/checkpoint';
 import { checkSavedRunConfig } from '../gan/resume';
@@ -63,15 +63,15 @@ export function evaluateCheckpoint(dir: string, o: {
 } = {}): CheckpointEvaluation {
   const log = o.log ?? (() => {});
   const root = path.resolve(dir);
-  if (!fs.existsSync(root)) throw new UsageError(`--checkpoint ${root}: no such folder`);
+  if (!fs.existsSync(root)) throw usageError(`--checkpoint ${root}: no such folder`);
   const { state, dir: ckDir } = latestCheckpoint(root);
   const config = checkSavedRunConfig(state.config, path.join(ckDir, 'state.json'));
   const dset = o.dset ?? (config.dataset === 'mnist' || config.dataset === 'fashion' ? config.dataset : undefined);
-  if (dset === undefined) throw new UsageError(`the run was trained on '${config.dataset}'; the metrics classifier is for 28×28 mnist or fashion (pass --dset to force one)`);
-  if (config.imgDim !== 28 || config.channels !== 1) throw new UsageError(`the generator makes ${config.channels}×${config.imgDim}×${config.imgDim} images; the metrics classifier needs 1×28×28`);
+  if (dset === undefined) throw usageError(`the run was trained on '${config.dataset}'; the metrics classifier is for 28×28 mnist or fashion (pass --dset to force one)`);
+  if (config.imgDim !== 28 || config.channels !== 1) throw usageError(`the generator makes ${config.channels}×${config.imgDim}×${config.imgDim} images; the metrics classifier needs 1×28×28`);
   const clfFile = o.classifier ?? classifierPath(dset);
   if (!fs.existsSync(clfFile)) {
-    throw new UsageError(`no classifier weights at ${clfFile}; train them with (from a checkout of torch-gan): npx tsx scripts/train-classifier.ts --dset ${dset}`);
+    throw usageError(`no classifier weights at ${clfFile}; train them with (from a checkout of torch-gan): npx tsx scripts/train-classifier.ts --dset ${dset}`);
   }
   const device = (o.device ?? 'cpu') as tg.Device;
   const classifier = loadClassifier(clfFile, { device });
@@ -105,7 +105,7 @@ const sig = (v: number) => (Number.isFinite(v) ? (Math.abs(v) >= 1e4 || (Math.ab
 /** Only the real-vs-real baselines of a data set (no generator). */
 export function baselines(dset: MetricDset, o: { n?: number; classifier?: string; kidSubsets?: number; kidSubsetSize?: number; splits?: number; tvdDims?: number; device?: string } = {}) {
   const clfFile = o.classifier ?? classifierPath(dset);
-  if (!fs.existsSync(clfFile)) throw new UsageError(`no classifier weights at ${clfFile}; train them with (from a checkout of torch-gan): npx tsx scripts/train-classifier.ts --dset ${dset}`);
+  if (!fs.existsSync(clfFile)) throw usageError(`no classifier weights at ${clfFile}; train them with (from a checkout of torch-gan): npx tsx scripts/train-classifier.ts --dset ${dset}`);
   const classifier = loadClassifier(clfFile, { device: (o.device ?? 'cpu') as tg.Device });
   try {
     const quality = { kid: { subsets: o.kidSubsets ?? 100, subsetSize: o.kidSubsetSize ?? 1000, seed: 0 }, splits: o.splits ?? 10, tvd: { dims: o.tvdDims ?? 2 } };
@@ -153,7 +153,7 @@ export function evaluationTable(e: CheckpointEvaluation): string {
 export function evaluateCommand(argv: string[]): void {
   runCli('Evaluate a trained generator (FID, KID, classifier score, TVD) against the test set\n\nUsage: npx torch-gan evaluate --checkpoint DIR [--n 10000] [--dset mnist|fashion]', evaluateFlags, (f) => {
     if (f.checkpoint === undefined) {
-      if (f.dset === undefined) throw new UsageError('--checkpoint DIR is required (or --dset mnist|fashion alone for the real-vs-real baselines)');
+      if (f.dset === undefined) throw usageError('--checkpoint DIR is required (or --dset mnist|fashion alone for the real-vs-real baselines)');
       const b = baselines(f.dset as MetricDset, {
         n: f.n as number, classifier: f.classifier as string | undefined, kidSubsets: f.kidSubsets as number, kidSubsetSize: f.kidSubsetSize as number,
         splits: f.splits as number, tvdDims: f.tvdDims as number, device: f.device as string,

@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tg from '..';
-import { FlagSpecs, ParsedFlags, UsageError, flagSpelling, givenFlags, runCli } from './args';
+import { FlagSpecs, ParsedFlags, usageError, flagSpelling, givenFlags, runCli } from './args';
 import { GENERATOR_VALUE_ALIASES, resolveDeviceFlags } from './seed-flags';
 import { buildModels, checkDevice, RunConfig, RunConfigError } from '../gan/run';
 import { toyScatterPng } from '../gan/toy-run';
@@ -38,12 +38,12 @@ export function resolveCheckpointPath(given: string, flag: string): { dir: strin
   if (fs.existsSync(p) && fs.statSync(p).isDirectory()) {
     if (has(p, 'latest.json') || has(p, 'state.json')) return { dir: p };
     if (has(path.join(p, 'checkpoints'), 'latest.json')) return { dir: path.join(p, 'checkpoints'), note: `using ${path.join(p, 'checkpoints')} (the checkpoints of the run in ${p})` };
-    throw new UsageError(`${flag} ${given}: ${p} holds no torch-gan checkpoint (no latest.json, state.json or checkpoints/latest.json); pass a run's checkpoints folder, e.g. generated/checkpoints`);
+    throw usageError(`${flag} ${given}: ${p} holds no torch-gan checkpoint (no latest.json, state.json or checkpoints/latest.json); pass a run's checkpoints folder, e.g. generated/checkpoints`);
   }
   const parent = path.dirname(p);
   if (fs.existsSync(p)) {
     if (has(parent, 'state.json')) return { dir: parent, note: `using the checkpoint folder ${parent} (a torch-gan checkpoint is a folder; ${path.basename(p)} is one of its files)` };
-    throw new UsageError(`${flag} ${given}: a file outside any checkpoint folder; torch-gan checkpoints are folders (ckpt-N with generator.safetensors and state.json): pass the run's checkpoints folder`);
+    throw usageError(`${flag} ${given}: a file outside any checkpoint folder; torch-gan checkpoints are folders (ckpt-N with generator.safetensors and state.json): pass the run's checkpoints folder`);
   }
   let found = '';
   for (const root of [path.join(parent, 'checkpoints'), parent]) {
@@ -56,7 +56,7 @@ export function resolveCheckpointPath(given: string, flag: string): { dir: strin
     }
   }
   const h5 = /\.h5$/i.test(p) ? ' torch-gan checkpoints are folders of .safetensors files, not .h5 files (nnabla\'s params_N.h5);' : '';
-  throw new UsageError(`${flag} ${given}: no such file or folder;${h5} pass a run's checkpoints folder or one ckpt-N folder${found}`);
+  throw usageError(`${flag} ${given}: no such file or folder;${h5} pass a run's checkpoints folder or one ckpt-N folder${found}`);
 }
 
 function generateMain(f: ParsedFlags): void {
@@ -65,7 +65,7 @@ function generateMain(f: ParsedFlags): void {
   try {
     checkDevice(device, (k) => `--${k}`);
   } catch (e) {
-    if (e instanceof RunConfigError) throw new UsageError(e.message);
+    if (e instanceof RunConfigError) throw usageError(e.message);
     throw e;
   }
   const { dir, note } = resolveCheckpointPath(f.checkpoint as string, flagSpelling(f, 'checkpoint'));
@@ -75,9 +75,9 @@ function generateMain(f: ParsedFlags): void {
   const toy = config.dataset === 'toy' ? config.toy : undefined;
   const given = givenFlags(f);
   if (given.has('generator') && !toy && f.generator !== config.upsampling) {
-    throw new UsageError(`${flagSpelling(f, 'generator')} ${f.generator as string} contradicts the checkpoint's generator ${config.upsampling} (${dir}): the architecture comes from the checkpoint; drop the flag or pass ${config.upsampling}`);
+    throw usageError(`${flagSpelling(f, 'generator')} ${f.generator as string} contradicts the checkpoint's generator ${config.upsampling} (${dir}): the architecture comes from the checkpoint; drop the flag or pass ${config.upsampling}`);
   }
-  if (toy && f.interpolate !== undefined) throw new UsageError(`--interpolate is for image runs; ${dir} is a toy run (${toy}): it gets a scatter plot`);
+  if (toy && f.interpolate !== undefined) throw usageError(`--interpolate is for image runs; ${dir} is a toy run (${toy}): it gets a scatter plot`);
   let outFile = path.resolve(f.out as string);
   if (!/\.png$/i.test(outFile)) {
     fs.mkdirSync(outFile, { recursive: true });

@@ -1,7 +1,7 @@
 // The seeds' spellings that are more than another name for a flag (those are `aliases` in the
 // flag tables of ./train-run.ts and ./generate.ts): nnabla's -c CONTEXT / -d N (seed 001),
 // seed 002's --backend and --generator with --dset toy, Keras 1's --bn_mode 0|1|2.
-import { ParsedFlags, UsageError, flagSpelling, givenFlags, setGivenFlag } from './args';
+import { ParsedFlags, flagSpelling, givenFlags, setGivenFlag, usageError } from './args';
 
 /** --generator / --up value names of the seeds: nnabla's --up (001) and seed 002's --generator upsampling. */
 export const GENERATOR_VALUE_ALIASES = Object.freeze({ linear: 'bilinear', unpooling: 'unpool', upsampling: 'nearest' });
@@ -24,10 +24,14 @@ export function resolveDeviceFlags(f: ParsedFlags, note: (m: string) => void = (
   if (ctx !== undefined) {
     const dev = flagSpelling(f, 'device');
     if (ctx === 'cpu') {
-      if (deviceGiven && device !== 'cpu') throw new UsageError(`${flagSpelling(f, 'context')} cpu contradicts ${dev} ${f.device as string} (${device}); give one of them`);
+      if (deviceGiven && device !== 'cpu') {
+        throw usageError(`${flagSpelling(f, 'context')} cpu contradicts ${dev} ${f.device as string} (${device}); give one of them`, { parameter: dev, expected: 'cpu (as the context says) or nothing', received: String(f.device) });
+      }
       device = 'cpu';
     } else {
-      if (deviceGiven && device === 'cpu') throw new UsageError(`${flagSpelling(f, 'context')} ${ctx} contradicts ${dev} cpu; give one of them`);
+      if (deviceGiven && device === 'cpu') {
+        throw usageError(`${flagSpelling(f, 'context')} ${ctx} contradicts ${dev} cpu; give one of them`, { parameter: dev, expected: `a CUDA device (as the context ${ctx} says) or nothing`, received: 'cpu' });
+      }
       if (!deviceGiven) device = 'cuda:0';
     }
   }

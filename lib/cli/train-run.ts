@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tg from '..';
-import { FlagSpec, FlagSpecs, ParsedFlags, UsageError, explicitFlags, flagSpelling } from './args';
+import { FlagSpec, FlagSpecs, ParsedFlags, usageError, explicitFlags, flagSpelling } from './args';
 import { applySeedFlags } from './seed-flags';
 import { toyModes } from '../gan/toy-run';
 import type { ModeStats } from '../data';
@@ -71,7 +71,7 @@ function asUsage<T>(fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof RunConfigError) throw new UsageError(e.message);
+    if (e instanceof RunConfigError) throw usageError(e.message);
     throw e;
   }
 }
@@ -86,7 +86,7 @@ export async function loadRunData(f: ParsedFlags): Promise<ImageDataset | import
   try {
     return await loadRunDataLib(pickRunSpec(f), spellingOf(f));
   } catch (e) {
-    if (e instanceof RunConfigError) throw new UsageError(e.message);
+    if (e instanceof RunConfigError) throw usageError(e.message);
     throw e;
   }
 }
@@ -109,7 +109,7 @@ export async function trainRun(f: ParsedFlags, log: (m: string) => void = (m) =>
     prepared = await prepareRun(pickRunSpec(f.resume ? explicitFlags(f) : f), { optionName: spellingOf(f), ...(f.resume ? { resume: ckptDir } : {}) });
   } catch (e) {
     lock.release();
-    if (e instanceof RunConfigError) throw new UsageError(e.message);
+    if (e instanceof RunConfigError) throw usageError(e.message);
     throw e;
   }
   try {

@@ -5,6 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { checkOptionKeys, invalidParameterError, is } from '../errors';
+import { dataError } from './data-error';
 import type { ImageDataset } from './types';
 
 export const CIFAR10_RECORD_BYTES = 3073;
@@ -26,7 +27,7 @@ export function parseCifar10Batch(buf: Uint8Array, name = '<buffer>'): CifarBatc
   if (!(buf instanceof Uint8Array)) throw invalidParameterError('buffer', 'a Buffer or Uint8Array', buf);
   if (buf.length === 0 || buf.length % CIFAR10_RECORD_BYTES !== 0) {
     const whole = Math.floor(buf.length / CIFAR10_RECORD_BYTES);
-    throw new Error(
+    throw dataError(
       `CIFAR-10 batch '${name}': expected a length that is a positive multiple of ${CIFAR10_RECORD_BYTES} (1 label byte + 3072 pixel bytes per record) ` +
         `but received ${buf.length} bytes (${whole} whole records + ${buf.length - whole * CIFAR10_RECORD_BYTES} bytes; truncated or not a CIFAR-10 binary batch)`,
     );
@@ -37,7 +38,7 @@ export function parseCifar10Batch(buf: Uint8Array, name = '<buffer>'): CifarBatc
   for (let i = 0; i < n; i++) {
     const off = i * CIFAR10_RECORD_BYTES;
     const label = buf[off];
-    if (label > 9) throw new Error(`CIFAR-10 batch '${name}': expected a label in 0..9 for record ${i} (byte offset ${off}) but received ${label} (corrupt file, or CIFAR-100?)`);
+    if (label > 9) throw dataError(`CIFAR-10 batch '${name}': expected a label in 0..9 for record ${i} (byte offset ${off}) but received ${label} (corrupt file, or CIFAR-100?)`);
     labels[i] = label;
     images.set(buf.subarray(off + 1, off + CIFAR10_RECORD_BYTES), i * CIFAR10_IMAGE_BYTES);
   }
@@ -51,7 +52,7 @@ export function readCifar10Batch(file: string): CifarBatch {
   try {
     buf = fs.readFileSync(file);
   } catch (e) {
-    throw new Error(`CIFAR-10 batch '${file}': cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw dataError(`CIFAR-10 batch '${file}': cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, { cause: e });
   }
   return parseCifar10Batch(buf, file);
 }
@@ -93,7 +94,7 @@ export function loadCifar10(options: LoadCifar10Options = {}): ImageDataset {
   const found = candidates.find((d) => names.every((f) => fs.existsSync(path.join(d, f))));
   if (!found) {
     const missing = names.filter((f) => !fs.existsSync(path.join(dir, f)));
-    throw new Error(
+    throw dataError(
       `loadCifar10(): CIFAR-10 ${split} batches not found. Looked in ${candidates.map((d) => `'${path.resolve(d)}'`).join(' and ')} ` +
         `for ${names.join(', ')} (missing in the first: ${missing.join(', ')}). To get them: download ` +
         `https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz and extract it (tar xzf cifar-10-binary.tar.gz), ` +

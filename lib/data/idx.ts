@@ -6,6 +6,7 @@
 import * as fs from 'fs';
 import * as zlib from 'zlib';
 import { invalidParameterError, is } from '../errors';
+import { dataError } from './data-error';
 
 export const IDX_IMAGES_MAGIC = 0x00000803;
 export const IDX_LABELS_MAGIC = 0x00000801;
@@ -39,13 +40,13 @@ const isGzip = (b: Uint8Array) => b.length >= 2 && b[0] === 0x1f && b[1] === 0x8
 /** Decompresses gzip content (detected by its magic bytes); raw content is returned as is. */
 export function maybeGunzip(buf: Uint8Array, name: string): Uint8Array {
   if (!isGzip(buf)) {
-    if (name.endsWith('.gz')) throw new Error(`IDX file '${name}': the name ends in .gz but the content is not gzip data (first bytes ${hex(readU32(buf, 0))})`);
+    if (name.endsWith('.gz')) throw dataError(`IDX file '${name}': the name ends in .gz but the content is not gzip data (first bytes ${hex(readU32(buf, 0))})`);
     return buf;
   }
   try {
     return zlib.gunzipSync(buf);
   } catch (e) {
-    throw new Error(`IDX file '${name}': the gzip data is corrupt or truncated (${(e as Error).message}); ${buf.length} compressed bytes`);
+    throw dataError(`IDX file '${name}': the gzip data is corrupt or truncated (${(e as Error).message}); ${buf.length} compressed bytes`, { cause: e });
   }
 }
 
@@ -58,21 +59,21 @@ function readU32(b: Uint8Array, off: number): number {
 function parseHeader(buf: Uint8Array, name: string, magic: number, kind: string, dimNames: string[]): number[] {
   const ndim = dimNames.length;
   const header = 4 + 4 * ndim;
-  if (buf.length < 4) throw new Error(`IDX ${kind} file '${name}': expected at least a ${header}-byte header but received ${buf.length} bytes (empty or truncated file)`);
+  if (buf.length < 4) throw dataError(`IDX ${kind} file '${name}': expected at least a ${header}-byte header but received ${buf.length} bytes (empty or truncated file)`);
   const m = readU32(buf, 0);
-  if (m !== magic) throw new Error(`IDX ${kind} file '${name}': expected magic number ${describeMagic(magic)} but received ${describeMagic(m)}`);
-  if (buf.length < header) throw new Error(`IDX ${kind} file '${name}': expected a ${header}-byte header but received ${buf.length} bytes (truncated file)`);
+  if (m !== magic) throw dataError(`IDX ${kind} file '${name}': expected magic number ${describeMagic(magic)} but received ${describeMagic(m)}`);
+  if (buf.length < header) throw dataError(`IDX ${kind} file '${name}': expected a ${header}-byte header but received ${buf.length} bytes (truncated file)`);
   const dims: number[] = [];
   for (let i = 0; i < ndim; i++) dims.push(readU32(buf, 4 + 4 * i));
   for (let i = 1; i < ndim; i++) {
-    if (dims[i] === 0) throw new Error(`IDX ${kind} file '${name}': expected a positive ${dimNames[i]} but received 0`);
+    if (dims[i] === 0) throw dataError(`IDX ${kind} file '${name}': expected a positive ${dimNames[i]} but received 0`);
   }
   const payload = dims.reduce((a, b) => a * b, 1);
   const expected = header + payload;
   if (buf.length !== expected) {
     const sizes = dims.map((d, i) => `${d} ${dimNames[i]}`).join(' x ');
     const why = buf.length < expected ? `truncated: ${expected - buf.length} bytes missing` : `${buf.length - expected} unexpected trailing bytes`;
-    throw new Error(`IDX ${kind} file '${name}': expected ${expected} bytes (${header}-byte header + ${sizes}) but received ${buf.length} bytes (${why})`);
+    throw dataError(`IDX ${kind} file '${name}': expected ${expected} bytes (${header}-byte header + ${sizes}) but received ${buf.length} bytes (${why})`);
   }
   return dims;
 }
@@ -100,7 +101,7 @@ function readFile(file: string, kind: string): Buffer {
     return fs.readFileSync(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`IDX ${kind} file '${file}': cannot read it (${code ?? (e as Error).message})`);
+    throw dataError(`IDX ${kind} file '${file}': cannot read it (${code ?? (e as Error).message})`, { cause: e });
   }
 }
 

@@ -4,6 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { checkOptionKeys, invalidParameterError, is } from '../errors';
+import { dataError } from './data-error';
 import type { ImageDataset } from './types';
 
 // The part of sharp's API used here (sharp is optional, so no compile-time dependency on its types).
@@ -28,9 +29,10 @@ export function loadSharp(): SharpFn {
     sharpCache = (typeof mod === 'function' ? mod : (mod as { default: unknown }).default) as SharpFn;
     return sharpCache;
   } catch (e) {
-    throw new Error(
+    throw dataError(
       `Decoding JPEG/PNG image folders needs the optional dependency 'sharp', which could not be loaded (${(e as Error).message.split('\n')[0]}). ` +
         `Install it with: npm install sharp`,
+      { cause: e },
     );
   }
 }
@@ -94,13 +96,13 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions =
   try {
     st = fs.statSync(dir);
   } catch {
-    throw new Error(`loadImageFolder(): the folder '${path.resolve(dir)}' does not exist`);
+    throw dataError(`loadImageFolder(): the folder '${path.resolve(dir)}' does not exist`, { parameter: 'dir', expected: 'a folder', received: `'${path.resolve(dir)}', which does not exist` });
   }
-  if (!st.isDirectory()) throw new Error(`loadImageFolder(): expected a folder but '${path.resolve(dir)}' is a file`);
+  if (!st.isDirectory()) throw dataError(`loadImageFolder(): expected a folder but '${path.resolve(dir)}' is a file`, { parameter: 'dir', expected: 'a folder', received: `'${path.resolve(dir)}', a file` });
   const exts = options.extensions ?? IMAGE_EXTENSIONS;
   let files = listImageFiles(dir, { recursive: options.recursive ?? true, extensions: exts });
   if (files.length === 0) {
-    throw new Error(`loadImageFolder(): no images (${exts.join(', ')}) in '${path.resolve(dir)}'${options.recursive === false ? '' : ' or its sub-folders'}`);
+    throw dataError(`loadImageFolder(): no images (${exts.join(', ')}) in '${path.resolve(dir)}'${options.recursive === false ? '' : ' or its sub-folders'}`);
   }
   if (options.limit !== undefined) files = files.slice(0, options.limit);
   const sharp = loadSharp();
@@ -122,9 +124,9 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions =
       ({ data, info } = await p.raw().toBuffer({ resolveWithObject: true }));
     } catch (e) {
       if (options.skipBad) return;
-      throw new Error(`loadImageFolder(): cannot decode '${file}' (${(e as Error).message})`);
+      throw dataError(`loadImageFolder(): cannot decode '${file}' (${(e as Error).message})`, { cause: e });
     }
-    if (info.width !== imgDim || info.height !== imgDim) throw new Error(`loadImageFolder(): '${file}' decoded to ${info.width}x${info.height}, expected ${imgDim}x${imgDim}`);
+    if (info.width !== imgDim || info.height !== imgDim) throw dataError(`loadImageFolder(): '${file}' decoded to ${info.width}x${info.height}, expected ${imgDim}x${imgDim}`);
     // HWC interleaved -> CHW planar
     const base = k * per;
     const c = info.channels;
@@ -153,7 +155,7 @@ export async function loadImageFolder(dir: string, options: ImageFolderOptions =
   const bad = files.length - ok.reduce((a, b) => a + b, 0);
   if (bad > 0) {
     kept = files.filter((_, k) => ok[k]);
-    if (kept.length === 0) throw new Error(`loadImageFolder(): none of the ${files.length} images in '${path.resolve(dir)}' could be decoded`);
+    if (kept.length === 0) throw dataError(`loadImageFolder(): none of the ${files.length} images in '${path.resolve(dir)}' could be decoded`);
     const compact = new Uint8Array(kept.length * per);
     let at = 0;
     for (let k = 0; k < files.length; k++) if (ok[k]) compact.set(images.subarray(k * per, (k + 1) * per), (at++) * per);

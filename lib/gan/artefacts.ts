@@ -8,7 +8,7 @@
 // cut back to the checkpoint's step, so it holds each iteration once.
 import * as fs from 'fs';
 import * as path from 'path';
-import { is } from '../errors';
+import { is, TorchError } from '../errors';
 import { saveLinePlot } from '../io/plot';
 import { writeGif } from '../io/gif';
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic';
@@ -100,7 +100,7 @@ export function readRows(file: string, warn: (m: string) => void = (m) => proces
         warn(`${file}: dropped its last line, garbled (a write cut short, e.g. by a kill): ${(e as Error).message}`);
         break;
       }
-      throw new Error(`${file} line ${i + 1}: not a loss row (${(e as Error).message}); the lines after it are intact, so this is not a torn write: fix or remove the line`);
+      throw new TorchError(`${file} line ${i + 1}: not a loss row (${(e as Error).message}); the lines after it are intact, so this is not a torn write: fix or remove the line`, { code: 'ERR_DATA' });
     }
     rows.push(row);
   }

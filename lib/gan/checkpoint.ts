@@ -12,14 +12,15 @@
 // checkpoint intact and latest.json pointing at a complete folder.
 import * as fs from 'fs';
 import * as path from 'path';
-import { invalidParameterError, is } from '../errors';
+import { invalidParameterError, is, TorchError } from '../errors';
 import { getRngState, setRngState } from '../tensor/creation';
 import { cuda } from '../tensor/memory';
 import type { Tensor } from '../tensor/tensor';
 import { AnyModule } from '../nn/module';
 import { Optimizer } from '../optim/optimizer';
-import { loadModule, loadOptimizer, loadSafetensors, saveModule, saveOptimizer, saveSafetensors } from '../io/safetensors';
-import { writeJsonAtomic } from '../io/atomic';
+import { loadSafetensors, saveSafetensors } from '../io/safetensors';
+import { loadModule, loadOptimizer, saveModule, saveOptimizer } from '../io/state';
+import { fsyncDir, writeJsonAtomic } from '../io/atomic';
 
 export interface CheckpointModels {
   generator: AnyModule;
@@ -38,28 +39,13 @@ export interface CheckpointState {
   extra?: Record<string, unknown>;
 }
 
-export class CheckpointError extends Error {
-  constructor(where: string, problem: string) {
-    super(`checkpoint ${where}: ${problem}`);
-    this.name = 'CheckpointError';
-  }
+/** A checkpoint that is incomplete or inconsistent (ERR_CHECKPOINT), naming the file or folder and the problem. */
+export function checkpointError(where: string, problem: string): TorchError {
+  return new TorchError(`checkpoint ${where}: ${problem}`, { code: 'ERR_CHECKPOINT' });
 }
 
 const LATEST = 'latest.json';
 const folderName = (step: number) => `ckpt-${String(step).padStart(8, '0')}`;
-
-function fsyncDir(dir: string): void {
-  try {
-    const fd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    // not supported on every platform; rename is still atomic
-  }
-}
 
 /** Writes a complete checkpoint for `state.step`, then points latest.json at it. Returns its folder. */
 export function saveCheckpoint(root: string, models: CheckpointModels, state: CheckpointState, options: { keep?: number } = {}): string {
@@ -113,34 +99,34 @@ function pruneOld(root: string, current: string, keep: number): void {
 /** The folder latest.json points at, checked to be complete. */
 export function latestCheckpoint(root: string): { dir: string; state: CheckpointState } {
   const latestFile = path.join(root, LATEST);
-  if (!fs.existsSync(root)) throw new CheckpointError(root, 'no such folder');
+  if (!fs.existsSync(root)) throw checkpointError(root, 'no such folder');
   let dir: string;
   if (fs.existsSync(latestFile)) {
     let latest: { checkpoint?: unknown };
     try {
       latest = JSON.parse(fs.readFileSync(latestFile, 'utf8'));
     } catch (e) {
-      throw new CheckpointError(latestFile, `not valid JSON (${(e as Error).message})`);
+      throw checkpointError(latestFile, `not valid JSON (${(e as Error).message})`);
     }
     if (!is.string(latest.checkpoint) || !/^ckpt-\d{8}$/.test(latest.checkpoint)) {
-      throw new CheckpointError(latestFile, `expected {"checkpoint": "ckpt-NNNNNNNN"}, received ${JSON.stringify(latest)}`);
+      throw checkpointError(latestFile, `expected {"checkpoint": "ckpt-NNNNNNNN"}, received ${JSON.stringify(latest)}`);
     }
     dir = path.join(root, latest.checkpoint);
   } else if (fs.existsSync(path.join(root, 'state.json'))) {
     dir = root; // a checkpoint folder given directly
   } else {
-    throw new CheckpointError(root, `no ${LATEST} and no state.json: not a torch-gan checkpoint folder (was the run started with --checkpoint-every?)`);
+    throw checkpointError(root, `no ${LATEST} and no state.json: not a torch-gan checkpoint folder (was the run started with --checkpoint-every?)`);
   }
   const stateFile = path.join(dir, 'state.json');
-  if (!fs.existsSync(stateFile)) throw new CheckpointError(dir, 'state.json is missing: the checkpoint is incomplete');
+  if (!fs.existsSync(stateFile)) throw checkpointError(dir, 'state.json is missing: the checkpoint is incomplete');
   let state: CheckpointState;
   try {
     state = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
   } catch (e) {
-    throw new CheckpointError(stateFile, `not valid JSON (${(e as Error).message})`);
+    throw checkpointError(stateFile, `not valid JSON (${(e as Error).message})`);
   }
   if (!is.nonNegativeInteger(state.step) || !is.plainObject(state.config)) {
-    throw new CheckpointError(stateFile, 'expected {step, config, ...}');
+    throw checkpointError(stateFile, 'expected {step, config, ...}');
   }
   return { dir, state };
 }
@@ -154,7 +140,7 @@ export function loadCheckpoint(root: string, models: CheckpointModels, options: 
   const { dir, state } = latestCheckpoint(root);
   const need = (file: string) => {
     const p = path.join(dir, file);
-    if (!fs.existsSync(p)) throw new CheckpointError(dir, `${file} is missing`);
+    if (!fs.existsSync(p)) throw checkpointError(dir, `${file} is missing`);
     return p;
   };
   loadModule(models.generator, need('generator.safetensors'));
@@ -166,12 +152,12 @@ export function loadCheckpoint(root: string, models: CheckpointModels, options: 
     const t = loadSafetensors(need('rng.safetensors'));
     try {
       const file = path.join(dir, 'rng.safetensors');
-      if (!t.cpu) throw new CheckpointError(file, "no 'cpu' tensor (the CPU generator's state)");
+      if (!t.cpu) throw checkpointError(file, "no 'cpu' tensor (the CPU generator's state)");
       const now = getRngState();
       const [size, dtype] = [now.numel(), now.dtype];
       now.dispose();
       if (t.cpu.dtype !== dtype || t.cpu.numel() !== size) {
-        throw new CheckpointError(file, `'cpu' must be a ${dtype} tensor of ${size} bytes (libtorch's CPU generator state), received a ${t.cpu.dtype} tensor of ${t.cpu.numel()} elements`);
+        throw checkpointError(file, `'cpu' must be a ${dtype} tensor of ${size} bytes (libtorch's CPU generator state), received a ${t.cpu.dtype} tensor of ${t.cpu.numel()} elements`);
       }
       setRngState(t.cpu);
       // CUDA generators where both the checkpoint and this process have the device (a CPU-only

@@ -7,7 +7,7 @@
 // Each is a Module with its parts as named children, so state-dict keys read `embedding.weight`,
 // `net.0.weight`, `features.0.weight`, `linear.weight`. Penalties take a one-argument critic:
 // pass `(x) => critic.forward(x, y)`.
-import { checkOptionKeys, invalidParameterError, is } from '../errors';
+import { checkOptionKeys, invalidArgument, invalidParameterError, is } from '../errors';
 import { Tensor } from '../tensor/tensor';
 import { cat } from '../tensor/creation';
 import { AnyModule, Module } from '../nn/module';
@@ -107,7 +107,9 @@ export class ProjectionCritic extends Module<[Tensor, Tensor], Tensor> {
     if (h.ndim !== 2 || h.shape[1] !== this.featureDim) {
       const s = h.shape;
       h.dispose();
-      throw new RangeError(`ProjectionCritic: features must give [N, ${this.featureDim}], gave [${s}]`);
+      throw invalidArgument(`ProjectionCritic: features must give [N, ${this.featureDim}], gave [${s}]`, {
+        parameter: 'ProjectionCritic features', expected: `a module giving [N, ${this.featureDim}]`, received: `one giving [${s}]`,
+      });
     }
     return h;
   }

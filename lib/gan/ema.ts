@@ -16,7 +16,7 @@
 // BigGAN-PyTorch's ema) and integer ones (num_batches_tracked) copied; with includeBuffers false
 // update() leaves the shadow's buffers alone (they keep the values copied at construction), and
 // syncBuffers() copies the generator's buffers over, StyleGAN2-ADA's choice, when wanted.
-import { checkOptionKeys, invalidParameterError, is } from '../errors';
+import { checkOptionKeys, invalidArgument, invalidParameterError, is, TorchError } from '../errors';
 import { Tensor } from '../tensor/tensor';
 import { isFloatingDtype } from '../tensor/dtype';
 import { noGrad } from '../autograd';
@@ -35,6 +35,13 @@ export interface GeneratorEmaOptions {
    * the generator's now); default: cloneModule(generator). Owned by the EMA from then on.
    */
   shadow?: AnyModule;
+}
+
+// The shadow (options.shadow, or the copy made at construction) lacks what the generator has.
+function shadowMismatch(kind: string, name: string): TorchError {
+  return invalidArgument(`GeneratorEma.update(): the shadow has no ${kind} '${name}'`, {
+    parameter: 'GeneratorEma options.shadow', expected: `a copy of the generator (with its ${kind} '${name}')`, received: `a module without ${kind} '${name}'`,
+  });
 }
 
 export class GeneratorEma {
@@ -94,13 +101,13 @@ export class GeneratorEma {
     noGrad(() => {
       for (const [name, p] of this.generator.namedParameters()) {
         const s = shadowParams.get(name);
-        if (s === undefined) throw new Error(`GeneratorEma.update(): the shadow has no parameter '${name}'`);
+        if (s === undefined) throw shadowMismatch('parameter', name);
         if (weight !== 0) s.lerp_(p, weight);
       }
       if (shadowBuffers === null) return;
       for (const [name, b] of this.generator.namedBuffers()) {
         const s = shadowBuffers.get(name);
-        if (s === undefined) throw new Error(`GeneratorEma.update(): the shadow has no buffer '${name}'`);
+        if (s === undefined) throw shadowMismatch('buffer', name);
         if (!isFloatingDtype(b.dtype)) s.copy_(b);
         else if (weight !== 0) s.lerp_(b, weight);
       }
@@ -122,8 +129,8 @@ export class GeneratorEma {
   }
 
   /** Restores the shadow from a state dict saved by stateDict() (e.g. on resume). */
-  loadStateDict(dict: StateDict | Map<string, Tensor>, options: { strict?: boolean } = {}): LoadStateDictResult {
-    return this.module.loadStateDict(dict, options);
+  loadStateDict(dict: StateDict | Map<string, Tensor>, options: { strict?: boolean } = {}, source?: string): LoadStateDictResult {
+    return this.module.loadStateDict(dict, options, source);
   }
 
   /** Frees the shadow's tensors (not the generator's). */

@@ -9,7 +9,7 @@
 // single norm over the whole batch (a common mistake) constrains something else.
 // The norm is sqrt(sum(g²) + 1e-12): the derivative of sqrt at 0 is infinite, so the
 // small constant keeps the double backward finite when a gradient vanishes.
-import { checkOptionKeys, invalidParameterError, is } from '../errors';
+import { checkOptionKeys, describe, invalidArgument, invalidParameterError, is, TorchError } from '../errors';
 import { Tensor } from '../tensor/tensor';
 import { rand, onesLike } from '../tensor/creation';
 import { grad, noGrad } from '../autograd';
@@ -76,12 +76,13 @@ export function assertPenaltyCompatible(critic: unknown, where: string, allowBat
   if (allowBatchNorm) return;
   const bn = findBatchNorm(critic);
   if (bn.length === 0) return;
-  throw new Error(
+  throw invalidArgument(
     `${where}: the critic contains batch normalization (${bn.join(', ')}). A gradient penalty constrains the critic's ` +
       `gradient with respect to each input sample separately, but batch norm makes every output depend on the whole ` +
       `batch, so the per-sample gradient is not what the penalty assumes (Gulrajani et al. 2017, "No critic batch ` +
       `normalization"). Use LayerNorm, InstanceNorm2d or no normalization in the critic (the DCGAN builders take ` +
       `normalization: 'layer' | 'instance' | 'none'), or pass allowBatchNormWithPenalty: true to do it anyway.`,
+    { parameter: `${where} critic`, expected: 'a critic without batch normalization', received: `one with ${bn.join(', ')}` },
   );
 }
 
@@ -125,7 +126,7 @@ function penaltyResult(penalty: Tensor, gradNorms: Tensor, where: string): Penal
     get gradNorm(): number {
       if (meanNorm === undefined) {
         if (gradNorms.isDisposed) {
-          throw new Error(`${where}: gradNorm is computed from gradNorms when first read; read it before gradNorms is freed (by dispose() or its tidy() scope)`);
+          throw new TorchError(`${where}: gradNorm is computed from gradNorms when first read; read it before gradNorms is freed (by dispose() or its tidy() scope)`, { code: 'ERR_TENSOR_DISPOSED' });
         }
         meanNorm = noGrad(() => {
           const mm = gradNorms.mean();
@@ -142,13 +143,15 @@ function penaltyResult(penalty: Tensor, gradNorms: Tensor, where: string): Penal
 /** D(x) and ∇ₓΣD(x) (with createGraph) at the leaf x, checked to be one output per sample. */
 function criticInputGradient(critic: Critic, x: Tensor, where: string, tmp: <T extends Tensor>(t: T) => T): Tensor {
   const out = tmp(callCritic(critic, x));
-  if (!(out instanceof Tensor)) throw new TypeError(`${where}: the critic must return a Tensor`);
+  if (!(out instanceof Tensor)) throw invalidArgument(`${where}: the critic must return a Tensor`, { parameter: `${where} critic`, expected: 'a critic returning a Tensor', received: `one returning ${describe(out)}` });
   const n = x.shape[0];
   if (out.numel() !== n) {
-    throw new RangeError(`${where}: the critic must give one value per sample (${n}), but gave a tensor of shape [${out.shape}]`);
+    throw invalidArgument(`${where}: the critic must give one value per sample (${n}), but gave a tensor of shape [${out.shape}]`, {
+      parameter: `${where} critic`, expected: `one value per sample (${n})`, received: `a tensor of shape [${out.shape}]`,
+    });
   }
   const [g] = grad(out, x, { gradOutputs: tmp(onesLike(out)), createGraph: true, retainGraph: true });
-  if (g === null) throw new Error(`${where}: the critic's output does not depend on its input`);
+  if (g === null) throw invalidArgument(`${where}: the critic's output does not depend on its input`, { parameter: `${where} critic`, expected: 'a critic whose output depends on its input', received: 'one whose output does not' });
   return tmp(g);
 }
 

@@ -9,7 +9,7 @@ import { is } from '../errors';
 import { fingerprintDifference } from '../data';
 import type { DataFingerprint, ImageDataset } from '../data';
 import type { ToyData } from './toy-run';
-import { CheckpointError, latestCheckpoint } from './checkpoint';
+import { checkpointError, latestCheckpoint } from './checkpoint';
 // ./run imports this module: its constants are read at call time only (commonjs cycle)
 import { RUN_OPTIONS, RUN_SPEC_KEYS, RunConfigError, optionExpected, optionProblem } from './run-config';
 import type { OptionNamer, RunConfig, RunSpec } from './run-config';
@@ -71,9 +71,9 @@ export function upgradeSavedConfig(config: Record<string, unknown>): Record<stri
 
 /** The saved config of a checkpoint (old names upgraded), checked field by field against RUN_OPTIONS; errors name the file and the field. */
 export function checkSavedRunConfig(raw: unknown, file: string): RunConfig {
-  if (!is.plainObject(raw)) throw new CheckpointError(file, 'config: expected the run configuration object');
+  if (!is.plainObject(raw)) throw checkpointError(file, 'config: expected the run configuration object');
   const config = upgradeSavedConfig(raw);
-  const problem = (key: string, why: string) => new CheckpointError(file, `config.${key}: ${why}`);
+  const problem = (key: string, why: string) => checkpointError(file, `config.${key}: ${why}`);
   for (const key of RUN_SPEC_KEYS) {
     const o = RUN_OPTIONS[key];
     if (o.kind === 'input') continue;
@@ -91,7 +91,7 @@ export function checkSavedRunConfig(raw: unknown, file: string): RunConfig {
   if (config.imgDim !== 0 && ![28, 32, 64].includes(config.imgDim as number)) throw problem('imgDim', `expected 28, 32 or 64 (0 for a toy run), received ${String(config.imgDim)}`);
   const toy = config.dataset === 'toy';
   if (toy !== (config.toy !== undefined) || toy !== (config.imgDim === 0)) {
-    throw new CheckpointError(file, `config: dataset ${JSON.stringify(config.dataset)}, toy ${JSON.stringify(config.toy)} and imgDim ${JSON.stringify(config.imgDim)} disagree (a toy run has dataset 'toy', a toy set and imgDim 0; an image run neither)`);
+    throw checkpointError(file, `config: dataset ${JSON.stringify(config.dataset)}, toy ${JSON.stringify(config.toy)} and imgDim ${JSON.stringify(config.imgDim)} disagree (a toy run has dataset 'toy', a toy set and imgDim 0; an image run neither)`);
   }
   return config as unknown as RunConfig;
 }
@@ -136,8 +136,8 @@ export function checkResumeData(root: string, now: DataFingerprint): void {
     process.emitWarning(`${file} has no data fingerprint (written before torch-gan saved one): the data cannot be checked to be the checkpoint's`, { code: 'TORCH_GAN_NO_DATA_FINGERPRINT' });
     return;
   }
-  if (!is.plainObject(saved) || !is.string(saved.sha256) || !Array.isArray(saved.shape)) throw new CheckpointError(file, `extra.data: expected a data fingerprint {name, n, shape, sha256}, received ${JSON.stringify(saved)}`);
+  if (!is.plainObject(saved) || !is.string(saved.sha256) || !Array.isArray(saved.shape)) throw checkpointError(file, `extra.data: expected a data fingerprint {name, n, shape, sha256}, received ${JSON.stringify(saved)}`);
   const diff = fingerprintDifference(saved, now);
-  if (diff) throw new CheckpointError(file, `the data differs from the data this checkpoint was trained on: ${diff}`);
+  if (diff) throw checkpointError(file, `the data differs from the data this checkpoint was trained on: ${diff}`);
 }
 

@@ -9,15 +9,16 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { threadId } from 'worker_threads';
+import { TorchError } from '../errors';
 
 export const LOCK_FILE = '.torch-gan.lock';
 
-export class RunDirLockedError extends Error {
-  readonly code = 'ERR_RUN_DIR_LOCKED';
-  constructor(readonly dir: string, readonly holder: number) {
-    super(`${dir} is in use by another run (process ${holder}${holder === process.pid ? ', this process' : ''}; lock file ${path.join(dir, LOCK_FILE)}): give each run its own output folder`);
-    this.name = 'RunDirLockedError';
-  }
+/** The run folder `dir` is held by the live process `holder` (ERR_RUN_LOCKED). */
+function runLockedError(dir: string, holder: number): TorchError {
+  const by = `process ${holder}${holder === process.pid ? ', this process' : ''}`;
+  return new TorchError(`${dir} is in use by another run (${by}; lock file ${path.join(dir, LOCK_FILE)}): give each run its own output folder`, {
+    code: 'ERR_RUN_LOCKED', parameter: 'dir', expected: 'a run folder no live run holds', received: `${dir}, held by ${by}`,
+  });
 }
 
 /** True when a process with this PID exists (EPERM: it exists but is another user's). */
@@ -61,7 +62,7 @@ export function lockRunDir(dir: string): RunDirLock {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 3) throw e;
     }
     const holder = readHolder(file);
-    if (holder !== null && pidAlive(holder)) throw new RunDirLockedError(root, holder);
+    if (holder !== null && pidAlive(holder)) throw runLockedError(root, holder);
     // stale: its process is gone (or the file is torn); remove it and try again (exclusively)
     fs.rmSync(file, { force: true });
   }

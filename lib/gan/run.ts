@@ -13,7 +13,7 @@
 // RNG state, the loader position, the weights and the optimizer state.
 import * as fs from 'fs';
 import * as path from 'path';
-import { is, TorchError } from '../errors';
+import { invalidParameterError, is, TorchError } from '../errors';
 import { Tensor, tidy, randn, manualSeed } from '../tensor';
 import type { Device } from '../tensor';
 import { Module } from '../nn/module';
@@ -191,7 +191,7 @@ export class TrainingRun {
 
   /** One training step (nCritic critic updates + one generator update); throws if the losses are not finite. */
   trainStep(): StepStats {
-    if (this.disposed) throw new TorchError('TrainingRun: used after dispose()', { code: 'ERR_DISPOSED' });
+    if (this.disposed) throw new TorchError('TrainingRun: used after dispose()', { code: 'ERR_INVALID_STATE' });
     const s = this.trainer.step();
     if (!Number.isFinite(s.criticLoss) || !Number.isFinite(s.generatorLoss)) {
       throw new TorchError(`training diverged at iteration ${s.iteration}: critic loss ${s.criticLoss}, generator loss ${s.generatorLoss} (try a lower learning rate: lrD, lrG)`, { code: 'ERR_DIVERGED' });
@@ -209,7 +209,7 @@ export class TrainingRun {
    * observer ends the loop and is thrown; the last checkpoint stays intact.
    */
   async train(options: TrainOptions = {}): Promise<TrainEnd> {
-    if (this.disposed) throw new TorchError('TrainingRun: used after dispose()', { code: 'ERR_DISPOSED' });
+    if (this.disposed) throw new TorchError('TrainingRun: used after dispose()', { code: 'ERR_INVALID_STATE' });
     const o = options;
     const observers = o.observers ?? [];
     const period = (v: number | undefined, fallback: number, key: string): number => {
@@ -276,7 +276,7 @@ export class TrainingRun {
 
   /** n samples from seeded noise (seededNoise: the training RNG is untouched). Free the tensor. */
   sample(n: number, seed: number): Tensor {
-    if (!is.positiveInteger(n)) throw new RangeError(`sample(): n must be a positive integer, received ${n}`);
+    if (!is.positiveInteger(n)) throw invalidParameterError('sample() n', 'a positive integer', n);
     const z = seededNoise(this.config, n, seed);
     try {
       return this.trainer.sample(n, z);
@@ -303,7 +303,7 @@ export class TrainingRun {
 
   /** A crash-safe checkpoint of the current step in `root` (lib/gan/checkpoint); returns its folder. */
   saveCheckpoint(root: string, options: { keep?: number } = {}): string {
-    if (this.disposed) throw new Error('TrainingRun: used after dispose()');
+    if (this.disposed) throw new TorchError('TrainingRun: used after dispose()', { code: 'ERR_INVALID_STATE' });
     return saveCheckpoint(root, { generator: this.generator, critic: this.critic, optG: this.optG, optD: this.optD }, this.checkpointState(), options);
   }
 

@@ -8,7 +8,7 @@
 //   generator: z ~ p(z); loss = generatorLoss(D(G(z))) with the critic's parameters
 //              frozen (requiresGrad false, restored after); backward; optG.step()
 // Each update runs inside tidy(), so no tensor outlives it; step() returns numbers.
-import { checkOptionKeys, invalidParameterError, is } from '../errors';
+import { checkOptionKeys, invalidArgument, invalidParameterError, is, TorchError } from '../errors';
 import { Tensor } from '../tensor/tensor';
 import { tidy } from '../tensor/scope';
 import { randn, rand } from '../tensor/creation';
@@ -134,10 +134,10 @@ export class GanTrainer {
     const o = options;
     if (!(o.generator instanceof Module)) throw invalidParameterError(`${where} options.generator`, 'a Module', o.generator);
     if (!(o.critic instanceof Module)) throw invalidParameterError(`${where} options.critic`, 'a Module', o.critic);
-    if (o.generator === o.critic) throw new TypeError(`${where}: generator and critic must be different modules`);
+    if (o.generator === o.critic) throw invalidArgument(`${where}: generator and critic must be different modules`);
     if (!isOptimizer(o.optG)) throw invalidParameterError(`${where} options.optG`, 'an optimizer (with step() and zeroGrad())', o.optG);
     if (!isOptimizer(o.optD)) throw invalidParameterError(`${where} options.optD`, 'an optimizer (with step() and zeroGrad())', o.optD);
-    if (o.optG === o.optD) throw new TypeError(`${where}: optG and optD must be different optimizers (one per network)`);
+    if (o.optG === o.optD) throw invalidArgument(`${where}: optG and optD must be different optimizers (one per network)`);
     if (!is.oneOf(o.loss, TRAINER_LOSSES)) throw invalidParameterError(`${where} options.loss`, `one of ${TRAINER_LOSSES.map((s) => `'${s}'`).join(', ')}`, o.loss);
     if (typeof o.batches !== 'function') throw invalidParameterError(`${where} options.batches`, 'a function returning a real batch Tensor', o.batches);
     this.generator = o.generator;
@@ -155,11 +155,11 @@ export class GanTrainer {
     this.lambda = o.lambda ?? 10;
     if (!is.finite(this.lambda) || this.lambda < 0) throw invalidParameterError(`${where} options.lambda`, 'a non-negative number', o.lambda);
     if (o.lambda !== undefined && o.loss !== 'wgan-gp' && o.loss !== 'dragan') {
-      throw new TypeError(`${where}: options.lambda applies to 'wgan-gp' and 'dragan' only, not '${o.loss}'`);
+      throw invalidArgument(`${where}: options.lambda applies to 'wgan-gp' and 'dragan' only, not '${o.loss}'`);
     }
     if (o.clamp !== undefined) {
       checkOptionKeys(`${where} options.clamp`, o.clamp, ['lower', 'upper']);
-      if (o.loss !== 'wgan') throw new TypeError(`${where}: options.clamp (weight clipping) applies to loss 'wgan' only, not '${o.loss}'`);
+      if (o.loss !== 'wgan') throw invalidArgument(`${where}: options.clamp (weight clipping) applies to loss 'wgan' only, not '${o.loss}'`);
     }
     const lower = o.clamp?.lower ?? -0.01;
     const upper = o.clamp?.upper ?? (o.clamp?.lower !== undefined ? -o.clamp.lower : 0.01);
@@ -179,16 +179,16 @@ export class GanTrainer {
         throw invalidParameterError(`${where} options.noise.shape`, 'a non-empty array of positive integers', n.shape);
       }
       shape = [...n.shape];
-      if (n.dim !== undefined && n.dim !== shape[0]) throw new TypeError(`${where}: options.noise.dim (${n.dim}) disagrees with options.noise.shape [${shape}]`);
+      if (n.dim !== undefined && n.dim !== shape[0]) throw invalidArgument(`${where}: options.noise.dim (${n.dim}) disagrees with options.noise.shape [${shape}]`);
     } else {
       const own = noiseShapeOf(o.generator);
       if (n.dim !== undefined) {
         if (!is.positiveInteger(n.dim)) throw invalidParameterError(`${where} options.noise.dim`, 'a positive integer', n.dim);
         shape = own && own[0] === n.dim ? own : [n.dim];
-        if (own && own[0] !== n.dim) throw new TypeError(`${where}: options.noise.dim (${n.dim}) disagrees with the generator's noiseShape [${own}]`);
+        if (own && own[0] !== n.dim) throw invalidArgument(`${where}: options.noise.dim (${n.dim}) disagrees with the generator's noiseShape [${own}]`);
       } else shape = own;
     }
-    if (shape === undefined) throw new TypeError(`${where}: options.noise.dim (or noise.shape) is required for a generator without a noiseShape`);
+    if (shape === undefined) throw invalidArgument(`${where}: options.noise.dim (or noise.shape) is required for a generator without a noiseShape`);
     this.noise = { shape, kind, scale };
 
     if (o.batchSize !== undefined && !is.positiveInteger(o.batchSize)) throw invalidParameterError(`${where} options.batchSize`, 'a positive integer', o.batchSize);
@@ -198,7 +198,7 @@ export class GanTrainer {
     }
     this.oneSidedPenalty = o.oneSidedPenalty ?? false;
     this.draganSymmetric = o.draganSymmetric ?? false;
-    if (o.draganSymmetric !== undefined && o.loss !== 'dragan') throw new TypeError(`${where}: options.draganSymmetric applies to loss 'dragan' only`);
+    if (o.draganSymmetric !== undefined && o.loss !== 'dragan') throw invalidArgument(`${where}: options.draganSymmetric applies to loss 'dragan' only`);
     this.allowBatchNormWithPenalty = o.allowBatchNormWithPenalty ?? false;
     if (o.loss === 'wgan-gp' || o.loss === 'dragan') assertPenaltyCompatible(o.critic, where, this.allowBatchNormWithPenalty);
     if (o.callbacks !== undefined) {
@@ -238,7 +238,7 @@ export class GanTrainer {
       const real = this.batches();
       if (!(real instanceof Tensor)) throw invalidParameterError('the value returned by options.batches()', 'a Tensor (a batch of real samples)', real);
       const n = real.shape[0];
-      if (!is.positiveInteger(n)) throw new RangeError(`batches() returned an empty batch (shape [${real.shape}])`);
+      if (!is.positiveInteger(n)) throw invalidArgument(`batches() returned an empty batch (shape [${real.shape}])`);
       this.lastBatch = n;
       const z = this.sampleNoise(n);
       const fake = noGrad(() => this.generator.forward(z) as Tensor);
@@ -271,7 +271,7 @@ export class GanTrainer {
   /** One generator update (the critic frozen); returns the generator loss. */
   generatorStep(): number {
     const n = this.batchSize ?? this.lastBatch;
-    if (!is.positiveInteger(n)) throw new Error('generatorStep(): no batch size yet; run a critic step first or pass options.batchSize');
+    if (!is.positiveInteger(n)) throw new TorchError('generatorStep(): no batch size yet; run a critic step first or pass options.batchSize', { code: 'ERR_INVALID_STATE' });
     const frozen = this.critic.parameters().filter((p) => p.requiresGrad);
     for (const p of frozen) p.requiresGrad_(false);
     try {
@@ -346,7 +346,7 @@ function checkOptimizerOwnership(where: string, opt: OptimizerLike, name: string
   for (const g of opt.paramGroups) {
     for (const p of g.params) {
       if (others.has(p)) {
-        throw new TypeError(`${where}: ${name} holds parameters of the ${otherName}; give each optimizer its own network's parameters (optG: generator.parameters(), optD: critic.parameters())`);
+        throw invalidArgument(`${where}: ${name} holds parameters of the ${otherName}; give each optimizer its own network's parameters (optG: generator.parameters(), optD: critic.parameters())`);
       }
     }
   }

@@ -7,7 +7,7 @@
 // Each round redraws the whole tensor and keeps only what it needs, so a round costs one
 // randn of the full size; the expected number of rounds grows like
 // log(numel) / -log(1 - P(|z| ≤ ψ)), a handful for ψ ≥ 0.5 and a few hundred for ψ = 0.05.
-import { checkOptionKeys, invalidParameterError, is } from '../errors';
+import { checkOptionKeys, describe, invalidArgument, invalidParameterError, is } from '../errors';
 import { Tensor } from '../tensor/tensor';
 import { randn, where } from '../tensor/creation';
 import { noGrad } from '../autograd';
@@ -52,7 +52,9 @@ export function truncatedNoise(shape: number[], psi: number, options: TruncatedN
       if (round >= maxRounds) {
         outside.dispose();
         z.dispose();
-        throw new RangeError(`${at}: entries outside [-${psi}, ${psi}] remained after ${maxRounds} redraw rounds; psi is too small for rejection sampling (raise options.maxRounds)`);
+        throw invalidArgument(`${at}: entries outside [-${psi}, ${psi}] remained after ${maxRounds} redraw rounds; psi is too small for rejection sampling (raise options.maxRounds)`, {
+          parameter: `${at} psi`, expected: `a psi that ${maxRounds} redraw rounds reach`, received: describe(psi),
+        });
       }
       const fresh = randn(shape, fo);
       const next = where(outside, fresh, z);

@@ -8,6 +8,7 @@ import * as path from 'path';
 import { parentPort, workerData } from 'worker_threads';
 import { performance } from 'perf_hooks';
 import { N } from '../native';
+import { TorchError } from '../errors';
 import { setNumThreads, tidy } from '../tensor';
 import type { Tensor } from '../tensor';
 import { imageGrid } from '../io/png';
@@ -20,7 +21,7 @@ import { Control, NativeGate, Reply, Request, StatusInfo, WorkerBoot, toWireErro
 import { runArtefacts } from './artefacts';
 import type { RunObserver } from './run';
 
-if (!parentPort) throw new Error('lib/gan/worker-entry is a worker_threads entry point; use TrainingWorker or GeneratorSampler');
+if (!parentPort) throw new TorchError('lib/gan/worker-entry is a worker_threads entry point; use TrainingWorker or GeneratorSampler', { code: 'ERR_INVALID_STATE' });
 const port = parentPort;
 const boot = workerData as WorkerBoot;
 // Every addon call happens inside a gate section (worker-shared.ts: NativeGate); the
@@ -30,11 +31,7 @@ const gate = new NativeGate(boot.shared, boot.slot);
 const post = (m: Reply, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer ?? []);
 const ok = (id: number, value: unknown, transfer?: ArrayBuffer[]) => post({ id, ok: true, value }, transfer);
 const fail = (id: number, e: unknown) => post({ id, ok: false, error: toWireError(e) });
-function coded(message: string, code: string): Error {
-  const e = new Error(message);
-  (e as Error & { code: string }).code = code;
-  return e;
-}
+const coded = (message: string, code: string): TorchError => new TorchError(message, { code });
 /** A copy in a fresh ArrayBuffer, so it can be transferred (Buffers may share a pool). */
 function own(bytes: Uint8Array): Uint8Array {
   const c = new Uint8Array(bytes.byteLength);

@@ -4,6 +4,8 @@
 // Random numbers need no guard: each worker is a JS environment of its own, and the addon keeps
 // one set of generators per environment (native/random.cc), so two workers training at once
 // draw from their own generators, and a worker's numbers are those of a lone run with its seed.
+import { TorchError } from '../errors';
+import type { ErrorFields } from '../errors';
 import type { StepStats } from './trainer';
 
 /** Layout of the shared buffer: one gate state per worker slot. */
@@ -123,6 +125,8 @@ export interface WireError {
   name: string;
   code?: string;
   stack?: string;
+  /** a TorchError's other fields (op, parameter, expected, received) */
+  fields?: ErrorFields;
 }
 
 export interface StatusInfo {
@@ -147,20 +151,18 @@ export type Reply =
 export function toWireError(e: unknown): WireError {
   if (e instanceof Error) {
     const code = (e as Error & { code?: unknown }).code;
-    return { message: e.message, name: e.name, ...(typeof code === 'string' ? { code } : {}), ...(e.stack ? { stack: e.stack } : {}) };
+    const fields = e instanceof TorchError ? { op: e.op, parameter: e.parameter, expected: e.expected, received: e.received } : undefined;
+    return { message: e.message, name: e.name, ...(typeof code === 'string' ? { code } : {}), ...(e.stack ? { stack: e.stack } : {}), ...(fields ? { fields } : {}) };
   }
   return { message: String(e), name: 'Error' };
 }
 
-/** An error from the worker, rebuilt with its message, name and code. */
-export class WorkerError extends Error {
-  code?: string;
-  /** the stack inside the worker */
-  workerStack?: string;
-  constructor(w: WireError) {
-    super(w.message);
-    this.name = w.name;
-    if (w.code !== undefined) this.code = w.code;
-    if (w.stack !== undefined) this.workerStack = w.stack;
-  }
+/**
+ * An error from the worker, rebuilt as a TorchError with its message, code and fields (an error
+ * without a code, e.g. a bug's TypeError, gets ERR_WORKER_FAILED); `workerStack` is the stack inside the worker.
+ */
+export function fromWireError(w: WireError): TorchError & { workerStack?: string } {
+  const e: TorchError & { workerStack?: string } = new TorchError(w.message, { ...w.fields, code: w.code ?? 'ERR_WORKER_FAILED' });
+  if (w.stack !== undefined) e.workerStack = w.stack;
+  return e;
 }

@@ -17,20 +17,19 @@
 //   await w.checkpointAsync();  w.status();  await w.close();
 //
 // Errors inside a worker reject the call with an Error carrying the worker's message, name
-// and code (WorkerError); a crashed worker rejects what is pending with ERR_WORKER_EXITED.
+// and code (a TorchError); a crashed worker rejects what is pending with ERR_WORKER_EXITED.
 // Each worker draws from its own generators (the addon keeps them per JS environment), so a
 // worker's numbers are those of a lone run with its seed, whatever else runs in the process.
 import * as path from 'path';
 import { releaseThreadLock } from './run-lock';
 import { Worker } from 'worker_threads';
-import { invalidParameterError, is } from '../errors';
+import { TorchError, invalidParameterError, is, unknownOptionError } from '../errors';
 import type { ResumedFrom, RunConfig, RunSpec } from './run';
 import type { StepStats } from './trainer';
 import {
-  Control, Reply, Request, StatusInfo, WireError, WorkerBoot, WorkerError, createSharedBuffer, releaseSlot, resetGate, stopAtSafePoint, WORKER_SLOTS,
+  Control, Reply, Request, StatusInfo, WireError, WorkerBoot, createSharedBuffer, fromWireError, releaseSlot, resetGate, stopAtSafePoint, WORKER_SLOTS,
 } from './worker-shared';
 
-export { WorkerError } from './worker-shared';
 
 // ---------------------------------------------------------------- worker plumbing
 
@@ -49,11 +48,7 @@ function stopWorkersAtExit(): void {
 }
 let exitHookInstalled = false;
 
-function coded(message: string, code: string): Error & { code: string } {
-  const e = new Error(message) as Error & { code: string };
-  e.code = code;
-  return e;
-}
+const coded = (message: string, code: string): TorchError => new TorchError(message, { code });
 
 /** The worker entry next to this file: worker-entry.ts under tsx, worker-entry.js when compiled. */
 function spawnWorker(workerData: WorkerBoot): Worker {
@@ -108,13 +103,13 @@ class Channel {
         if (p) {
           this.pending.delete(m.id);
           if (m.ok) p.resolve(m.value);
-          else p.reject(new WorkerError(m.error));
+          else p.reject(fromWireError(m.error));
         }
       }
       this.updateRef();
     });
     // An exception that escaped the worker's handlers: the worker is gone; fail what waits.
-    this.worker.on('error', (e: unknown) => this.fail(e instanceof Error ? e : new WorkerError({ message: String(e), name: 'Error' })));
+    this.worker.on('error', (e: unknown) => this.fail(e instanceof Error ? e : fromWireError({ message: String(e), name: 'Error' })));
     this.worker.on('messageerror', (e) => this.fail(e));
     this.exited = new Promise((resolve) => {
       this.worker.once('exit', (code) => {
@@ -202,7 +197,7 @@ function checkSampleArgs(where: string, n: unknown, options: unknown): SampleOpt
   if (!is.positiveInteger(n) || n > 4096) throw invalidParameterError(`${where} n`, 'an integer in [1, 4096]', n);
   if (options !== undefined && !is.plainObject(options)) throw invalidParameterError(`${where} options`, 'an object {seed?, format?, nrow?}', options);
   const o = (options ?? {}) as SampleOptions;
-  for (const k of Object.keys(o)) if (!['seed', 'format', 'nrow'].includes(k)) throw new TypeError(`Unknown option '${k}' for ${where}; expected one of: seed, format, nrow`);
+  for (const k of Object.keys(o)) if (!['seed', 'format', 'nrow'].includes(k)) throw unknownOptionError(where, k, ['seed', 'format', 'nrow']);
   if (o.seed !== undefined && !(is.nonNegativeInteger(o.seed) && o.seed <= 0xffffffff)) throw invalidParameterError(`${where} options.seed`, 'an integer in [0, 2^32)', o.seed);
   if (o.format !== undefined && o.format !== 'png' && o.format !== 'tensor-data') throw invalidParameterError(`${where} options.format`, "'png' or 'tensor-data'", o.format);
   if (o.nrow !== undefined && !is.positiveInteger(o.nrow)) throw invalidParameterError(`${where} options.nrow`, 'a positive integer', o.nrow);
@@ -371,7 +366,7 @@ export class RunEvents implements AsyncIterableIterator<RunEvent> {
       }
       return Promise.resolve({ value: undefined, done: true });
     }
-    if (this.waiter) return Promise.reject(new Error('RunEvents: next() called again before the previous call settled'));
+    if (this.waiter) return Promise.reject(new TorchError('RunEvents: next() called again before the previous call settled', { code: 'ERR_INVALID_STATE' }));
     return new Promise((resolve, reject) => {
       this.waiter = { resolve, reject };
     });
@@ -431,7 +426,7 @@ export class TrainingWorker {
   static async start(config: RunSpec, options: StartOptions = {}): Promise<TrainingWorker> {
     if (!is.plainObject(config)) throw invalidParameterError('TrainingWorker.start() config', 'a plain object (RunSpec)', config);
     if (!is.plainObject(options)) throw invalidParameterError('TrainingWorker.start() options', 'an object {out?, resume?, threads?}', options);
-    for (const k of Object.keys(options)) if (!['out', 'resume', 'threads'].includes(k)) throw new TypeError(`Unknown option '${k}' for TrainingWorker.start(); expected one of: out, resume, threads`);
+    for (const k of Object.keys(options)) if (!['out', 'resume', 'threads'].includes(k)) throw unknownOptionError('TrainingWorker.start()', k, ['out', 'resume', 'threads']);
     if (options.out !== undefined && (!is.string(options.out) || options.out === '')) throw invalidParameterError('TrainingWorker.start() options.out', 'a folder path', options.out);
     if (options.resume !== undefined && !is.bool(options.resume)) throw invalidParameterError('TrainingWorker.start() options.resume', 'a boolean', options.resume);
     if (options.threads !== undefined && !is.positiveInteger(options.threads)) throw invalidParameterError('TrainingWorker.start() options.threads', 'a positive integer', options.threads);
@@ -475,7 +470,7 @@ export class TrainingWorker {
         break;
       case 'error':
         this.endRun();
-        cur.events.fail(new WorkerError(m.error));
+        cur.events.fail(fromWireError(m.error));
         break;
     }
   }
@@ -518,7 +513,7 @@ export class TrainingWorker {
     this.assertOpen('run()');
     if (!is.plainObject(options)) throw invalidParameterError('TrainingWorker.run() options', 'an object {iters?, signal?, checkpointEvery?, sampleEvery?}', options);
     for (const k of Object.keys(options)) {
-      if (!['iters', 'signal', 'checkpointEvery', 'sampleEvery'].includes(k)) throw new TypeError(`Unknown option '${k}' for TrainingWorker.run(); expected one of: iters, signal, checkpointEvery, sampleEvery`);
+      if (!['iters', 'signal', 'checkpointEvery', 'sampleEvery'].includes(k)) throw unknownOptionError('TrainingWorker.run()', k, ['iters', 'signal', 'checkpointEvery', 'sampleEvery']);
     }
     const { iters, signal, checkpointEvery, sampleEvery } = options;
     if (iters !== undefined && !is.nonNegativeInteger(iters)) throw invalidParameterError('TrainingWorker.run() options.iters', 'a non-negative integer', iters);

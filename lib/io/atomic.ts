@@ -3,10 +3,11 @@
 // POSIX file systems within one directory) and the directory is fsync-ed so the
 // rename itself survives a power cut. A reader sees either the old file or the
 // new one, never a half-written file. On any error the temporary file is removed.
+// The one atomic write of torch-gan (safetensors, checkpoints, PNGs, plots, JSON use it).
 import * as fs from 'fs';
 import * as path from 'path';
 import * as crypto from 'crypto';
-import { invalidParameterError, is, checkOptionKeys } from '../errors';
+import { checkOptionKeys, invalidParameterError, is, TorchError } from '../errors';
 
 /** Something to write: bytes, a string (UTF-8), or a writer that emits chunks (may throw midway). */
 export type AtomicData = string | Uint8Array | ((write: (chunk: string | Uint8Array) => void) => void);
@@ -25,7 +26,8 @@ function tempPathFor(target: string): string {
   return path.join(dir, `.${base}.${process.pid}.${crypto.randomBytes(6).toString('hex')}.tmp`);
 }
 
-function fsyncDir(dir: string): void {
+/** fsyncs a folder so that renames into it survive a power cut (best effort: not every platform can). */
+export function fsyncDir(dir: string): void {
   let fd: number | undefined;
   try {
     fd = fs.openSync(dir, 'r');
@@ -37,6 +39,15 @@ function fsyncDir(dir: string): void {
       try { fs.closeSync(fd); } catch { /* ignore */ }
     }
   }
+}
+
+// A failed system call (ENOENT, ENOSPC, EACCES, ...) becomes ERR_IO naming the target, with the
+// system error as the cause (its message names only the temporary file). Anything else (a
+// TorchError about a chunk, the writer function's own error) passes through unchanged.
+function ioError(where: string, file: string, e: unknown): unknown {
+  const sys = e as NodeJS.ErrnoException;
+  if (!(e instanceof Error) || typeof sys.syscall !== 'string') return e;
+  return new TorchError(`${where}('${file}'): ${sys.message}`, { code: 'ERR_IO', cause: e });
 }
 
 function checkArgs(where: string, file: unknown, data: unknown, options: unknown): void {
@@ -82,8 +93,7 @@ export function writeFileAtomic(file: string, data: AtomicData, options: AtomicW
       try { fs.closeSync(fd); } catch { /* ignore */ }
     }
     try { fs.unlinkSync(tmp); } catch { /* already gone */ }
-    if (e instanceof Error && !e.message.includes(file)) e.message = `writeFileAtomic('${file}'): ${e.message}`;
-    throw e;
+    throw ioError('writeFileAtomic', file, e);
   }
   if (doSync) fsyncDir(path.dirname(target));
 }
@@ -111,8 +121,7 @@ export async function writeFileAtomicAsync(file: string, data: string | Uint8Arr
   } catch (e) {
     if (fh !== undefined) await fh.close().catch(() => undefined);
     await fs.promises.unlink(tmp).catch(() => undefined);
-    if (e instanceof Error && !e.message.includes(file)) e.message = `writeFileAtomicAsync('${file}'): ${e.message}`;
-    throw e;
+    throw ioError('writeFileAtomicAsync', file, e);
   }
   if (doSync) fsyncDir(path.dirname(target));
 }

@@ -1,8 +1,7 @@
 // Animated GIFs (e.g. the sample grid over training) with gifenc.
-import { checkOptionKeys, invalidParameterError, is } from '../errors';
+import { checkOptionKeys, expectedError, invalidParameterError, is } from '../errors';
 import { decodePng } from './png';
 import { writeFileAtomic } from './atomic';
-import { expectedError } from './util';
 
 // gifenc ships no type declarations: the part used here.
 type Palette = number[][];

@@ -2,11 +2,10 @@
 // plots (2-D toy distributions). A small RGB canvas with clipped lines, discs
 // and a built-in 5x7 bitmap font; good enough to read at a glance.
 import { Tensor, tidy } from '../tensor';
-import { checkOptionKeys, invalidParameterError, is } from '../errors';
+import { checkOptionKeys, expectedError, invalidParameterError, is } from '../errors';
 import { encodePng } from './png';
 import { writeFileAtomic } from './atomic';
 import { glyph, textWidth, GLYPH_W, GLYPH_H, ADVANCE } from './font';
-import { expectedError } from './util';
 
 /** '#rrggbb', '#rgb' or [r, g, b] with 0..255 components. */
 export type Color = string | [number, number, number];

@@ -2,9 +2,8 @@
 // torchvision.utils.make_grid + save_image.
 import { PNG } from 'pngjs';
 import { Tensor, tidy } from '../tensor';
-import { checkOptionKeys, invalidParameterError, is } from '../errors';
+import { checkOptionKeys, expectedError, invalidArgument, invalidParameterError, is } from '../errors';
 import { writeFileAtomic } from './atomic';
-import { expectedError } from './util';
 
 /** Channels per pixel: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA. */
 export type PngChannels = 1 | 2 | 3 | 4;
@@ -51,7 +50,7 @@ export function decodePng(buffer: Uint8Array): DecodedImage {
   try {
     png = PNG.sync.read(buf);
   } catch (e) {
-    throw new Error(`decodePng(): not a valid PNG (${(e as Error).message})`);
+    throw invalidArgument(`decodePng(): not a valid PNG (${(e as Error).message})`, { parameter: 'decodePng() buffer', expected: 'PNG data', received: `${buf.length} bytes that pngjs cannot decode` });
   }
   return { width: png.width, height: png.height, channels: 4, data: new Uint8Array(png.data.buffer, png.data.byteOffset, png.data.byteLength) };
 }

@@ -6,16 +6,15 @@
 //             8 + N is a multiple of 8
 //   the rest  the byte buffer: each tensor's values, C order, little-endian,
 //             tensors back to back, no holes
-// Files are written atomically: a temporary file in the same directory, fsync, rename.
+// Files are written atomically (io/atomic). This file is the format alone (tensors <-> bytes);
+// saving and loading modules and optimizers is io/state.ts.
 import * as fs from 'fs';
 import * as os from 'os';
-import * as path from 'path';
-import { invalidParameterError, is, checkOptionKeys } from '../errors';
+import { checkOptionKeys, invalidParameterError, is, TorchError } from '../errors';
+import { writeFileAtomic } from './atomic';
 import { Tensor } from '../tensor/tensor';
 import { tensor as makeTensor } from '../tensor/creation';
 import { checkDevice, Device, DType } from '../tensor/dtype';
-import type { AnyModule, LoadStateDictResult } from '../nn/module';
-import type { Optimizer, OptimizerStateDict, ParamState } from '../optim/optimizer';
 
 const TO_ST: Record<DType, string> = {
   float32: 'F32', float64: 'F64', float16: 'F16', bfloat16: 'BF16',
@@ -140,38 +139,9 @@ function bytesToTensor(bytes: Buffer, st: string, shape: number[], device: Devic
       arr = new Float32Array(bits.buffer);
       break;
     }
-    default: throw new Error(`unsupported dtype ${st}`);
+    default: throw new TorchError(`unsupported dtype ${st}`, { code: 'ERR_SAFETENSORS' }); // parseHeader refused it already
   }
   return makeTensor(arr, shape, { dtype, device });
-}
-
-// ------------------------------------------------------------------ atomic write
-
-/** Writes `chunks` to `file` via a temporary file in the same directory, fsync and rename. */
-function writeFileAtomic(file: string, chunks: Buffer[]): void {
-  const dir = path.dirname(path.resolve(file));
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  let fd: number | null = null;
-  try {
-    fd = fs.openSync(tmp, 'w', 0o644);
-    for (const c of chunks) {
-      let off = 0;
-      while (off < c.length) off += fs.writeSync(fd, c, off, c.length - off);
-    }
-    fs.fsyncSync(fd);
-    fs.closeSync(fd);
-    fd = null;
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    if (fd !== null) try { fs.closeSync(fd); } catch { /* already failing */ }
-    try { fs.unlinkSync(tmp); } catch { /* never created */ }
-    throw e;
-  }
-  // make the rename itself durable (best effort: not every platform can fsync a directory)
-  try {
-    const dfd = fs.openSync(dir, 'r');
-    try { fs.fsyncSync(dfd); } finally { fs.closeSync(dfd); }
-  } catch { /* ignore */ }
 }
 
 // ------------------------------------------------------------------ save
@@ -199,7 +169,9 @@ export function saveSafetensors(file: string, tensors: Record<string, Tensor> | 
   for (const [name, t] of entries) {
     if (name === '__metadata__') throw invalidParameterError('tensor name', 'a name other than __metadata__', name);
     if (!(t instanceof Tensor)) throw invalidParameterError(`tensors['${name}']`, 'a Tensor', t);
-    if (t.isDisposed) throw new Error(`saveSafetensors(): tensors['${name}'] has been disposed`);
+    if (t.isDisposed) {
+      throw new TorchError(`saveSafetensors(): tensors['${name}'] has been disposed`, { code: 'ERR_TENSOR_DISPOSED', parameter: `tensors['${name}']`, expected: 'a live Tensor', received: 'a disposed Tensor' });
+    }
     const bytes = tensorBytes(t);
     header[name] = { dtype: TO_ST[t.dtype], shape: t.shape, data_offsets: [offset, offset + bytes.length] };
     chunks.push(bytes);
@@ -210,21 +182,20 @@ export function saveSafetensors(file: string, tensors: Record<string, Tensor> | 
   if (padded !== json.length) json = Buffer.concat([json, Buffer.alloc(padded - json.length, 0x20)]);
   const len = Buffer.alloc(8);
   len.writeBigUInt64LE(BigInt(json.length));
-  writeFileAtomic(file, [len, json, ...chunks]);
+  writeFileAtomic(file, (write) => {
+    for (const c of [len, json, ...chunks]) write(c);
+  });
 }
 
 // ------------------------------------------------------------------ load
 
-class SafetensorsError extends Error {
-  code = 'ERR_SAFETENSORS';
-  constructor(file: string, problem: string) {
-    super(`Invalid safetensors file ${file}: ${problem}`);
-    this.name = 'SafetensorsError';
-  }
+/** A malformed safetensors file (ERR_SAFETENSORS), naming the file and the problem. */
+export function safetensorsError(file: string, problem: string): TorchError {
+  return new TorchError(`Invalid safetensors file ${file}: ${problem}`, { code: 'ERR_SAFETENSORS' });
 }
 
 function parseHeader(file: string, fd: number, fileSize: number): { header: SafetensorsHeader; dataStart: number } {
-  const bad = (problem: string) => new SafetensorsError(file, problem);
+  const bad = (problem: string) => safetensorsError(file, problem);
   if (fileSize < 8) throw bad(`the file is ${fileSize} bytes long, shorter than the 8-byte header length (truncated?)`);
   const lenBuf = Buffer.alloc(8);
   fs.readSync(fd, lenBuf, 0, 8, 0);
@@ -319,7 +290,7 @@ export function loadSafetensors(file: string, options: LoadSafetensorsOptions = 
     let off = 0;
     while (off < data.length) {
       const r = fs.readSync(fd, data, off, data.length - off, dataStart + off);
-      if (r === 0) throw new SafetensorsError(file, 'the file ended early while reading (modified during the read?)');
+      if (r === 0) throw safetensorsError(file, 'the file ended early while reading (modified during the read?)');
       off += r;
     }
     for (const [name, e] of Object.entries(header.tensors)) {
@@ -331,98 +302,5 @@ export function loadSafetensors(file: string, options: LoadSafetensorsOptions = 
     throw e;
   } finally {
     fs.closeSync(fd);
-  }
-}
-
-// ------------------------------------------------------------------ modules
-
-/** Saves a module's state dict (parameters and persistent buffers, PyTorch key names). */
-export function saveModule(module: AnyModule, file: string, metadata?: Record<string, string>): void {
-  if (module === null || typeof module !== 'object' || typeof (module as AnyModule).stateDict !== 'function') {
-    throw invalidParameterError('module', 'a Module', module);
-  }
-  saveSafetensors(file, module.stateDict(), metadata);
-}
-
-/**
- * Loads a state dict saved by saveModule (or by PyTorch via safetensors) into
- * `module`, in place (same Tensor objects; values cast to the module's dtype and
- * device). strict (default): missing or unexpected keys are an error.
- */
-export function loadModule(module: AnyModule, file: string, options: { strict?: boolean } = {}): LoadStateDictResult {
-  if (module === null || typeof module !== 'object' || typeof (module as AnyModule).loadStateDict !== 'function') {
-    throw invalidParameterError('module', 'a Module', module);
-  }
-  checkOptionKeys('loadModule()', options, ['strict']);
-  const tensors = loadSafetensors(file);
-  try {
-    return module.loadStateDict(tensors, options);
-  } catch (e) {
-    (e as Error).message = `${file}: ${(e as Error).message}`;
-    throw e;
-  } finally {
-    for (const t of Object.values(tensors)) t.dispose();
-  }
-}
-
-// ------------------------------------------------------------------ optimizers
-
-const OPT_KEY = 'torch_gan.optimizer';
-
-/**
- * Saves an optimizer's state (for resuming training): state tensors as
- * `state.<param index>.<name>`, hyperparameters and step counts as JSON in the
- * metadata entry 'torch_gan.optimizer'.
- */
-export function saveOptimizer(optimizer: Optimizer<object>, file: string, metadata?: Record<string, string>): void {
-  if (optimizer === null || typeof optimizer !== 'object' || typeof (optimizer as Optimizer<object>).stateDict !== 'function') {
-    throw invalidParameterError('optimizer', 'an Optimizer', optimizer);
-  }
-  const sd = optimizer.stateDict();
-  const tensors: Record<string, Tensor> = {};
-  const scalars: Record<string, Record<string, number | null>> = {};
-  for (const [i, s] of Object.entries(sd.state)) {
-    scalars[i] = {};
-    for (const [k, v] of Object.entries(s)) {
-      if (v instanceof Tensor) tensors[`state.${i}.${k}`] = v;
-      else scalars[i][k] = v as number | null;
-    }
-  }
-  const info = JSON.stringify({ type: optimizer.constructor.name, paramGroups: sd.paramGroups, scalars });
-  saveSafetensors(file, tensors, { ...(metadata ?? {}), [OPT_KEY]: info });
-}
-
-/** Restores an optimizer saved by saveOptimizer into one over parameters of the same shapes. */
-export function loadOptimizer(optimizer: Optimizer<object>, file: string): void {
-  if (optimizer === null || typeof optimizer !== 'object' || typeof (optimizer as Optimizer<object>).loadStateDict !== 'function') {
-    throw invalidParameterError('optimizer', 'an Optimizer', optimizer);
-  }
-  const header = readSafetensorsHeader(file);
-  const raw = header.metadata?.[OPT_KEY];
-  if (raw === undefined) throw new SafetensorsError(file, `no '${OPT_KEY}' metadata: not saved by saveOptimizer()`);
-  let info: { type: string; paramGroups: OptimizerStateDict<object>['paramGroups']; scalars: Record<string, Record<string, number | null>> };
-  try {
-    info = JSON.parse(raw);
-  } catch (e) {
-    throw new SafetensorsError(file, `the '${OPT_KEY}' metadata is not valid JSON (${(e as Error).message})`);
-  }
-  if (info.type !== optimizer.constructor.name) {
-    throw new Error(`${file} holds the state of a ${info.type} optimizer, not of a ${optimizer.constructor.name}`);
-  }
-  const tensors = loadSafetensors(file);
-  try {
-    const state: Record<number, ParamState> = {};
-    for (const [i, sc] of Object.entries(info.scalars)) state[Number(i)] = { ...sc } as ParamState;
-    for (const [k, t] of Object.entries(tensors)) {
-      const m = /^state\.(\d+)\.(.+)$/.exec(k);
-      if (!m) throw new SafetensorsError(file, `unexpected tensor '${k}' in an optimizer file`);
-      (state[Number(m[1])] ??= { step: 0 } as ParamState)[m[2]] = t;
-    }
-    optimizer.loadStateDict({ state, paramGroups: info.paramGroups });
-  } catch (e) {
-    if (!(e as Error).message.includes(file)) (e as Error).message = `${file}: ${(e as Error).message}`;
-    throw e;
-  } finally {
-    for (const t of Object.values(tensors)) t.dispose();
   }
 }

@@ -17,7 +17,7 @@
 // with the architecture in the file's metadata ('torch-gan.classifier').
 import * as fs from 'fs';
 import * as path from 'path';
-import { invalidParameterError, is } from '../errors';
+import { describe, expectedError, invalidArgument, invalidParameterError, is } from '../errors';
 import { Tensor } from '../tensor/tensor';
 import { tidy } from '../tensor/scope';
 import { tensor } from '../tensor/creation';
@@ -28,7 +28,8 @@ import { noGrad } from '../autograd';
 import { Module } from '../nn/module';
 import { Conv2d, Linear, Dropout } from '../nn/layers';
 import * as F from '../nn/functional';
-import { loadModule, readSafetensorsHeader, saveModule } from '../io/safetensors';
+import { readSafetensorsHeader, safetensorsError } from '../io/safetensors';
+import { loadModule, saveModule } from '../io/state';
 
 export interface ClassifierOptions {
   /** filters of the first convolution (default 32) */
@@ -81,7 +82,7 @@ export class Classifier extends Module {
     return tidy(() => {
       let h = x.ndim === 2 ? x.reshape([-1, 1, 28, 28]) : x;
       if (h.ndim !== 4 || h.shape[1] !== 1 || h.shape[2] !== 28 || h.shape[3] !== 28) {
-        throw new RangeError(`Classifier: expected images of shape [N, 1, 28, 28] (or [N, 784]), received [${x.shape}]`);
+        throw expectedError('Classifier images', 'images of shape [N, 1, 28, 28] (or [N, 784])', `[${x.shape}]`);
       }
       h = F.maxPool2d(this.stage('conv1', h), 2);
       h = F.maxPool2d(this.stage('conv2', h), 2);
@@ -128,9 +129,10 @@ export function classifierPath(dset: 'mnist' | 'fashion'): string {
 export function loadClassifier(fileOrDset: string, options: { device?: Device } = {}): Classifier {
   const file = fileOrDset === 'mnist' || fileOrDset === 'fashion' ? classifierPath(fileOrDset) : path.resolve(fileOrDset);
   if (!fs.existsSync(file)) {
-    throw new Error(
+    throw invalidArgument(
       `loadClassifier(): no classifier weights at ${file}. Train them with: npx tsx scripts/train-classifier.ts --dset ${fileOrDset === 'fashion' ? 'fashion' : 'mnist'}` +
         ' (writes models/classifier-<dset>.safetensors)',
+      { parameter: 'fileOrDset', expected: "a classifier weights file, 'mnist' or 'fashion'", received: `${file}, which does not exist` },
     );
   }
   const meta = readSafetensorsHeader(file).metadata ?? {};
@@ -140,7 +142,7 @@ export function loadClassifier(fileOrDset: string, options: { device?: Device } 
     try {
       arch = JSON.parse(raw) as ClassifierArch;
     } catch (e) {
-      throw new Error(`loadClassifier(): ${file}: the '${CLASSIFIER_META_KEY}' metadata is not valid JSON (${(e as Error).message})`);
+      throw safetensorsError(file, `loadClassifier(): the '${CLASSIFIER_META_KEY}' metadata is not valid JSON (${(e as Error).message})`);
     }
   }
   const model = new Classifier({ ...arch, ...(options.device !== undefined ? { device: options.device } : {}) });
@@ -178,7 +180,11 @@ export function classifierOutputs(
     source = images;
   } else if (images !== null && typeof images === 'object' && images.images instanceof Uint8Array) {
     const d = images;
-    if (d.channels !== 1 || d.height !== 28 || d.width !== 28) throw new RangeError(`classifierOutputs(): expected 1×28×28 images, the dataset has ${d.channels}×${d.height}×${d.width}`);
+    if (d.channels !== 1 || d.height !== 28 || d.width !== 28) {
+      throw invalidArgument(`classifierOutputs(): expected 1×28×28 images, the dataset has ${d.channels}×${d.height}×${d.width}`, {
+        parameter: 'images', expected: '1×28×28 images', received: `${d.channels}×${d.height}×${d.width} images`,
+      });
+    }
     n = d.n;
     source = (s, b) => tensor(d.images.subarray(s * 784, (s + b) * 784), [b, 1, 28, 28]).to(undefined, 'float32').div(127.5).sub(1);
   } else {
@@ -198,7 +204,9 @@ export function classifierOutputs(
       const b = Math.min(batchSize, total - s);
       tidy(() => noGrad(() => {
         const x = source(s, b);
-        if (!(x instanceof Tensor) || x.shape[0] !== b) throw new RangeError(`classifierOutputs(): the batch at ${s} should hold ${b} images`);
+        if (!(x instanceof Tensor) || x.shape[0] !== b) {
+          throw invalidArgument(`classifierOutputs(): the batch at ${s} should hold ${b} images`, { parameter: `images(${s}, ${b})`, expected: `a Tensor of ${b} images`, received: describe(x) });
+        }
         const f = classifier.features(x.to({ device, dtype: 'float32' }));
         const p = F.softmax(classifier.head(f).to(undefined, 'float64'), 1);
         features.set(f.to({ device: 'cpu', dtype: 'float64' }).contiguous().data() as Float64Array, s * hidden);

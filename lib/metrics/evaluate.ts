@@ -13,7 +13,7 @@ import { tidy } from '../tensor/scope';
 import { getRngState, manualSeed, rand, randn, setRngState } from '../tensor/creation';
 import { noGrad } from '../autograd';
 import type { Module } from '../nn/module';
-import { invalidParameterError, is } from '../errors';
+import { describe, invalidArgument, invalidParameterError, is } from '../errors';
 import { Classifier, classifierOutputs, ClassifierOutputs } from './classifier';
 import { FeatureMatrix, sliceRows } from './matrix';
 import { frechetDistanceFromStats, gaussianStats, GaussianStats } from './fid';
@@ -96,7 +96,7 @@ export function compareToReference(ref: QualityReference, other: ClassifierOutpu
 export function realBaseline(real: ClassifierOutputs, options: QualityOptions & { tvdDims?: number } = {}): QualityReport {
   const n = real.features.n;
   const h = Math.floor(n / 2);
-  if (h < 2) throw new RangeError('realBaseline(): needs at least 4 real samples');
+  if (h < 2) throw invalidArgument('realBaseline(): needs at least 4 real samples', { parameter: 'real', expected: 'at least 4 samples', received: `${n}` });
   const half = (a: number, b: number): ClassifierOutputs => ({ features: sliceRows(real.features, a, b), probs: sliceRows(real.probs, a, b) });
   const ref = qualityReference(half(0, h), { tvdDims: options.tvdDims ?? options.tvd?.dims });
   return compareToReference(ref, half(h, 2 * h), options);
@@ -145,7 +145,9 @@ export function generatedOutputs(generator: Module, classifier: Classifier, opti
         const z = kind === 'normal' ? randn([size, ...shape], { device, dtype }).mul(scale) : rand([size, ...shape], { device, dtype }).mul(2 * scale).sub(scale);
         const x = generator.forward(z) as Tensor;
         if (!(x instanceof Tensor) || x.shape.length !== 4 || x.shape[1] !== 1 || x.shape[2] !== 28 || x.shape[3] !== 28) {
-          throw new RangeError(`evaluateGenerator(): the generator must make [N, 1, 28, 28] images for the 28×28 classifier; it made [${x instanceof Tensor ? x.shape : '?'}]`);
+          throw invalidArgument(`evaluateGenerator(): the generator must make [N, 1, 28, 28] images for the 28×28 classifier; it made [${x instanceof Tensor ? x.shape : '?'}]`, {
+            parameter: 'generator', expected: 'a generator of [N, 1, 28, 28] images', received: `one making ${describe(x)}`,
+          });
         }
         return x;
       })),

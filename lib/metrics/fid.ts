@@ -8,7 +8,7 @@
 // M = C₁^½·C₂·C₁^½, so tr(sqrtm(C₁C₂)) = Σ √λᵢ(M), with C₁^½ and λ(M) from libtorch's
 // symmetric eigendecomposition (torch.linalg.eigh, in ./linalg). This is exact for PSD inputs (no
 // complex parts to discard), unlike the general sqrtm route (scipy.linalg.sqrtm's Schur method).
-import { asMatrix, checkFinite, Features } from './matrix';
+import { asMatrix, checkFinite, differentWidths, Features } from './matrix';
 import { meanCov, traceSqrtProduct } from './linalg';
 
 export interface GaussianStats {
@@ -28,7 +28,7 @@ export function gaussianStats(features: Features, name = 'features'): GaussianSt
 
 /** The Fréchet distance between two Gaussians (mean, covariance). */
 export function frechetDistanceFromStats(a: GaussianStats, b: GaussianStats): number {
-  if (a.d !== b.d) throw new RangeError(`frechetDistance(): the feature sets have different widths (${a.d} and ${b.d})`);
+  if (a.d !== b.d) throw differentWidths('frechetDistance()', a.d, b.d);
   const d = a.d;
   let meanTerm = 0;
   for (let i = 0; i < d; i++) meanTerm += (a.mean[i] - b.mean[i]) ** 2;

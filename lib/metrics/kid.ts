@@ -11,8 +11,8 @@
 import { tensor } from '../tensor/creation';
 import { tidy } from '../tensor/scope';
 import { Rng } from '../data/random';
-import { invalidParameterError, is } from '../errors';
-import { asMatrix, checkFinite, Features, FeatureMatrix, takeRows } from './matrix';
+import { invalidArgument, invalidParameterError, is } from '../errors';
+import { asMatrix, checkFinite, differentWidths, Features, FeatureMatrix, takeRows } from './matrix';
 
 export interface KidOptions {
   /** number of subsets (default 100) */
@@ -35,10 +35,10 @@ export interface KidResult {
 
 /** Unbiased MMD² with k(x,y) = (x·y/d + 1)³ between two sets of rows (each at least 2). */
 export function mmdPolyUnbiased(x: FeatureMatrix, y: FeatureMatrix): number {
-  if (x.d !== y.d) throw new RangeError(`KID: the feature sets have different widths (${x.d} and ${y.d})`);
+  if (x.d !== y.d) throw differentWidths('KID', x.d, y.d);
   const m = x.n;
   const n = y.n;
-  if (m < 2 || n < 2) throw new RangeError('KID: each subset needs at least 2 rows');
+  if (m < 2 || n < 2) throw invalidArgument('KID: each subset needs at least 2 rows', { parameter: 'KID subset', expected: 'at least 2 rows', received: `${m} and ${n} rows` });
   const d = x.d;
   return tidy(() => {
     const X = tensor(x.data, [m, d]);
@@ -73,7 +73,7 @@ export function kernelInceptionDistance(x: Features, y: Features, options: KidOp
   const Y = asMatrix(y, 'y');
   checkFinite(X, 'x');
   checkFinite(Y, 'y');
-  if (X.d !== Y.d) throw new RangeError(`kernelInceptionDistance(): the feature sets have different widths (${X.d} and ${Y.d})`);
+  if (X.d !== Y.d) throw differentWidths('kernelInceptionDistance()', X.d, Y.d);
   let pairs: [number[], number[]][];
   if (options.indices !== undefined) {
     const { x: ix, y: iy } = options.indices;
@@ -83,7 +83,9 @@ export function kernelInceptionDistance(x: Features, y: Features, options: KidOp
     pairs = ix.map((r, s) => [r, iy[s]]);
     for (const [a, b] of pairs) {
       if (a.some((i) => !is.nonNegativeInteger(i) || i >= X.n) || b.some((i) => !is.nonNegativeInteger(i) || i >= Y.n)) {
-        throw new RangeError('kernelInceptionDistance(): options.indices holds a row index out of range');
+        throw invalidArgument('kernelInceptionDistance(): options.indices holds a row index out of range', {
+          parameter: 'options.indices', expected: `row indices in [0, ${X.n}) for x and [0, ${Y.n}) for y`, received: 'an index out of range',
+        });
       }
     }
   } else {

@@ -6,6 +6,7 @@ import { Tensor } from '../tensor/tensor';
 import { tensor } from '../tensor/creation';
 import { tidy } from '../tensor/scope';
 import { eigh } from '../tensor/linalg';
+import { describe, invalidArgument } from '../errors';
 
 export interface Eigh {
   /** eigenvalues, ascending (as numpy.linalg.eigh) */
@@ -15,8 +16,10 @@ export interface Eigh {
 }
 
 function checkSquare(where: string, a: ArrayLike<number>, n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new TypeError(`${where}: expected a positive matrix size but received ${n}`);
-  if (a.length !== n * n) throw new TypeError(`${where}: expected ${n * n} values (an ${n}×${n} matrix) but received ${a.length}`);
+  if (!Number.isInteger(n) || n < 1) throw invalidArgument(`${where}: expected a positive matrix size but received ${n}`, { parameter: `${where} n`, expected: 'a positive matrix size', received: describe(n) });
+  if (a.length !== n * n) {
+    throw invalidArgument(`${where}: expected ${n * n} values (an ${n}×${n} matrix) but received ${a.length}`, { parameter: `${where} a`, expected: `${n * n} values (an ${n}×${n} matrix)`, received: `${a.length}` });
+  }
 }
 
 /** A row-major rows×cols float64 tensor holding a copy of `a`. */
@@ -40,7 +43,7 @@ export function symmetricEigen(a: ArrayLike<number>, n: number): Eigh {
   checkSquare('symmetricEigen()', a, n);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < n; j++) {
-      if (!Number.isFinite(a[i * n + j] + a[j * n + i])) throw new RangeError(`symmetricEigen(): the matrix has a non-finite entry at (${i}, ${j})`);
+      if (!Number.isFinite(a[i * n + j] + a[j * n + i])) throw invalidArgument(`symmetricEigen(): the matrix has a non-finite entry at (${i}, ${j})`, { parameter: 'symmetricEigen() a', expected: 'finite entries', received: `${a[i * n + j]} at (${i}, ${j})` });
     }
   }
   return tidy(() => {
@@ -73,8 +76,8 @@ export function traceSqrtProduct(a: ArrayLike<number>, b: ArrayLike<number>, n: 
 
 /** Column means and the unbiased (n − 1) covariance of a row-major n×d matrix. */
 export function meanCov(x: ArrayLike<number>, n: number, d: number): { mean: Float64Array; cov: Float64Array } {
-  if (x.length !== n * d) throw new TypeError(`meanCov(): expected ${n * d} values (${n}×${d}) but received ${x.length}`);
-  if (n < 2) throw new RangeError(`meanCov(): a covariance needs at least 2 samples, received ${n}`);
+  if (x.length !== n * d) throw invalidArgument(`meanCov(): expected ${n * d} values (${n}×${d}) but received ${x.length}`, { parameter: 'meanCov() x', expected: `${n * d} values`, received: `${x.length}` });
+  if (n < 2) throw invalidArgument(`meanCov(): a covariance needs at least 2 samples, received ${n}`, { parameter: 'meanCov() n', expected: 'at least 2', received: `${n}` });
   return tidy(() => {
     const m = matrix(x, n, d);
     const mean = m.mean(0);

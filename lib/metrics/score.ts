@@ -9,7 +9,7 @@
 // the score computed on each (p(y) per part), and the mean and std (population, ddof 0, as
 // the original code) returned. 0·log 0 counts as 0.
 import { Tensor } from '../tensor/tensor';
-import { invalidParameterError, is } from '../errors';
+import { invalidArgument, invalidParameterError, is } from '../errors';
 import { asMatrix, FeatureMatrix, sliceRows } from './matrix';
 
 export interface ScoreResult {
@@ -47,12 +47,18 @@ export function classifierScore(probs: Tensor | number[][] | FeatureMatrix, opti
     let s = 0;
     for (let c = 0; c < p.d; c++) {
       const v = p.data[i * p.d + c];
-      if (!(v >= 0 && v <= 1)) throw new RangeError(`classifierScore(): probs[${i}][${c}] = ${v} is not a probability (pass { logits: true } for logits)`);
+      if (!(v >= 0 && v <= 1)) {
+        throw invalidArgument(`classifierScore(): probs[${i}][${c}] = ${v} is not a probability (pass { logits: true } for logits)`, { parameter: `probs[${i}][${c}]`, expected: 'a probability in [0, 1]', received: `${v}` });
+      }
       s += v;
     }
-    if (Math.abs(s - 1) > 1e-4) throw new RangeError(`classifierScore(): row ${i} of probs sums to ${s}, not 1 (pass { logits: true } for logits)`);
+    if (Math.abs(s - 1) > 1e-4) {
+      throw invalidArgument(`classifierScore(): row ${i} of probs sums to ${s}, not 1 (pass { logits: true } for logits)`, { parameter: `probs[${i}]`, expected: 'a row summing to 1', received: `a row summing to ${s}` });
+    }
   }
-  if (splits > p.n) throw new RangeError(`classifierScore(): ${splits} splits need at least as many rows (received ${p.n})`);
+  if (splits > p.n) {
+    throw invalidArgument(`classifierScore(): ${splits} splits need at least as many rows (received ${p.n})`, { parameter: 'probs', expected: `at least ${splits} rows (one per split)`, received: `${p.n}` });
+  }
   const values: number[] = [];
   for (let k = 0; k < splits; k++) {
     const a = Math.floor((k * p.n) / splits);

@@ -25,7 +25,7 @@
 // ½∫|p − q| of anything. Here both densities live in one coordinate system and are compared
 // point by point.)
 import { Rng } from '../data/random';
-import { invalidParameterError, is } from '../errors';
+import { expectedError, invalidArgument, invalidParameterError, is } from '../errors';
 import { asMatrix, checkFinite, Features, FeatureMatrix } from './matrix';
 import { meanCov, symmetricEigen } from './linalg';
 
@@ -69,7 +69,9 @@ export function fitPca(features: Features, k: number): Pca {
 /** Projects rows onto the PCA components: [n, k]. */
 export function pcaProject(pca: Pca, features: Features): FeatureMatrix {
   const m = asMatrix(features, 'features');
-  if (m.d !== pca.d) throw new RangeError(`pcaProject(): features have ${m.d} columns, the PCA was fitted on ${pca.d}`);
+  if (m.d !== pca.d) {
+    throw invalidArgument(`pcaProject(): features have ${m.d} columns, the PCA was fitted on ${pca.d}`, { parameter: 'pcaProject() features', expected: `${pca.d} columns (the PCA's)`, received: `${m.d} columns` });
+  }
   const { k, d } = pca;
   const out = new Float64Array(m.n * k);
   for (let i = 0; i < m.n; i++) {
@@ -102,7 +104,7 @@ export class GaussianKde {
 
   constructor(points: FeatureMatrix) {
     const { n, d: k } = points;
-    if (n < 2) throw new RangeError('GaussianKde: needs at least 2 points');
+    if (n < 2) throw invalidArgument('GaussianKde: needs at least 2 points', { parameter: 'GaussianKde points', expected: 'at least 2 points', received: `${n}` });
     this.n = n;
     this.k = k;
     this.points = points;
@@ -112,8 +114,9 @@ export class GaussianKde {
     const e = symmetricEigen(this.cov, k);
     const maxEig = Math.max(...e.values);
     if (!(e.values[0] > 1e-12 * Math.max(maxEig, 1e-300))) {
-      throw new RangeError(`GaussianKde: the ${n} points have a singular covariance in ${k} dimensions (eigenvalues ${Array.from(e.values).map((v) => v.toExponential(2)).join(', ')}); ` +
-        'the generated samples may have collapsed to a point or a line');
+      const eig = Array.from(e.values).map((v) => v.toExponential(2)).join(', ');
+      throw invalidArgument(`GaussianKde: the ${n} points have a singular covariance in ${k} dimensions (eigenvalues ${eig}); ` +
+        'the generated samples may have collapsed to a point or a line', { parameter: 'GaussianKde points', expected: 'points with a non-singular covariance', received: `covariance eigenvalues ${eig}` });
     }
     this.whiten = new Float64Array(k * k);
     this.root = new Float64Array(k * k);
@@ -161,7 +164,7 @@ export class GaussianKde {
    * found by a binary search on the points sorted along the first whitened axis.
    */
   evaluate(query: ArrayLike<number>, m: number): Float64Array {
-    if (query.length !== m * this.k) throw new TypeError(`GaussianKde.evaluate(): expected ${m * this.k} values (${m}×${this.k}) but received ${query.length}`);
+    if (query.length !== m * this.k) throw expectedError('GaussianKde.evaluate() query', `${m * this.k} values (${m}×${this.k})`, `${query.length}`);
     const out = new Float64Array(m);
     const qw = this.applyWhiten(query, m);
     const { n, k } = this;
@@ -312,7 +315,11 @@ export function totalVariationDistance(real: Features, fake: Features, options: 
     const cap = dims === 1 ? 4096 : dims === 2 ? 256 : Math.max(2, Math.floor(Math.pow(1e6, 1 / dims)));
     const size = options.gridSize ?? Math.min(cap, Math.max(dims === 1 ? 256 : 64, auto));
     const total = Math.pow(size, dims);
-    if (total > 4e6) throw new RangeError(`totalVariationDistance(): a ${size}^${dims} grid is too large (${total} points); use method 'mc' or fewer dims`);
+    if (total > 4e6) {
+      throw invalidArgument(`totalVariationDistance(): a ${size}^${dims} grid is too large (${total} points); use method 'mc' or fewer dims`, {
+        parameter: 'totalVariationDistance() options', expected: 'a grid of at most 4e6 points', received: `${size}^${dims} = ${total} points`,
+      });
+    }
     const step = lo.map((l, j) => (hi[j] - l) / (size - 1));
     // grid points, axis 0 slowest (as numpy's meshgrid(..., indexing='ij') flattened)
     const pts = new Float64Array(total * dims);

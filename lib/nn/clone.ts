@@ -12,7 +12,7 @@
 import { Tensor } from '../tensor/tensor';
 import { keep } from '../tensor/scope';
 import { noGrad } from '../autograd';
-import { invalidParameterError } from '../errors';
+import { invalidArgument, invalidParameterError } from '../errors';
 import { AnyModule, Module } from './module';
 
 const REGISTERED = new Set(['_parameters', '_buffers']);
@@ -40,7 +40,9 @@ function copyValue(v: unknown, memo: Map<object, unknown>, where: string, regist
   if (v === null || typeof v !== 'object') return v;
   if (v instanceof Tensor) {
     if (registered) return copyTensor(v, memo);
-    throw new Error(`cloneModule(): ${where} is a Tensor that is not a registered parameter or buffer; register it (registerBuffer) so that the copy gets its own`);
+    throw invalidArgument(`cloneModule(): ${where} is a Tensor that is not a registered parameter or buffer; register it (registerBuffer) so that the copy gets its own`, {
+      parameter: `module ${where}`, expected: 'tensors registered as parameters or buffers', received: 'an unregistered Tensor',
+    });
   }
   const seen = memo.get(v);
   if (seen !== undefined) return seen;

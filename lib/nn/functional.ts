@@ -1,6 +1,6 @@
 // Functional NN ops (torch.nn.functional): the modules are thin over these.
 import { N, NativeHandle } from '../native';
-import { checkOptionKeys, invalidParameterError, is } from '../errors';
+import { checkOptionKeys, invalidArgument, invalidParameterError, is } from '../errors';
 import { Tensor } from '../tensor/tensor';
 
 type Pair = number | [number, number];
@@ -66,7 +66,7 @@ export function interpolate(input: Tensor, o: InterpolateOptions): Tensor {
   const mode = o.mode ?? 'nearest';
   if (mode !== 'nearest' && mode !== 'bilinear') throw invalidParameterError('mode', "'nearest' or 'bilinear'", mode);
   const shape = input.shape;
-  if (shape.length !== 4) throw new TypeError(`interpolate(): expected a 4-D (N, C, H, W) tensor for input but received a tensor of shape [${shape}]`);
+  if (shape.length !== 4) throw invalidParameterError('interpolate() input', 'a 4-D (N, C, H, W) tensor', input);
   let size: [number, number];
   let scales: [number | null, number | null] = [null, null];
   if (o.size !== undefined && o.scaleFactor !== undefined) throw invalidParameterError('interpolate() options', 'size or scaleFactor, not both', o);
@@ -75,7 +75,9 @@ export function interpolate(input: Tensor, o: InterpolateOptions): Tensor {
     const s = pairOf('interpolate() options.scaleFactor', o.scaleFactor, (v) => is.finite(v) && v > 0, 'a positive finite number');
     size = [Math.floor(shape[2] * s[0]), Math.floor(shape[3] * s[1])];
     if (size[0] < 1 || size[1] < 1) {
-      throw new RangeError(`interpolate(): options.scaleFactor [${s}] turns the ${shape[2]}x${shape[3]} input into an empty ${size[0]}x${size[1]} output`);
+      throw invalidArgument(`interpolate(): options.scaleFactor [${s}] turns the ${shape[2]}x${shape[3]} input into an empty ${size[0]}x${size[1]} output`, {
+        parameter: 'interpolate() options.scaleFactor', expected: `a factor that leaves the ${shape[2]}x${shape[3]} input at least 1x1`, received: `[${s}]`,
+      });
     }
     scales = [s[0], s[1]];
   } else throw invalidParameterError('interpolate() options', 'size or scaleFactor', o);

@@ -1,6 +1,6 @@
 // Weight initialisation (torch.nn.init). Every function fills its tensor in
 // place, without recording a graph, and returns it.
-import { invalidParameterError, is } from '../errors';
+import { describe, invalidArgument, invalidParameterError, is } from '../errors';
 import { Tensor } from '../tensor/tensor';
 import { isFloatingDtype } from '../tensor/dtype';
 import { noGrad } from '../autograd';
@@ -38,7 +38,11 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
 /** [fanIn, fanOut] as torch computes them: size(1)*receptive, size(0)*receptive. */
 export function calculateFanInAndFanOut(t: Tensor): [number, number] {
   const s = t.shape;
-  if (s.length < 2) throw new Error(`Fan in and fan out can not be computed for a tensor with fewer than 2 dimensions (shape [${s}])`);
+  if (s.length < 2) {
+    throw invalidArgument(`Fan in and fan out can not be computed for a tensor with fewer than 2 dimensions (shape [${s}])`, {
+      parameter: 'tensor', expected: 'a tensor of at least 2 dimensions', received: describe(t),
+    });
+  }
   const receptive = s.slice(2).reduce((a, b) => a * b, 1);
   return [s[1] * receptive, s[0] * receptive];
 }

@@ -15,7 +15,7 @@
 // Layers read their tensors through getters (this.weight is looked up by name), so
 // they always see the current tensor; custom modules should do the same
 // (`this.param('w')`, or a getter) rather than keep their own references across to().
-import { checkOptionKeys, invalidParameterError, is } from '../errors';
+import { checkOptionKeys, invalidArgument, invalidParameterError, is, TorchError } from '../errors';
 import { Tensor } from '../tensor/tensor';
 import { keep } from '../tensor/scope';
 import { checkDevice, checkDtype, Device, DType, isFloatingDtype } from '../tensor/dtype';
@@ -40,7 +40,11 @@ function checkName(kind: string, name: unknown, taken: (n: string) => string | n
     throw invalidParameterError(`${kind} name`, 'a non-empty string without dots', name);
   }
   const other = taken(name);
-  if (other !== null) throw new Error(`Cannot register ${kind} '${name}': the name is already used by a ${other}`);
+  if (other !== null) {
+    throw invalidArgument(`Cannot register ${kind} '${name}': the name is already used by a ${other}`, {
+      parameter: `${kind} name`, expected: 'a name not used yet', received: `'${name}' (a ${other})`,
+    });
+  }
 }
 
 /**
@@ -82,7 +86,11 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     if (tensor !== null) {
       if (!(tensor instanceof Tensor)) throw invalidParameterError(`parameter '${name}'`, 'a Tensor or null', tensor);
       if (!isFloatingDtype(tensor.dtype)) throw invalidParameterError(`parameter '${name}'`, 'a floating-point Tensor', tensor);
-      if (!tensor.isLeaf) throw new Error(`Cannot register parameter '${name}': it is not a leaf tensor (detach() it first)`);
+      if (!tensor.isLeaf) {
+        throw invalidArgument(`Cannot register parameter '${name}': it is not a leaf tensor (detach() it first)`, {
+          parameter: `parameter '${name}'`, expected: 'a leaf Tensor', received: 'a non-leaf Tensor',
+        });
+      }
       keep(tensor);
       tensor.requiresGrad_(true);
     }
@@ -109,7 +117,9 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   registerModule<M extends AnyModule>(name: string, module: M): M {
     checkName('submodule', name, (n) => this._kindOf(n));
     if (!(module instanceof Module)) throw invalidParameterError(`submodule '${name}'`, 'a Module', module);
-    if (module === (this as unknown)) throw new Error(`Cannot register a module as its own child ('${name}')`);
+    if (module === (this as unknown)) {
+      throw invalidArgument(`Cannot register a module as its own child ('${name}')`, { parameter: `submodule '${name}'`, expected: 'another Module', received: 'the module itself' });
+    }
     this._modules.set(name, module);
     return module;
   }
@@ -121,7 +131,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    */
   removeParameter(name: string): Tensor | null {
     const t = this._parameters.get(name);
-    if (t === undefined) throw new Error(`${this.typeName} has no parameter '${name}'`);
+    if (t === undefined) throw this.noSuch('parameter', name);
     this._parameters.delete(name);
     return t;
   }
@@ -129,8 +139,8 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /** The parameter registered here as `name` (not a child's); throws when unknown. */
   param(name: string): Tensor {
     const t = this._parameters.get(name);
-    if (t === undefined) throw new Error(`${this.typeName} has no parameter '${name}'`);
-    if (t === null) throw new Error(`${this.typeName}'s parameter '${name}' is not set (null)`);
+    if (t === undefined) throw this.noSuch('parameter', name);
+    if (t === null) throw this.notSet('parameter', name);
     return t;
   }
   /** The parameter `name`, or null when registered as absent. @internal for layers */
@@ -140,8 +150,8 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /** The buffer registered here as `name`; throws when unknown or null. */
   buffer(name: string): Tensor {
     const t = this._buffers.get(name);
-    if (t === undefined) throw new Error(`${this.typeName} has no buffer '${name}'`);
-    if (t === null) throw new Error(`${this.typeName}'s buffer '${name}' is not set (null)`);
+    if (t === undefined) throw this.noSuch('buffer', name);
+    if (t === null) throw this.notSet('buffer', name);
     return t;
   }
   /** The buffer `name`, or null. @internal for layers */
@@ -151,8 +161,19 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
   /** The child module registered as `name`; throws when unknown. */
   child(name: string): AnyModule {
     const m = this._modules.get(name);
-    if (m === undefined) throw new Error(`${this.typeName} has no submodule '${name}'`);
+    if (m === undefined) throw this.noSuch('submodule', name);
     return m;
+  }
+
+  private noSuch(kind: string, name: string): TorchError {
+    const own = [...(kind === 'parameter' ? this._parameters : kind === 'buffer' ? this._buffers : this._modules).keys()];
+    return invalidArgument(`${this.typeName} has no ${kind} '${name}'`, {
+      parameter: 'name', expected: own.length ? `one of ${own.map((n) => `'${n}'`).join(', ')}` : `a ${kind} name (${this.typeName} has none)`, received: `'${name}'`,
+    });
+  }
+
+  private notSet(kind: string, name: string): TorchError {
+    return invalidArgument(`${this.typeName}'s ${kind} '${name}' is not set (null)`, { parameter: 'name', expected: `a ${kind} that is set`, received: `'${name}', registered as absent (null)` });
   }
 
   // ---------------------------------------------------------------- traversal
@@ -312,9 +333,11 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
    * Copies values from `dict` (a record or Map of name -> Tensor) into this
    * module's tensors (same Tensor objects; values are cast to their dtype and
    * device). Everything is checked before anything is copied. strict (default):
-   * missing or unexpected keys are an error; otherwise they are returned.
+   * missing or unexpected keys are an error; otherwise they are returned. `source` (e.g. the
+   * file the dict was read from) starts the messages about the dict's keys and tensors.
    */
-  loadStateDict(dict: StateDict | Map<string, Tensor>, options: { strict?: boolean } = {}): LoadStateDictResult {
+  loadStateDict(dict: StateDict | Map<string, Tensor>, options: { strict?: boolean } = {}, source?: string): LoadStateDictResult {
+    const from = source === undefined ? '' : `${source}: `;
     checkOptionKeys('loadStateDict()', options, ['strict']);
     const strict = options.strict ?? true;
     if (!is.bool(strict)) throw invalidParameterError('options.strict', 'a boolean', strict);
@@ -326,7 +349,9 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     const given = new Map<string, Tensor>();
     for (const [k, v] of entries) {
       if (!(v instanceof Tensor)) throw invalidParameterError(`dict['${k}']`, 'a Tensor', v);
-      if (v.isDisposed) throw new Error(`loadStateDict(): dict['${k}'] has been disposed`);
+      if (v.isDisposed) {
+        throw new TorchError(`${from}loadStateDict(): dict['${k}'] has been disposed`, { code: 'ERR_TENSOR_DISPOSED', parameter: `dict['${k}']`, expected: 'a live Tensor', received: 'a disposed Tensor' });
+      }
       given.set(k, v);
     }
     const missingKeys = Object.keys(own).filter((k) => !given.has(k));
@@ -343,7 +368,11 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
         errors.push(`size mismatch for "${k}": expected shape [${a.join(', ')}] (the module's), received [${b.join(', ')}]`);
       }
     }
-    if (errors.length) throw new Error(`Error(s) in loading state dict for ${this.typeName}:\n  ${errors.join('\n  ')}`);
+    if (errors.length) {
+      throw invalidArgument(`${from}Error(s) in loading state dict for ${this.typeName}:\n  ${errors.join('\n  ')}`, {
+        parameter: 'dict', expected: `the keys and shapes of ${this.typeName}'s stateDict()`, received: errors.join('; '),
+      });
+    }
     noGrad(() => {
       for (const [k, t] of Object.entries(own)) {
         const src = given.get(k);

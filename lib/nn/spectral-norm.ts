@@ -15,7 +15,7 @@
 // normalised weight while forward runs. The wrapper and accessor use `this`, so a copy of the
 // module made by cloneModule() normalises its own weights. Initialise weights BEFORE applying
 // spectralNorm (dcganInit and friends look for `weight`, which is `weight_orig` afterwards).
-import { checkOptionKeys, invalidParameterError, is } from '../errors';
+import { checkOptionKeys, invalidArgument, invalidParameterError, is, TorchError } from '../errors';
 import { Tensor } from '../tensor/tensor';
 import { empty } from '../tensor/creation';
 import { noGrad } from '../autograd';
@@ -123,7 +123,9 @@ export function spectralNorm<M extends AnyModule>(module: M, options: SpectralNo
   if (!is.finite(eps) || eps <= 0) throw invalidParameterError(`${where} options.eps`, 'a positive number', eps);
   const host = module as unknown as SnHost;
   if (host._spectralNorm?.some((c) => c.name === name)) {
-    throw new Error(`${where}: ${module.typeName}'s '${name}' is already spectrally normalised`);
+    throw invalidArgument(`${where}: ${module.typeName}'s '${name}' is already spectrally normalised`, {
+      parameter: `${where} options.name`, expected: 'a parameter not yet spectrally normalised', received: `'${name}'`,
+    });
   }
   const found = module.namedParameters('', false).find(([n]) => n === name);
   if (found === undefined) throw invalidParameterError(`${where} options.name`, `the name of one of ${module.typeName}'s own parameters`, name);
@@ -176,7 +178,7 @@ export function spectralNorm<M extends AnyModule>(module: M, options: SpectralNo
     get(this: SnHost & AnyModule): Tensor {
       const t = this._spectralNormWeight?.[name];
       if (!t) {
-        throw new Error(`${this.typeName}.${name} is spectrally normalised: it exists only while forward() runs; the trained tensor is param('${name}_orig')`);
+        throw new TorchError(`${this.typeName}.${name} is spectrally normalised: it exists only while forward() runs; the trained tensor is param('${name}_orig')`, { code: 'ERR_INVALID_STATE' });
       }
       return t;
     },

@@ -2,7 +2,7 @@
 // hyperparameters, per-parameter state, zeroGrad, stateDict/loadStateDict.
 // Updates run in place under noGrad (no graph is recorded) inside tidy (every
 // temporary is freed); state tensors are keep()-ed and freed by dispose().
-import { invalidParameterError, is, TorchError } from '../errors';
+import { describe, invalidArgument, invalidParameterError, is, TorchError, unknownOptionError } from '../errors';
 import { Tensor } from '../tensor/tensor';
 import { keep, tidy } from '../tensor/scope';
 import { isFloatingDtype } from '../tensor/dtype';
@@ -39,7 +39,7 @@ export abstract class Optimizer<H extends object> {
       throw invalidParameterError('params', 'an iterable of Tensors or an array of parameter groups', params);
     }
     const list = [...(params as Iterable<unknown>)];
-    if (list.length === 0) throw new Error('optimizer got an empty parameter list');
+    if (list.length === 0) throw invalidArgument('optimizer got an empty parameter list', { parameter: 'params', expected: 'at least one Tensor', received: 'an empty list' });
     if (list.every((p) => p instanceof Tensor)) this.addParamGroup({ params: list as Tensor[] } as unknown as ParamGroupInput<H>);
     else list.forEach((g, i) => {
       if (!is.plainObject(g)) throw invalidParameterError(`params[${i}]`, 'a Tensor or a parameter group {params, ...}', g);
@@ -61,9 +61,7 @@ export abstract class Optimizer<H extends object> {
   addParamGroup(group: ParamGroupInput<H>): void {
     if (!is.plainObject(group)) throw invalidParameterError('param group', 'an object {params, ...}', group);
     for (const k of Object.keys(group)) {
-      if (k !== 'params' && !this.hyperKeys.includes(k)) {
-        throw new TypeError(`Unknown option '${k}' in a parameter group; expected params or one of: ${this.hyperKeys.join(', ')}`);
-      }
+      if (k !== 'params' && !this.hyperKeys.includes(k)) throw unknownOptionError('a parameter group', k, ['params', ...this.hyperKeys]);
     }
     const src = group.params;
     if (src instanceof Tensor) throw invalidParameterError('param group params', 'an iterable of Tensors (wrap a single tensor in an array)', src);
@@ -75,11 +73,13 @@ export abstract class Optimizer<H extends object> {
     const existing = new Set(this.paramGroups.flatMap((g) => g.params));
     params.forEach((p, i) => {
       if (!(p instanceof Tensor)) throw invalidParameterError(`params[${i}]`, 'a Tensor', p);
-      if (p.isDisposed) throw new Error(`params[${i}] has been disposed`);
+      if (p.isDisposed) throw disposedParam(`params[${i}] has been disposed`, i);
       if (!isFloatingDtype(p.dtype)) throw invalidParameterError(`params[${i}]`, 'a floating-point Tensor', p);
-      if (!p.isLeaf) throw new Error(`can't optimize a non-leaf Tensor (params[${i}])`);
-      if (seen.has(p)) throw new Error(`params[${i}] appears twice in the parameter list`);
-      if (existing.has(p)) throw new Error('some parameters appear in more than one parameter group');
+      if (!p.isLeaf) throw invalidArgument(`can't optimize a non-leaf Tensor (params[${i}])`, { parameter: `params[${i}]`, expected: 'a leaf Tensor', received: 'a non-leaf Tensor' });
+      if (seen.has(p)) throw invalidArgument(`params[${i}] appears twice in the parameter list`, { parameter: `params[${i}]`, expected: 'each Tensor once', received: 'a Tensor listed before' });
+      if (existing.has(p)) {
+        throw invalidArgument('some parameters appear in more than one parameter group', { parameter: `params[${i}]`, expected: 'a Tensor of no other group', received: 'a Tensor of another group' });
+      }
       seen.add(p);
     });
     const hyper: Partial<H> = {};
@@ -101,22 +101,17 @@ export abstract class Optimizer<H extends object> {
       if (typeof closure !== 'function') throw invalidParameterError('closure', 'a function', closure);
       loss = enableGrad(closure);
     }
-    try {
-      noGrad(() => tidy(() => {
-        for (const g of this.paramGroups) this.updateGroup(g);
-      }));
-    } catch (e) {
-      // libtorch would name grad()'s 'self': name the parameter instead
-      if ((e as { code?: string }).code === 'ERR_TENSOR_DISPOSED') {
-        const i = this.paramGroups.flatMap((g) => g.params).findIndex((p) => p.isDisposed);
-        if (i >= 0) {
-          const err = new TorchError(`${this.constructor.name}.step(): params[${i}] is a disposed Tensor (was the module it belongs to disposed?); an optimizer needs its parameters alive`);
-          err.code = 'ERR_TENSOR_DISPOSED';
-          throw err;
-        }
+    // Checked first, or libtorch would name grad()'s 'self' instead of the parameter (one native call per parameter).
+    let i = 0;
+    for (const g of this.paramGroups) {
+      for (const p of g.params) {
+        if (p.isDisposed) throw disposedParam(`${this.constructor.name}.step(): params[${i}] is a disposed Tensor (was the module it belongs to disposed?); an optimizer needs its parameters alive`, i);
+        i++;
       }
-      throw e;
     }
+    noGrad(() => tidy(() => {
+      for (const g of this.paramGroups) this.updateGroup(g);
+    }));
     return loss;
   }
 
@@ -172,20 +167,24 @@ export abstract class Optimizer<H extends object> {
    * Restores hyperparameters and state saved by stateDict() of an optimizer
    * over parameters of the same shapes, in the same order. State tensors are
    * copied (and moved to each parameter's device; floating ones cast to its dtype).
+   * `source` (e.g. the file it was read from) starts every message about the state dict.
    */
-  loadStateDict(sd: OptimizerStateDict<H>): void {
+  loadStateDict(sd: OptimizerStateDict<H>, source?: string): void {
+    const from = source === undefined ? '' : `${source}: `;
     if (!is.plainObject(sd) || !Array.isArray(sd.paramGroups) || !is.plainObject(sd.state)) {
       throw invalidParameterError('state dict', 'an object {state, paramGroups} from stateDict()', sd);
     }
     if (sd.paramGroups.length !== this.paramGroups.length) {
-      throw new Error(`loaded state dict has ${sd.paramGroups.length} parameter group(s), this optimizer has ${this.paramGroups.length}`);
+      throw badStateDict(`${from}loaded state dict has ${sd.paramGroups.length} parameter group(s), this optimizer has ${this.paramGroups.length}`, 'state dict paramGroups',
+        `${this.paramGroups.length} parameter group(s)`, `${sd.paramGroups.length}`);
     }
     const byIndex = new Map<number, Tensor>();
     const groupOf = new Map<number, H>();
     sd.paramGroups.forEach((g, gi) => {
       const own = this.paramGroups[gi].params;
       if (!Array.isArray(g.params) || g.params.length !== own.length) {
-        throw new Error(`loaded state dict's parameter group ${gi} has ${Array.isArray(g.params) ? g.params.length : '?'} parameters, this optimizer's has ${own.length}`);
+        const n = Array.isArray(g.params) ? g.params.length : '?';
+        throw badStateDict(`${from}loaded state dict's parameter group ${gi} has ${n} parameters, this optimizer's has ${own.length}`, `state dict paramGroups[${gi}].params`, `${own.length} parameters`, `${n}`);
       }
       g.params.forEach((id, k) => {
         byIndex.set(id, own[k]);
@@ -193,19 +192,22 @@ export abstract class Optimizer<H extends object> {
       });
       const hyper: Record<string, unknown> = {};
       for (const k of this.hyperKeys) {
-        if (!(k in g)) throw new Error(`loaded state dict's parameter group ${gi} lacks '${k}'`);
+        if (!(k in g)) throw badStateDict(`${from}loaded state dict's parameter group ${gi} lacks '${k}'`, `state dict paramGroups[${gi}].${k}`, `a value for '${k}'`, 'none');
         hyper[k] = (g as Record<string, unknown>)[k];
       }
-      this.validateHyper(`loaded parameter group ${gi}`, hyper as Partial<H>);
+      this.validateHyper(`${from}loaded parameter group ${gi}`, hyper as Partial<H>);
     });
     // check shapes first, then replace
     for (const [key, s] of Object.entries(sd.state)) {
       const p = byIndex.get(Number(key));
-      if (p === undefined) throw new Error(`loaded state dict has state for parameter ${key}, which no group lists`);
-      if (!is.plainObject(s) || !is.nonNegativeInteger((s as ParamState).step)) throw new Error(`loaded state for parameter ${key} lacks a step count`);
+      if (p === undefined) throw badStateDict(`${from}loaded state dict has state for parameter ${key}, which no group lists`, `state dict state.${key}`, 'state of a listed parameter', `state of parameter ${key}`);
+      if (!is.plainObject(s) || !is.nonNegativeInteger((s as ParamState).step)) {
+        throw badStateDict(`${from}loaded state for parameter ${key} lacks a step count`, `state dict state.${key}.step`, 'a non-negative integer', describe(is.plainObject(s) ? s.step : s));
+      }
       for (const name of this.requiredState(groupOf.get(Number(key))!)) {
         if (!((s as ParamState)[name] instanceof Tensor)) {
-          throw new Error(`loaded state of parameter ${key} lacks its '${name}' tensor (state.${key}.${name}), which ${this.constructor.name} needs for every parameter with state`);
+          throw badStateDict(`${from}loaded state of parameter ${key} lacks its '${name}' tensor (state.${key}.${name}), which ${this.constructor.name} needs for every parameter with state`,
+            `state dict state.${key}.${name}`, 'a Tensor', describe((s as ParamState)[name]));
         }
       }
       for (const [name, v] of Object.entries(s)) {
@@ -213,7 +215,8 @@ export abstract class Optimizer<H extends object> {
           const a = p.shape;
           const b = v.shape;
           if (a.length !== b.length || a.some((d, i) => d !== b[i])) {
-            throw new Error(`loaded state '${name}' of parameter ${key} has shape [${b.join(', ')}], the parameter has [${a.join(', ')}]`);
+            throw badStateDict(`${from}loaded state '${name}' of parameter ${key} has shape [${b.join(', ')}], the parameter has [${a.join(', ')}]`,
+              `state dict state.${key}.${name}`, `a Tensor of shape [${a.join(', ')}]`, describe(v));
           }
         }
       }
@@ -248,6 +251,16 @@ export abstract class Optimizer<H extends object> {
   dispose(): void {
     this.disposeState();
   }
+}
+
+// A disposed parameter: the optimizer cannot update it.
+function disposedParam(message: string, i: number): TorchError {
+  return new TorchError(message, { code: 'ERR_TENSOR_DISPOSED', parameter: `params[${i}]`, expected: 'a live Tensor', received: 'a disposed Tensor' });
+}
+
+// A state dict that does not fit this optimizer (loadStateDict's argument at fault).
+function badStateDict(message: string, parameter: string, expected: string, received: string): TorchError {
+  return invalidArgument(message, { parameter, expected, received });
 }
 
 function cloneValue(v: unknown): unknown {

@@ -1,6 +1,6 @@
 // SGD with momentum, dampening, Nesterov and weight decay, with the update math
 // of torch.optim.SGD 1.13 (single-tensor path).
-import { checkOptionKeys, invalidParameterError } from '../errors';
+import { checkOptionKeys, invalidArgument, invalidParameterError } from '../errors';
 import { Tensor } from '../tensor/tensor';
 import { keep } from '../tensor/scope';
 import { checkBool, checkLr, checkNonNegative, Optimizer, ParamGroup, ParamsInput } from './optimizer';
@@ -44,7 +44,11 @@ export class SGD extends Optimizer<SGDHyper> {
     checkNonNegative(where, 'weightDecay', h.weightDecay);
     checkBool(where, 'nesterov', h.nesterov);
     checkBool(where, 'maximize', h.maximize);
-    if (h.nesterov && (h.momentum! <= 0 || h.dampening !== 0)) throw new Error(`${where}: Nesterov momentum requires a momentum and zero dampening`);
+    if (h.nesterov && (h.momentum! <= 0 || h.dampening !== 0)) {
+      throw invalidArgument(`${where}: Nesterov momentum requires a momentum and zero dampening`, {
+        parameter: `${where} nesterov`, expected: 'momentum > 0 and dampening 0 with nesterov', received: `momentum ${h.momentum}, dampening ${h.dampening}`,
+      });
+    }
   }
 
   protected updateGroup(group: ParamGroup<SGDHyper>): void {

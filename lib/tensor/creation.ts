@@ -1,6 +1,6 @@
 // Creating tensors: from JS data, constants, random values, ranges.
 import { N, NativeHandle } from '../native';
-import { checkOptionKeys, invalidParameterError, is } from '../errors';
+import { checkOptionKeys, invalidArgument, invalidParameterError, is } from '../errors';
 import { Tensor } from './tensor';
 import { checkDevice, checkDtype, Device, DType } from './dtype';
 
@@ -37,7 +37,8 @@ function inferShape(data: Nested, where: string): number[] {
   let cur: Nested = data;
   while (Array.isArray(cur)) {
     if (shape.length === MAX_NESTED_DIMS) {
-      throw new RangeError(`Expected nested arrays at most ${MAX_NESTED_DIMS} deep (one level per dimension) for ${where} but received arrays nested deeper`);
+      const expected = `nested arrays at most ${MAX_NESTED_DIMS} deep (one level per dimension)`;
+      throw invalidArgument(`Expected ${expected} for ${where} but received arrays nested deeper`, { parameter: where, expected, received: 'arrays nested deeper' });
     }
     shape.push(cur.length);
     cur = cur[0];
@@ -173,11 +174,11 @@ export const where = (condition: Tensor, input: Tensor | number, other: Tensor |
 /** Seeds the CPU generator (and CUDA's, when present): a non-negative safe integer, or a bigint below 2^64. */
 export function manualSeed(seed: number | bigint): void {
   if (typeof seed === 'bigint') {
-    if (seed < 0n || seed >= 1n << 64n) throw new RangeError(`Expected a seed in [0, 2^64) for seed but received bigint ${seed}`);
+    if (seed < 0n || seed >= 1n << 64n) throw invalidParameterError('seed', 'a seed in [0, 2^64)', seed);
   } else if (!is.nonNegativeInteger(seed)) {
     throw invalidParameterError('seed', 'a non-negative integer', seed);
   } else if (!Number.isSafeInteger(seed)) {
-    throw new RangeError(`Expected a seed up to 2^53 - 1 (Number.MAX_SAFE_INTEGER; pass a bigint for larger ones, up to 2^64 - 1) for seed but received number ${seed}`);
+    throw invalidParameterError('seed', 'a seed up to 2^53 - 1 (Number.MAX_SAFE_INTEGER; pass a bigint for larger ones, up to 2^64 - 1)', seed);
   }
   N.manualSeed(seed);
 }

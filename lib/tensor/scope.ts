@@ -1,6 +1,9 @@
 // Deterministic memory: every tensor made inside tidy(fn) is freed when fn
 // returns, except what it returns and what was keep()-ed. Finalizers are a backstop.
 import { AsyncLocalStorage } from 'async_hooks';
+import { N } from '../native';
+import type { NativeHandle } from '../binding-types';
+import { invalidArgument } from '../errors';
 
 export interface Disposable {
   dispose(): void;
@@ -19,14 +22,16 @@ const kept = new WeakSet<Disposable>();
 // The backstop for tensors no scope will free: when their JS object is collected,
 // the native tensor is freed (dispose is idempotent, so an explicit dispose first is fine).
 // Tensors inside a scope are not registered: the scope frees them, at no GC cost.
-let freeHandle: (h: unknown) => void = () => {};
-let freeHandles: (hs: unknown[]) => void = (hs) => hs.forEach((h) => freeHandle(h));
-const backstop = new FinalizationRegistry<unknown>((h) => freeHandle(h));
-/** @internal */
-export function setHandleFreer(fn: (h: unknown) => void, many?: (hs: unknown[]) => void): void {
-  freeHandle = fn;
-  if (many) freeHandles = many;
+const freeHandle = (h: unknown): void => {
+  N.dispose(h as NativeHandle);
+};
+// Many handles go to the binding as one BigUint64Array: it reads them as memory, not element by element.
+function freeHandles(hs: unknown[]): void {
+  const bits = new BigUint64Array(hs.length);
+  for (let i = 0; i < hs.length; i++) bits[i] = hs[i] as bigint;
+  N.disposeMany(bits);
 }
+const backstop = new FinalizationRegistry<unknown>((h) => freeHandle(h));
 
 // Registering with a FinalizationRegistry costs ~0.4 µs per object (with its GC work), as much
 // as the op itself on small tensors. Most unscoped tensors are disposed right away (a loop of
@@ -142,7 +147,7 @@ export function tidy<T>(fn: () => T): T {
   syncScope = saved;
   if (result instanceof Promise) {
     release(scope, undefined, parent);
-    throw new TypeError('tidy(fn): fn returned a Promise; use tidyAsync for async functions');
+    throw invalidArgument('tidy(fn): fn returned a Promise; use tidyAsync for async functions', { parameter: 'fn', expected: 'a synchronous function', received: 'a function returning a Promise' });
   }
   release(scope, result, parent);
   return result;

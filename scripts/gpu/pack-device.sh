@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 mkdir -p .device
 xz -T0 -c "$(command -v node)" > .device/node.xz
-pkgs=(node-addon-api node-api-headers node-gyp-build pngjs gifenc uvu dequal diff kleur sade mri tsx esbuild @esbuild get-tsconfig resolve-pkg-maps)
+pkgs=(node-addon-api node-api-headers pngjs gifenc uvu dequal diff kleur sade mri tsx esbuild @esbuild get-tsconfig resolve-pkg-maps)
 present=()
 for p in "${pkgs[@]}"; do [ -e "node_modules/$p" ] && present+=("node_modules/$p"); done
 tar -cJf .device/node_modules.tar.xz "${present[@]}" node_modules/.bin/tsx node_modules/.bin/uvu 2>/dev/null || tar -cJf .device/node_modules.tar.xz "${present[@]}"

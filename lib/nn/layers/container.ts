@@ -1,5 +1,5 @@
 // Sequential: children called in order, named '0', '1', ...
-import { invalidParameterError } from '../../errors';
+import { describe, invalidArgument, invalidParameterError } from '../../errors';
 import { Tensor } from '../../tensor/tensor';
 import { AnyModule, Module } from '../module';
 
@@ -29,7 +29,9 @@ export class Sequential extends Module {
   at(i: number): AnyModule {
     const c = this.children();
     const k = i < 0 ? c.length + i : i;
-    if (!Number.isInteger(k) || k < 0 || k >= c.length) throw new RangeError(`Sequential index ${i} is out of range (length ${c.length})`);
+    if (!Number.isInteger(k) || k < 0 || k >= c.length) {
+      throw invalidArgument(`Sequential index ${i} is out of range (length ${c.length})`, { parameter: 'i', expected: `an integer in [-${c.length}, ${c.length})`, received: describe(i) });
+    }
     return c[k];
   }
   [Symbol.iterator](): Iterator<AnyModule> {

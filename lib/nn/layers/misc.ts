@@ -1,5 +1,5 @@
 // Shape and resampling layers: Upsample, Unpool2d, Flatten, Unflatten, Dropout.
-import { invalidParameterError, is } from '../../errors';
+import { describe, invalidArgument, invalidParameterError, is } from '../../errors';
 import { Tensor } from '../../tensor/tensor';
 import { arange } from '../../tensor/creation';
 import * as F from '../functional';
@@ -46,7 +46,9 @@ export class Upsample extends Module {
     this.mode = mode;
     if (o.alignCorners !== undefined) {
       if (!is.bool(o.alignCorners)) throw invalidParameterError('options.alignCorners', 'a boolean', o.alignCorners);
-      if (mode === 'nearest') throw new TypeError("options.alignCorners only applies to mode 'bilinear'");
+      if (mode === 'nearest') {
+        throw invalidArgument("options.alignCorners only applies to mode 'bilinear'", { parameter: 'options.alignCorners', expected: "no alignCorners with mode 'nearest'", received: describe(o.alignCorners) });
+      }
     }
     this.alignCorners = o.alignCorners ?? null;
   }
@@ -160,7 +162,11 @@ export class Unflatten extends Module {
   forward(x: Tensor): Tensor {
     const s = x.shape;
     const d = this.dim < 0 ? s.length + this.dim : this.dim;
-    if (d < 0 || d >= s.length) throw new RangeError(`Unflatten: dim ${this.dim} is out of range for input of shape [${s.join(', ')}]`);
+    if (d < 0 || d >= s.length) {
+      throw invalidArgument(`Unflatten: dim ${this.dim} is out of range for input of shape [${s.join(', ')}]`, {
+        parameter: 'input', expected: `a tensor with a dimension ${this.dim}`, received: describe(x),
+      });
+    }
     return x.reshape([...s.slice(0, d), ...this.unflattenedSize, ...s.slice(d + 1)]);
   }
   override extraRepr(): string { return `dim=${this.dim}, unflattened_size=${pyTuple(this.unflattenedSize)}`; }

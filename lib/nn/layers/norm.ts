@@ -1,5 +1,5 @@
 // Normalisation layers: BatchNorm1d/2d, InstanceNorm2d, LayerNorm, GroupNorm.
-import { invalidParameterError, is } from '../../errors';
+import { describe, invalidArgument, invalidParameterError, is } from '../../errors';
 import { Tensor } from '../../tensor/tensor';
 import { ones, zeros } from '../../tensor/creation';
 import { noGrad } from '../../autograd';
@@ -125,7 +125,9 @@ export class InstanceNorm2d extends NormBase {
     expectDims('InstanceNorm2d', shape, [3, 4]);
     const c = shape[shape.length - 3];
     if (this.affine && c !== this.numFeatures) {
-      throw new RangeError(`InstanceNorm2d: expected input with ${this.numFeatures} channels (dim ${shape.length - 3}), got shape [${shape.join(', ')}]`);
+      throw invalidArgument(`InstanceNorm2d: expected input with ${this.numFeatures} channels (dim ${shape.length - 3}), got shape [${shape.join(', ')}]`, {
+        parameter: 'input', expected: `${this.numFeatures} channels`, received: describe(x),
+      });
     }
     const apply = (t: Tensor) =>
       F.instanceNorm(t, {
@@ -176,7 +178,9 @@ export class LayerNorm extends Module {
     const s = x.shape;
     const n = this.normalizedShape.length;
     if (s.length < n || this.normalizedShape.some((d, i) => s[s.length - n + i] !== d)) {
-      throw new RangeError(`LayerNorm: input of shape [${s.join(', ')}] does not end in normalizedShape [${this.normalizedShape.join(', ')}]`);
+      throw invalidArgument(`LayerNorm: input of shape [${s.join(', ')}] does not end in normalizedShape [${this.normalizedShape.join(', ')}]`, {
+        parameter: 'input', expected: `a shape ending in [${this.normalizedShape.join(', ')}]`, received: describe(x),
+      });
     }
     return F.layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps);
   }
@@ -215,7 +219,9 @@ export class GroupNorm extends Module {
   forward(x: Tensor): Tensor {
     const s = x.shape;
     if (s.length < 2 || s[1] !== this.numChannels) {
-      throw new RangeError(`GroupNorm: expected input of shape (N, ${this.numChannels}, *), got [${s.join(', ')}]`);
+      throw invalidArgument(`GroupNorm: expected input of shape (N, ${this.numChannels}, *), got [${s.join(', ')}]`, {
+        parameter: 'input', expected: `a shape (N, ${this.numChannels}, *)`, received: describe(x),
+      });
     }
     return F.groupNorm(x, this.numGroups, this.weight, this.bias, this.eps);
   }

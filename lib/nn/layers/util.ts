@@ -1,5 +1,5 @@
 // Argument checks shared by the layers.
-import { checkOptionKeys, invalidParameterError, is } from '../../errors';
+import { checkOptionKeys, invalidArgument, invalidParameterError, is } from '../../errors';
 import { DType, checkDtype, Device, checkDevice, isFloatingDtype } from '../../tensor/dtype';
 
 export type Pair = number | [number, number];
@@ -58,6 +58,8 @@ export function options<T extends object>(where: string, o: T | undefined, keys:
 export function expectDims(layer: string, shape: number[], dims: number[]): void {
   if (!dims.includes(shape.length)) {
     const want = dims.length === 1 ? `${dims[0]}D` : `${dims.slice(0, -1).join('D, ')}D or ${dims[dims.length - 1]}D`;
-    throw new RangeError(`${layer}: expected ${want} input (got ${shape.length}D input of shape [${shape.join(', ')}])`);
+    throw invalidArgument(`${layer}: expected ${want} input (got ${shape.length}D input of shape [${shape.join(', ')}])`, {
+      parameter: `${layer} input`, expected: `${want} input`, received: `${shape.length}D input of shape [${shape.join(', ')}]`,
+    });
   }
 }
