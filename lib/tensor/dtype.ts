@@ -1,10 +1,11 @@
 import { invalidParameterError, is } from '../errors';
 
-export const DTYPES = ['float32', 'float64', 'float16', 'bfloat16', 'int64', 'int32', 'int16', 'int8', 'uint8', 'bool'] as const;
-export type DType = (typeof DTYPES)[number];
+import { DTYPES } from '../binding-types';
+import type { DType, Device } from '../binding-types';
 
-/** 'cpu', 'cuda' or 'cuda:N' */
-export type Device = 'cpu' | 'cuda' | `cuda:${number}`;
+// the binding's own types (lib/binding-types.ts, the native layer); the checks on them live here
+export { DTYPES };
+export type { DType, Device };
 
 export function checkDtype(name: string, v: unknown): asserts v is DType {
   if (!is.oneOf(v, DTYPES)) throw invalidParameterError(name, `one of ${DTYPES.join(', ')}`, v);
