@@ -2,7 +2,7 @@
 // names) -> a RunSpec for the engine in lib/gan/run.ts (data, config, models, trainer,
 // checkpoints, exact resume), progress printing, and what a run writes in --out:
 //   samples/step-00000200.png + latest.png   8×8 grids from fixed noise
-//   losses.jsonl + losses.png                per-iteration numbers and their plot
+//   losses.jsonl + losses.svg                per-iteration numbers and their plot
 //   progress.gif                             the grids over training
 //   checkpoints/                             crash-safe, resumable (lib/gan/checkpoint)
 import * as fs from 'fs';
@@ -15,7 +15,7 @@ import type { ModeStats } from '../data';
 import { Progress } from './progress';
 import { StepStats } from '../gan';
 import { ImageDataset } from '../data';
-import { saveLinePlot } from '../io/plot';
+import { saveLinePlot } from '../io/svg-plot';
 import { writeGif } from '../io/gif';
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic';
 import { is } from '../errors';
@@ -144,7 +144,7 @@ async function trainPrepared(f: ParsedFlags, out: string, ckptDir: string, prepa
   if (run.resumedFrom) {
     rows = readRows(lossFile).filter((r) => r.iter <= start);
   } else {
-    for (const stale of ['losses.jsonl', 'losses.png', 'progress.gif']) fs.rmSync(path.join(out, stale), { force: true });
+    for (const stale of ['losses.jsonl', 'losses.svg', 'losses.png', 'progress.gif']) fs.rmSync(path.join(out, stale), { force: true });
   }
   writeFileAtomic(lossFile, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
   writeJsonAtomic(path.join(out, 'config.json'), config);
@@ -199,7 +199,7 @@ export function gifFrames<T>(all: T[]): T[] {
 export function writeRunArtefacts(out: string, iter: number, png: Buffer, config: RunConfig, rows: LossRow[]): void {
   writeFileAtomic(path.join(out, 'samples', `step-${String(iter).padStart(8, '0')}.png`), png);
   writeFileAtomic(path.join(out, 'latest.png'), png);
-  saveLinePlot(path.join(out, 'losses.png'), {
+  saveLinePlot(path.join(out, 'losses.svg'), {
     title: `${config.loss} on ${config.toy ?? config.dset}`,
     xLabel: 'iteration',
     series: [
