@@ -22,6 +22,8 @@ export { linePlotSvg, scatterPlotSvg, svgToPng, saveLinePlot, saveScatterPlot } 
 export type { LinePlotOptions, LineSeries, ScatterPlotOptions } from './io/svg-plot';
 export { encodeGif, writeGif } from './io/gif';
 export type { GifOptions, GifFrame } from './io/gif';
+export { SummaryWriter } from './io/tensorboard';
+export type { SummaryWriterOptions, SummaryImageSize } from './io/tensorboard';
 export * as gan from './gan';
 export { GanTrainer, recipes, trainerFromRecipe, dcganGenerator, dcganCritic, toyGenerator, toyCritic, gradientPenalty, draganPenalty, clipWeights_ } from './gan';
 export type { GanTrainerOptions, StepStats, TrainerLoss, Recipe, PenaltyResult } from './gan';
