@@ -8,9 +8,9 @@
 // minutes), Adam lr 1e-4 betas (0.5, 0.9), 5 critic updates per generator update and
 // λ = 0.1 ("smaller lambda seems to help for toy tasks specifically"; the image default is 10).
 //
-// For each set it writes DIR/toy-<set>.png: the generator's samples (blue) over the critic's
+// For each set it writes DIR/toy-<set>.svg: the generator's samples (blue) over the critic's
 // values on a grid (background, red = high), with the real modes' centres (orange) or real
-// samples (grey); and DIR/toy-<set>-wasserstein.png, the critic's estimate over training.
+// samples (grey); and DIR/toy-<set>-wasserstein.svg, the critic's estimate over training.
 // It prints the modes covered (a mode counts when >= 1% of 2000 samples lie within 0.1 of
 // its centre; for the swiss roll the mean distance to the nearest of 2000 real points).
 import * as path from 'path';
@@ -18,7 +18,7 @@ import * as fs from 'fs';
 import * as tg from '../lib';
 import { GanTrainer, toyGenerator, toyCritic } from '../lib/gan';
 import { ToySampler, toyCenters, modeStats, ToyName, TOY_DATASETS } from '../lib/data';
-import { saveScatterPlot, saveLinePlot } from '../lib/io/plot';
+import { saveScatterPlot, saveLinePlot } from '../lib/io/svg-plot';
 
 function parseArgs(argv: string[]) {
   const o = {
@@ -131,7 +131,7 @@ function main(): void {
       const grid = tg.stack([xs.reshape(-1), ys.reshape(-1)], 1);
       return D.forward(grid).to('cpu').data() as Float32Array;
     }));
-    const file = path.join(o.out, `toy-${name}.png`);
+    const file = path.join(o.out, `toy-${name}.svg`);
     saveScatterPlot(file, {
       points: pts, name: 'generated', radius: 1, range: R, width: 480, height: 480,
       title: `WGAN-GP ${name}, ${o.iters} steps`,
@@ -140,7 +140,7 @@ function main(): void {
         ? [{ points: centres, name: 'mode centres', color: '#ff7f0e', radius: 3 }]
         : [{ points: real.subarray(0, 1000), name: 'real', color: '#7f7f7f', radius: 1 }],
     });
-    const lossFile = path.join(o.out, `toy-${name}-wasserstein.png`);
+    const lossFile = path.join(o.out, `toy-${name}-wasserstein.svg`);
     saveLinePlot(lossFile, {
       series: [{ name: 'critic estimate of W', values: west }], title: `${name}: mean D(real) - mean D(fake)`,
       xLabel: 'generator step', smooth: 0.9, width: 480, height: 300,

@@ -21,10 +21,12 @@ export type { ImageDataset, MnistDataset, TensorDataLoaderOptions, LoaderState, 
 export { writeFileAtomic, writeFileAtomicAsync, writeJsonAtomic } from './io/atomic';
 export { encodePng, decodePng, imageGrid, imageGridPixels, saveImageGrid } from './io/png';
 export type { ImageGridOptions } from './io/png';
-export { linePlotPng, saveLinePlot, scatterPlotPng, saveScatterPlot } from './io/plot';
-export type { LinePlotOptions, LineSeries, ScatterPlotOptions } from './io/plot';
+export { linePlotSvg, scatterPlotSvg, svgToPng, saveLinePlot, saveScatterPlot } from './io/svg-plot';
+export type { LinePlotOptions, LineSeries, ScatterPlotOptions } from './io/svg-plot';
 export { encodeGif, writeGif } from './io/gif';
 export type { GifOptions, GifFrame } from './io/gif';
+export { SummaryWriter } from './io/tensorboard';
+export type { SummaryWriterOptions, SummaryImageSize } from './io/tensorboard';
 export * as gan from './gan';
 export { GanTrainer, recipes, trainerFromRecipe, dcganGenerator, dcganCritic, toyGenerator, toyCritic, gradientPenalty, draganPenalty, clipWeights_ } from './gan';
 export type { GanTrainerOptions, StepStats, TrainerLoss, Recipe, PenaltyResult } from './gan';

@@ -26,12 +26,15 @@ const flags = (...extra: string[]) => parseFlags([...small, ...extra], trainFlag
 test('a short run writes grids, latest.png, losses (JSONL + plot), the GIF and a loadable checkpoint', async () => {
   const out = path.join(tmp, 'run');
   const r = await trainRun(flags('--iters', '4', '--sample-every', '2', '--checkpoint-every', '2', '--out', out), quiet);
-  for (const f of ['latest.png', 'losses.png', 'losses.jsonl', 'progress.gif', 'config.json', 'samples/step-00000002.png', 'samples/step-00000004.png']) {
+  for (const f of ['latest.png', 'losses.svg', 'losses.jsonl', 'progress.gif', 'config.json', 'samples/step-00000002.png', 'samples/step-00000004.png']) {
     assert.ok(fs.existsSync(path.join(out, f)), `${f} is missing`);
   }
   const grid = decodePng(fs.readFileSync(path.join(out, 'latest.png')));
   assert.equal([grid.width, grid.height], [8 * 28 + 9 * 2, 8 * 28 + 9 * 2], '8x8 grid of 28x28 with padding 2');
   assert.is(fs.readFileSync(path.join(out, 'progress.gif')).subarray(0, 6).toString(), 'GIF89a');
+  const plot = fs.readFileSync(path.join(out, 'losses.svg'), 'utf8');
+  assert.match(plot, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  assert.ok(plot.includes('data-series="0"') && plot.includes('data-series="1"'), 'the critic and generator losses drawn');
   const rows = fs.readFileSync(path.join(out, 'losses.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(rows.map((x) => x.iter), [1, 2, 3, 4]);
   assert.ok(rows.every((x) => Number.isFinite(x.criticLoss) && Number.isFinite(x.generatorLoss) && x.penalty > 0));

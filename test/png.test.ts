@@ -5,7 +5,6 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tg from '../lib';
 import { encodePng, decodePng, imageGrid, imageGridPixels, saveImageGrid } from '../lib/io/png';
-import { linePlotPng, scatterPlotPng, niceTicks, formatTick } from '../lib/io/plot';
 import { encodeGif, writeGif } from '../lib/io/gif';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tg-png-'));
@@ -92,81 +91,6 @@ test('saveImageGrid writes a decodable PNG atomically', () => {
 });
 
 /** Distinct colours and non-white pixel count of a decoded image. */
-function inkStats(d: { data: Uint8Array; width: number; height: number }) {
-  const colours = new Set<number>();
-  let ink = 0;
-  for (let i = 0; i < d.width * d.height; i++) {
-    const r = d.data[4 * i], g = d.data[4 * i + 1], b = d.data[4 * i + 2];
-    colours.add((r << 16) | (g << 8) | b);
-    if (r !== 255 || g !== 255 || b !== 255) ink++;
-  }
-  return { colours: colours.size, ink };
-}
-
-/** Pixels of an exact colour. */
-function countColour(d: { data: Uint8Array; width: number; height: number }, rgb: number[]) {
-  let c = 0;
-  for (let i = 0; i < d.width * d.height; i++) if (d.data[4 * i] === rgb[0] && d.data[4 * i + 1] === rgb[1] && d.data[4 * i + 2] === rgb[2]) c++;
-  return c;
-}
-
-test('line plot: right size, drawn series colours, text present', () => {
-  const values = Array.from({ length: 500 }, (_, i) => Math.exp(-i / 100) + 0.05 * Math.sin(i));
-  const png = linePlotPng({
-    series: [{ name: 'D loss', values, color: '#ff0000' }, { name: 'G loss', values: values.map((v) => 1 - v), color: [0, 0, 255] }],
-    width: 480, height: 320, title: 'Losses', xLabel: 'iteration', yLabel: 'loss',
-  });
-  const d = decodePng(png);
-  assert.equal([d.width, d.height], [480, 320]);
-  const s = inkStats(d);
-  assert.ok(s.colours >= 4, `colours ${s.colours}`);
-  assert.ok(s.ink > 2000, `ink ${s.ink}`);
-  assert.ok(countColour(d, [255, 0, 0]) > 300, 'red series drawn');
-  assert.ok(countColour(d, [0, 0, 255]) > 300, 'blue series drawn');
-  assert.ok(countColour(d, [0, 0, 0]) > 200, 'black text drawn');
-});
-
-test('line plot: long series (envelope), logY, NaN gaps, smoothing and a constant series do not fail', () => {
-  const long = Float32Array.from({ length: 100000 }, (_, i) => Math.sin(i / 1000) + (i % 7) / 10);
-  for (const opts of [
-    { series: [{ values: long }] },
-    { series: [{ name: 'w', values: Array.from({ length: 300 }, (_, i) => 10 ** (-i / 50)) }], logY: true },
-    { series: [{ name: 'gap', values: [1, 2, NaN, 3, Infinity, 2, 1] }], smooth: 0.6 },
-    { series: [{ name: 'flat', values: [5, 5, 5] }, { name: 'one', values: [4] }] },
-  ]) {
-    const d = decodePng(linePlotPng({ ...opts, width: 300, height: 200 }));
-    assert.equal([d.width, d.height], [300, 200]);
-    assert.ok(inkStats(d).colours >= 3);
-  }
-  assert.throws(() => linePlotPng({ series: [] }), /options.series/);
-  assert.throws(() => linePlotPng({ series: [{ values: [1], color: 'red' }] }), /colour/);
-});
-
-test('scatter plot: right size, points and centres in their colours', () => {
-  const pts = Array.from({ length: 400 }, (_, i) => ({ x: Math.cos(i), y: Math.sin(i) }));
-  const png = scatterPlotPng({
-    points: pts, color: '#00aa00', extra: [{ points: [[0, 0], [1, 1]], color: '#ff00ff', radius: 4, name: 'centres' }],
-    width: 320, height: 300, range: 2, title: 'toy',
-  });
-  const d = decodePng(png);
-  assert.equal([d.width, d.height], [320, 300]);
-  assert.ok(countColour(d, [0, 170, 0]) > 400, 'green points drawn');
-  assert.ok(countColour(d, [255, 0, 255]) > 50, 'magenta centres drawn');
-  const t = scatterPlotPng({ points: tg.randn([50, 2]), field: { values: tg.rand([16 * 16]), size: 16 } });
-  assert.equal([decodePng(t).width, decodePng(t).height], [400, 400]);
-  assert.throws(() => scatterPlotPng({ points: tg.randn([5, 3]) }), /\(N, 2\)/);
-});
-
-test('nice ticks and tick labels', () => {
-  assert.equal(niceTicks(0, 10, 5).ticks, [0, 2, 4, 6, 8, 10]);
-  assert.is(niceTicks(-0.013, 0.041, 5).step, 0.01);
-  assert.is(formatTick(0.30000000000000004, 0.1), '0.3');
-  assert.is(formatTick(-2, 1), '-2');
-  assert.is(formatTick(2e6, 1e6), '2e6');
-  assert.is(formatTick(1.5e-5, 5e-6), '1.5e-5');
-  assert.is(formatTick(1e-17, 0.5), '0');
-});
-
 test('GIF: header, size, frames; atomic file', () => {
   const frames = [0, 1, 2].map((k) => imageGrid(tg.full([4, 3, 6, 6], k / 2 - 0.5), { nrow: 2 }));
   for (const palette of ['per-frame', 'shared'] as const) {

@@ -130,7 +130,7 @@ test("seed 002's toy experiment: as written (no --loss) refused; with --loss wga
   assert.match(r.stdout, /note: --generator deconv ignored with --dset toy/);
   assert.match(r.stdout, /modes covered: \d\/8/);
   const out = path.join(cwd, 'toy');
-  exists(out, 'latest.png', 'samples/step-00000001.png', 'samples/step-00000002.png', 'progress.gif', 'losses.png', 'checkpoints/latest.json');
+  exists(out, 'latest.png', 'samples/step-00000001.png', 'samples/step-00000002.png', 'progress.gif', 'losses.svg', 'checkpoints/latest.json');
   assert.equal(pngSize(path.join(out, 'latest.png')), [480, 480], 'a scatter plot, not an image grid');
   assert.is(fs.readFileSync(path.join(out, 'progress.gif')).subarray(0, 6).toString(), 'GIF89a');
   const c = configOf(path.join(out, 'checkpoints'));

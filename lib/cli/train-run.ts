@@ -2,7 +2,7 @@
 // names) -> a RunSpec for the engine in lib/gan/run.ts (data, config, models, trainer,
 // checkpoints, exact resume), progress printing, and what a run writes in --out:
 //   samples/step-00000200.png + latest.png   8×8 grids from fixed noise
-//   losses.jsonl + losses.png                per-iteration numbers and their plot
+//   losses.jsonl + losses.svg                per-iteration numbers and their plot
 //   progress.gif                             the grids over training
 //   checkpoints/                             crash-safe, resumable (lib/gan/checkpoint)
 import * as fs from 'fs';

@@ -2,14 +2,14 @@
 // (./run.ts), the same for the CLI, the worker and user code:
 //   config.json                              the resolved RunConfig
 //   samples/step-00000200.png + latest.png   8×8 grids from fixed noise (a toy run: scatter plots)
-//   losses.jsonl + losses.png                per-iteration numbers and their plot
+//   losses.jsonl + losses.svg                per-iteration numbers and their plot
 //   progress.gif                             the grids over training
 // (checkpoints/ is the loop's own: TrainOptions.checkpointRoot.) On a resumed run the loss log is
 // cut back to the checkpoint's step, so it holds each iteration once.
 import * as fs from 'fs';
 import * as path from 'path';
 import { is, TorchError } from '../errors';
-import { saveLinePlot } from '../io/plot';
+import { saveLinePlot } from '../io/svg-plot';
 import { writeGif } from '../io/gif';
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic';
 import type { RunConfig } from './run-config';
@@ -34,7 +34,7 @@ export function runArtefacts(out: string): RunObserver & { readonly rows: readon
       if (run.resumedFrom) {
         rows = readRows(lossFile).filter((r) => r.iter <= run.iteration);
       } else {
-        for (const stale of ['losses.jsonl', 'losses.png', 'progress.gif']) fs.rmSync(path.join(out, stale), { force: true });
+        for (const stale of ['losses.jsonl', 'losses.svg', 'losses.png', 'progress.gif']) fs.rmSync(path.join(out, stale), { force: true });
         rows = [];
       }
       writeFileAtomic(lossFile, rows.map((r) => JSON.stringify(r)).join('\n') + (rows.length ? '\n' : ''));
@@ -66,7 +66,7 @@ export function gifFrames<T>(all: T[]): T[] {
 export function writeRunArtefacts(out: string, iter: number, png: Buffer, config: RunConfig, rows: LossRow[]): void {
   writeFileAtomic(path.join(out, 'samples', `step-${String(iter).padStart(8, '0')}.png`), png);
   writeFileAtomic(path.join(out, 'latest.png'), png);
-  saveLinePlot(path.join(out, 'losses.png'), {
+  saveLinePlot(path.join(out, 'losses.svg'), {
     title: `${config.loss} on ${config.toy ?? config.dataset}`,
     xLabel: 'iteration',
     series: [

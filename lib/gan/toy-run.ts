@@ -18,7 +18,7 @@ import { ToySampler, TOY_DATASETS, toyCenters, modeStats } from '../data/toy';
 import type { ToyName, ModeStats } from '../data/toy';
 import type { DataFingerprint } from '../data';
 import { toyCritic, toyGenerator } from './models';
-import { scatterPlotPng } from '../io/plot';
+import { scatterPlotSvg, svgToPng } from '../io/svg-plot';
 import { RunConfigError } from './run-config';
 import type { OptionNamer, RunConfig, RunSpec } from './run-config';
 
@@ -125,20 +125,21 @@ export function criticField(critic: Module, device: string, size = 64): Float32A
 }
 
 /**
- * A scatter plot (PNG) of generated points (blue) against real points of the set (grey) and,
- * for the Gaussian mixtures, the mode centres (orange); over the critic's values when given.
+ * A scatter plot of generated points (blue) against real points of the set (grey) and, for the
+ * Gaussian mixtures, the mode centres (orange); over the critic's values when given. An SVG
+ * rasterised to PNG: it is the run's sample frame (latest.png, the GIF).
  */
 export function toyScatterPng(points: Tensor | Float32Array, name: ToyName, title: string, field?: Float32Array): Buffer {
   const centres = toyCenters(name);
   const real = new ToySampler(name, { seed: PLOT_REAL_SEED }).sample(TOY_PLOT_POINTS);
-  return scatterPlotPng({
+  return svgToPng(scatterPlotSvg({
     points: real, name: 'real', color: '#9a9a9a', radius: 1, range: TOY_PLOT_RANGE, width: 480, height: 480, title,
     extra: [
       { points: points instanceof Tensor ? points.detach().to('cpu') : points, name: 'generated', color: '#1f77b4', radius: 1 },
       ...(centres ? [{ points: centres, name: 'mode centres', color: '#ff7f0e', radius: 2 }] : []),
     ],
     ...(field ? { field: { values: field, size: Math.round(Math.sqrt(field.length)) } } : {}),
-  });
+  }));
 }
 
 /**
