@@ -129,6 +129,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterAutograd(env, exports);
   RegisterDevice(env, exports);
   RegisterDistributed(env, exports);
+  RegisterRandom(env, exports);
   return exports;
 }
 

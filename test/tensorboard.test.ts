@@ -275,5 +275,27 @@ tbTest("a torn last record (a crash mid-write) is what TensorBoard's reader stop
   assert.match(r.stderr, /failed event crc32 check/, 'the CRC is checked, so our CRCs passing means something');
 });
 
+tbTest('a training run with --log-dir: TensorBoard reads each step\'s losses, W estimate, penalty and grad norm (the loss log\'s numbers) and the sample grids', async () => {
+  const { trainRun, trainFlags } = await import('../lib/cli/train-run');
+  const { parseFlags } = await import('../lib/cli/args');
+  const out = newDir();
+  const logDir = path.join(out, 'tb');
+  const flags = parseFlags(['--dset', 'toy', '--iters', '4', '--batch-size', '32', '--base-width', '8', '--noise-dim', '4', '--sample-every', '2', '--out', out, '--log-dir', logDir], trainFlags('mnist'));
+  await trainRun(flags, () => {});
+  const rows = fs.readFileSync(path.join(out, 'losses.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const got = dump(logDir).legacy;
+  const series = (tag: string) => got.scalars[tag].map((s: any) => [s.step, s.value]);
+  assert.equal(series('loss/critic'), rows.map((r) => [r.iter, Math.fround(r.criticLoss)]));
+  assert.equal(series('loss/generator'), rows.map((r) => [r.iter, Math.fround(r.generatorLoss)]));
+  assert.equal(series('wasserstein_estimate'), rows.map((r) => [r.iter, Math.fround(r.wasserstein)]));
+  assert.equal(series('penalty'), rows.map((r) => [r.iter, Math.fround(r.penalty)]));
+  assert.equal(series('grad_norm'), rows.map((r) => [r.iter, Math.fround(r.gradNorm)]));
+  assert.equal(got.scalars.iterations_per_second.map((s: any) => s.step), [2, 3, 4]);
+  assert.ok(got.scalars.iterations_per_second.every((s: any) => s.value > 0));
+  assert.equal(got.images.samples.map((i: any) => i.step), [2, 4]);
+  const latest = fs.readFileSync(path.join(out, 'samples', 'step-00000004.png'));
+  assert.ok(Buffer.from(got.images.samples[1].png_b64, 'base64').equals(latest), 'the grid TensorBoard shows is the one written to samples/');
+});
+
 test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
 test.run();

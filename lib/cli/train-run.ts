@@ -15,7 +15,7 @@ import type { ModeStats } from '../data';
 import { Progress } from './progress';
 import { StepStats } from '../gan';
 import { ImageDataset } from '../data';
-import { runArtefacts } from '../gan/artefacts';
+import { runArtefacts, tensorBoardLog } from '../gan/artefacts';
 import { lockRunDir } from '../gan/run-lock';
 import {
   RUN_DSETS, RUN_LOSSES, RUN_OPTIONS, RUN_SPEC_KEYS, PreparedRun, RunConfig, RunConfigError, RunObserver, TrainEnd, TrainingRun, pickRunSpec, prepareRun, resolveRunConfig, loadRunData as loadRunDataLib,
@@ -59,6 +59,7 @@ export function trainFlags(dataset: (typeof DSETS)[number]): FlagSpecs {
     out: { type: 'string', default: 'generated', aliases: ['--monitor-path'], help: 'output folder' },
     resume: { type: 'bool', default: false, help: 'continue from the latest checkpoint in --out' },
     threads: { type: 'int', min: 1, help: 'libtorch threads (default: all cores)' },
+    'log-dir': { type: 'string', help: 'also write TensorBoard event files here (losses, W estimate, penalty, grad norm, it/s, sample grids): tensorboard --logdir DIR' },
   };
 }
 
@@ -113,18 +114,19 @@ export async function trainRun(f: ParsedFlags, log: (m: string) => void = (m) =>
     throw e;
   }
   try {
-    return await trainPrepared(out, ckptDir, prepared, log);
+    return await trainPrepared(out, ckptDir, prepared, log, f.logDir as string | undefined);
   } finally {
     lock.release();
   }
 }
 
-async function trainPrepared(out: string, ckptDir: string, prepared: PreparedRun, log: (m: string) => void): Promise<TrainResult> {
+async function trainPrepared(out: string, ckptDir: string, prepared: PreparedRun, log: (m: string) => void, logDir?: string): Promise<TrainResult> {
   const { config, dataset } = prepared;
   log(`data: ${dataset.source}`);
   const run = TrainingRun.create(config, dataset, prepared.resumeFrom !== undefined ? { resumeFrom: prepared.resumeFrom } : {});
   let modes: TrainResult['modes'];
   let end: TrainEnd;
+  let board: ReturnType<typeof tensorBoardLog> | null = null;
   try {
     if (run.resumedFrom) log(`resuming from ${run.resumedFrom.dir} (iteration ${run.resumedFrom.step})`);
     log(`model: generator ${run.generator.numParameters()} parameters, critic ${run.critic.numParameters()}; ${config.loss}, n_critic ${config.nCritic}, ${config.optD} lr ${config.lrD}; ${config.iters} iterations of batch ${config.batchSize} on ${config.device}`);
@@ -133,7 +135,8 @@ async function trainPrepared(out: string, ckptDir: string, prepared: PreparedRun
     const printer: RunObserver = {
       onStep: (_r, s) => progress.update(s.iteration, { D: s.criticLoss, G: s.generatorLoss, ...(showWasserstein ? { W: s.wassersteinEstimate } : {}) }),
     };
-    end = await run.train({ observers: [runArtefacts(out), printer], checkpointRoot: ckptDir });
+    board = logDir !== undefined ? tensorBoardLog(path.resolve(logDir)) : null;
+    end = await run.train({ observers: [runArtefacts(out), printer, ...(board ? [board] : [])], checkpointRoot: ckptDir });
     if (config.toy !== undefined) {
       const x = run.sample(2000, 0);
       const pts = x.to('cpu').data() as Float32Array;
@@ -141,6 +144,7 @@ async function trainPrepared(out: string, ckptDir: string, prepared: PreparedRun
       modes = toyModes(config.toy, pts) ?? undefined;
     }
   } finally {
+    board?.close();
     run.dispose();
   }
   const done = end.step - (run.resumedFrom?.step ?? 0);

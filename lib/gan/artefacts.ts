@@ -11,6 +11,7 @@ import * as path from 'path';
 import { is, TorchError } from '../errors';
 import { saveLinePlot } from '../io/svg-plot';
 import { writeGif } from '../io/gif';
+import { SummaryWriter } from '../io/tensorboard';
 import { writeFileAtomic, writeJsonAtomic } from '../io/atomic';
 import type { RunConfig } from './run-config';
 import type { RunObserver, TrainingRun } from './run';
@@ -105,4 +106,41 @@ export function readRows(file: string, warn: (m: string) => void = (m) => proces
     rows.push(row);
   }
   return rows;
+}
+
+/**
+ * The observer that logs a run to TensorBoard event files in `logDir` (lib/io/tensorboard.ts):
+ * per step the losses, the Wasserstein estimate, the penalty, the gradient norm and it/s; per
+ * sample grid the image. `tensorboard --logdir DIR` shows them.
+ */
+export function tensorBoardLog(logDir: string): RunObserver & { close(): void } {
+  const writer = new SummaryWriter(logDir);
+  let lastTime = 0;
+  let lastStep = -1;
+  return {
+    onStep(_run, s) {
+      const step = s.iteration;
+      writer.addScalar('loss/critic', s.criticLoss, step);
+      writer.addScalar('loss/generator', s.generatorLoss, step);
+      writer.addScalar('wasserstein_estimate', s.wassersteinEstimate, step);
+      writer.addScalar('penalty', s.penalty, step);
+      if (Number.isFinite(s.gradNorm)) writer.addScalar('grad_norm', s.gradNorm, step);
+      const now = Date.now();
+      if (lastStep >= 0 && now > lastTime) writer.addScalar('iterations_per_second', ((step - lastStep) * 1000) / (now - lastTime), step);
+      lastTime = now;
+      lastStep = step;
+    },
+    onSample(_run, step, png) {
+      writer.addImage('samples', png, step);
+    },
+    onCheckpoint() {
+      writer.flush(); // what a checkpoint covers is on disk with it
+    },
+    onEnd() {
+      writer.close();
+    },
+    close() {
+      if (!writer.closed) writer.close();
+    },
+  };
 }
