@@ -11,8 +11,8 @@
 // (regenerate with /usr/bin/python3 scripts/fixtures/make_core_fixtures.py).
 import * as fs from 'fs';
 import * as path from 'path';
-import * as tg from '../lib';
-import { Tensor } from '../lib';
+import * as tg from 'torch-gan';
+import { Tensor } from 'torch-gan';
 
 interface Enc { shape: number[]; data: number[] }
 const fixturePath = path.join(__dirname, '..', 'test', 'fixtures', 'core.json');

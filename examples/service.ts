@@ -13,8 +13,12 @@ import * as fs from 'fs';
 import * as http from 'http';
 import * as path from 'path';
 import type { AddressInfo } from 'net';
-import { givenFlags, isUsageError, runCli, usageError } from '../lib/cli/args';
-import { TrainingWorker, GeneratorSampler, RunEvents, RunSpec, RunEnd, RUN_DSETS } from '../lib/gan';
+import { givenFlags, isUsageError, runCli, usageError } from 'torch-gan';
+import { TrainingWorker, GeneratorSampler, gan } from 'torch-gan';
+import type { RunSpec } from 'torch-gan';
+type RunEvents = gan.RunEvents;
+type RunEnd = gan.RunEnd;
+const RUN_DSETS = gan.RUN_DATASETS;
 
 export interface ServiceOptions {
   /** 0: a free port (default 8080) */

@@ -15,10 +15,11 @@
 // its centre; for the swiss roll the mean distance to the nearest of 2000 real points).
 import * as path from 'path';
 import * as fs from 'fs';
-import * as tg from '../lib';
-import { GanTrainer, toyGenerator, toyCritic } from '../lib/gan';
-import { ToySampler, toyCenters, modeStats, ToyName, TOY_DATASETS } from '../lib/data';
-import { saveScatterPlot, saveLinePlot } from '../lib/io/svg-plot';
+import * as tg from 'torch-gan';
+import { GanTrainer, toyGenerator, toyCritic, saveScatterPlot, saveLinePlot } from 'torch-gan';
+import { ToySampler, toyCenters, modeStats, data } from 'torch-gan';
+import type { ToyName } from 'torch-gan';
+const TOY_DATASETS = data.TOY_DATASETS;
 
 function parseArgs(argv: string[]) {
   const o = {

@@ -53,3 +53,7 @@ export function cli(argv: string[]): void {
   const m = require('./cli/main') as typeof import('./cli/main');
   if (!m.main(argv)) throw expectedError('cli() argv[0]', `a command (${Object.keys(m.COMMANDS).filter((c) => c !== 'doctor').join(', ')})`, JSON.stringify(argv[0]) ?? 'undefined');
 }
+
+/** The command line's flag vocabulary, for scripts of your own in the style of `npx torch-gan` (examples/service.ts). */
+export { runCli, parseFlags, givenFlags, helpText, usageError, isUsageError } from './cli/args';
+export type { FlagSpec, FlagSpecs, ParsedFlags } from './cli/args';

@@ -140,11 +140,11 @@ test('eigh: a batch [b, n, n] is decomposed matrix by matrix', () => {
 
 test('eigh: a wrong input is refused naming the argument, what was expected and what was received', () => {
   const cases: [() => unknown, typeof TypeError | typeof TorchError, RegExp][] = [
-    [() => tg.linalg.eigh(tg.zeros([3])), TypeError, /^linalgEigh\(\): argument 'self' must be a Tensor of square matrices \[\.\.\., n, n\], received a float32 Tensor of shape \[3\]/],
-    [() => tg.linalg.eigh(tg.zeros([2, 3])), TypeError, /argument 'self' must be a Tensor of square matrices .*, received a float32 Tensor of shape \[2, 3\]/],
-    [() => tg.linalg.eigh(tg.zeros([2, 2], { dtype: 'int64' })), TypeError, /argument 'self' must be a float32 or float64 Tensor, received an int64 Tensor of shape \[2, 2\]/],
-    [() => tg.linalg.eigh(tg.eye(2), 'X' as never), TypeError, /argument 'uplo' must be 'L' \(the lower triangle\) or 'U' \(the upper\), received string 'X'/],
-    [() => tg.linalg.eigh(3 as never), TypeError, /argument 'self' must be a Tensor, received number 3/],
+    [() => tg.linalg.eigh(tg.zeros([3])), TorchError, /^linalgEigh\(\): argument 'self' must be a Tensor of square matrices \[\.\.\., n, n\], received a float32 Tensor of shape \[3\]/],
+    [() => tg.linalg.eigh(tg.zeros([2, 3])), TorchError, /argument 'self' must be a Tensor of square matrices .*, received a float32 Tensor of shape \[2, 3\]/],
+    [() => tg.linalg.eigh(tg.zeros([2, 2], { dtype: 'int64' })), TorchError, /argument 'self' must be a float32 or float64 Tensor, received an int64 Tensor of shape \[2, 2\]/],
+    [() => tg.linalg.eigh(tg.eye(2), 'X' as never), TorchError, /argument 'uplo' must be 'L' \(the lower triangle\) or 'U' \(the upper\), received string 'X'/],
+    [() => tg.linalg.eigh(3 as never), TorchError, /argument 'self' must be a Tensor, received number 3/],
     [() => { const t = tg.eye(2); t.dispose(); return tg.linalg.eigh(t); }, TorchError, /argument 'self' is a disposed Tensor/],
   ];
   for (const [call, cls, msg] of cases) {
@@ -156,6 +156,7 @@ test('eigh: a wrong input is refused naming the argument, what was expected and 
       err = e;
     }
     assert.instance(err, cls, String(err));
+    assert.is((err as TorchError).code, msg.source.includes('disposed') ? 'ERR_TENSOR_DISPOSED' : 'ERR_INVALID_ARG', String(err));
     assert.match((err as Error).message, msg);
     assert.is(tg.memory().tensors, before);
   }
