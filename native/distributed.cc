@@ -85,6 +85,10 @@ struct InitSpec {
   int rank = 0, worldSize = 1, port = 0;
   std::string addr, deviceHost, iface;
   std::chrono::milliseconds timeout{0};
+  // torchrun: its agent serves the store (TORCHELASTIC_USE_AGENT_STORE), every rank is a client,
+  // and the keys live under a prefix ("/worker/attempt_N", as torch.distributed's).
+  bool agentStore = false;
+  std::string prefix;
 };
 
 static DistRegistry& Registry(Napi::Env env) {
@@ -101,12 +105,18 @@ static std::shared_ptr<DistGroup> Create(const InitSpec& spec) {
   g->timeout = spec.timeout;
   std::string where = "rank " + std::to_string(spec.rank) + " of " + std::to_string(spec.worldSize) + " at " + spec.addr + ":" +
                       std::to_string(spec.port);
+  const bool serve = spec.rank == 0 && !spec.agentStore;
   try {
-    g->store = c10::make_intrusive<::c10d::TCPStore>(
-        spec.addr, StoreOptions(static_cast<uint16_t>(spec.port), spec.rank == 0, static_cast<size_t>(spec.worldSize), spec.timeout));
+    c10::intrusive_ptr<::c10d::Store> tcp = c10::make_intrusive<::c10d::TCPStore>(
+        spec.addr, StoreOptions(static_cast<uint16_t>(spec.port), serve, static_cast<size_t>(spec.worldSize), spec.timeout));
+    if (spec.prefix.empty()) {
+      g->store = tcp;
+    } else {
+      g->store = c10::make_intrusive<::c10d::PrefixStore>(spec.prefix, tcp);
+    }
   } catch (...) {
-    throw Classify(std::string(spec.rank == 0 ? "serving" : "joining") + " the rendezvous store (" + where + ", timeout " +
-                       std::to_string(spec.timeout.count()) + " ms; check MASTER_ADDR, MASTER_PORT and WORLD_SIZE on every rank)",
+    throw Classify(std::string(serve ? "serving" : "joining") + (spec.agentStore ? " torchrun's agent store (TORCHELASTIC_USE_AGENT_STORE; " : " the rendezvous store (") +
+                       where + ", timeout " + std::to_string(spec.timeout.count()) + " ms; check MASTER_ADDR, MASTER_PORT and WORLD_SIZE on every rank)",
                    std::current_exception());
   }
   try {
@@ -136,6 +146,8 @@ static InitSpec SpecArgs(const Napi::CallbackInfo& info) {
   std::string backend = StringArg(info, 5, "backend");
   s.deviceHost = StringArg(info, 6, "deviceHost");
   s.iface = StringArg(info, 7, "glooInterface");
+  s.agentStore = BoolArg(info, 8, "agentStore");
+  s.prefix = StringArg(info, 9, "storePrefix");
   auto range = [&](const char* name, int64_t v, int64_t lo, int64_t hi) {
     if (v < lo || v > hi) {
       throw Napi::RangeError::New(info.Env(), std::string(CurrentOp()) + "(): argument '" + name + "' must be an integer in [" + std::to_string(lo) + ", " +
@@ -270,7 +282,7 @@ void RegisterDistributed(Napi::Env env, Napi::Object exports) {
     o.Set("ncclReason", Napi::String::New(info.Env(), kNcclUnavailable));
     return o;
   });
-  // (rank, worldSize, masterAddr, masterPort, timeoutMs, backend, deviceHost, glooInterface) -> id
+  // (rank, worldSize, masterAddr, masterPort, timeoutMs, backend, deviceHost, glooInterface, agentStore, storePrefix) -> id
   TG_OP(exports, "distInit", {
     at::NoGradGuard ng;
     return Napi::Number::New(info.Env(), static_cast<double>(Register(info.Env(), Create(SpecArgs(info)))));

@@ -146,7 +146,12 @@ test('options and environment variables are refused by name', () => {
   const env = { RANK: '0', WORLD_SIZE: '2', MASTER_ADDR: '127.0.0.1', MASTER_PORT: '29500' };
   assert.equal(resolveProcessGroupOptions({}, env), {
     rank: 0, worldSize: 2, masterAddr: '127.0.0.1', masterPort: 29500, localRank: 0, timeoutMs: 300000, backend: 'gloo', glooInterface: '', deviceHost: '127.0.0.1',
+    agentStore: false, storePrefix: '',
   });
+  // under torchrun: its agent serves the store; keys per restart attempt, as torch.distributed's
+  const agent = resolveProcessGroupOptions({}, { ...env, TORCHELASTIC_USE_AGENT_STORE: 'True', TORCHELASTIC_RESTART_COUNT: '2' });
+  assert.equal([agent.agentStore, agent.storePrefix], [true, '/worker/attempt_2']);
+  assert.is(resolveProcessGroupOptions({ agentStore: false }, { ...env, TORCHELASTIC_USE_AGENT_STORE: 'True' }).agentStore, false);
   const msg = (o: object, e: Record<string, string | undefined>) => errorMessage(() => resolveProcessGroupOptions(o, e));
   assert.match(msg({}, { ...env, RANK: 'abc' }), /environment variable RANK but received string 'abc'/);
   assert.match(msg({}, { ...env, RANK: '2' }), /Expected an integer in \[0, 2\) \(worldSize 2\) for .*RANK but received string '2'/);
@@ -160,6 +165,7 @@ test('options and environment variables are refused by name', () => {
   assert.match(msg({ timeoutMs: 0 }, env), /option 'timeoutMs' but received number 0/);
   assert.match(msg({ backend: 'mpi' }, env), /'gloo' or 'nccl' for .*option 'backend' but received string 'mpi'/);
   assert.match(msg({ rnak: 0 } as object, env), /Unknown option 'rnak'/);
+  assert.match(msg({ agentStore: 'yes' }, env), /Expected a boolean for initProcessGroup\(\) option 'agentStore' but received string 'yes'/);
   // options win over the environment
   assert.is(resolveProcessGroupOptions({ rank: 1, masterPort: 1234 }, env).rank, 1);
   assert.is(resolveProcessGroupOptions({ masterAddr: 'node7' }, env).deviceHost, '');
