@@ -109,6 +109,7 @@ dtest('a MASTER_PORT nobody serves: a clear timeout error within the timeout, no
   assert.is(e.code, 'ERR_TORCH_DISTRIBUTED_TIMEOUT', e.message);
   assert.match(e.message, /joining the rendezvous store \(rank 1 of 2 at 127\.0\.0\.1:\d+, timeout 2000 ms; check MASTER_ADDR, MASTER_PORT/);
   assert.not.match(e.message, /Exception raised from|frame #/);
+  console.log(`  port nobody serves: ${e.code} after ${run.result.ms} ms`);
   assert.ok(run.result.ms < 2000 + 4000, `failed after ${run.result.ms} ms`);
 });
 
@@ -126,6 +127,7 @@ dtest('a WORLD_SIZE mismatch: both ranks fail clearly within the timeout', async
     assert.ok(run.ms < 2 * 2000 + 8000, `rank ${r} ended after ${run.ms} ms`);
   }
   assert.is(runs[0].result.error.code, 'ERR_TORCH_DISTRIBUTED_TIMEOUT', runs[0].result.error.message);
+  console.log(`  WORLD_SIZE mismatch: rank 0 ${runs[0].result.error.code} after ${runs[0].ms} ms, rank 1 ${runs[1].result.error.code} after ${runs[1].ms} ms (process lifetimes)`);
 });
 
 dtest('a rank killed in a collective: the other fails with a clear error within the timeout', async () => {

@@ -27,7 +27,7 @@ export const launchFlags: FlagSpecs = {
 const TITLE = 'Start N processes of a command on this machine for data-parallel training, with RANK, WORLD_SIZE, LOCAL_RANK, ' +
   'MASTER_ADDR=127.0.0.1 and MASTER_PORT set as torchrun does. The command after -- is a torch-gan command (train ...), a ' +
   'script (.js, .ts) or an executable. A rank that fails stops the others; the launcher exits with its code.\n\n' +
-  'Usage: npx torch-gan launch --nproc N [--master-port P] [--output all|rank0] -- train [train options]';
+  'Usage: npx torch-gan launch --nproc N [options] -- train [train options]';
 
 /** `launch --help`'s text. */
 export const launchHelp = (): string => helpText(TITLE, launchFlags);

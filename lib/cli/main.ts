@@ -10,7 +10,7 @@ export const COMMANDS = {
   train: 'train a GAN (default: WGAN-GP on MNIST; --dset fashion|cifar10|celeba|toy)',
   generate: 'sample images from a checkpoint',
   evaluate: 'FID, KID, classifier score and TVD of a checkpoint against the test set',
-  launch: 'start N ranks of a command for data-parallel training (launch --nproc 2 -- train ...)',
+  launch: 'start N ranks of a command for data-parallel training (--nproc 2 -- train ...)',
   doctor: 'what torch-gan finds and loads (libtorch, addon, threads, BLAS)',
 } as const;
 
