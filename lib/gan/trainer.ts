@@ -290,6 +290,7 @@ export class GanTrainer {
     try {
       dp.syncGradients(params.filter((p) => p.requiresGrad));
     } catch (e) {
+      if (e instanceof TypeError) throw e;  // a bad argument (e.g. a CUDA gradient for Gloo), as it was
       const code = (e as { code?: string })?.code;
       throw new TorchError(`GanTrainer: syncing the ${what} gradients (iteration ${this.iteration + 1}) failed: ${(e as Error)?.message ?? String(e)}`, { code: code ?? 'ERR_TORCH_DISTRIBUTED', cause: e });
     }
