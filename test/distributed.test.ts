@@ -126,7 +126,10 @@ dtest('a WORLD_SIZE mismatch: both ranks fail clearly within the timeout', async
     assert.match(e.message, /WORLD_SIZE/);
     assert.ok(run.ms < 2 * 2000 + 8000, `rank ${r} ended after ${run.ms} ms`);
   }
-  assert.is(runs[0].result.error.code, 'ERR_TORCH_DISTRIBUTED_TIMEOUT', runs[0].result.error.message);
+  // rank 0's store waits for 3 workers; 1.13's TCPStore stops waiting at the timeout without an
+  // error, so Gloo's connect then fails either by its timeout or on the peers' address list
+  // ("sizeof(impl_) == bytes.size(). 136 vs 68", seen once in a full-suite run): both name WORLD_SIZE
+  assert.match(runs[0].result.error.code, /^ERR_TORCH_DISTRIBUTED(_TIMEOUT)?$/, runs[0].result.error.message);
   console.log(`  WORLD_SIZE mismatch: rank 0 ${runs[0].result.error.code} after ${runs[0].ms} ms, rank 1 ${runs[1].result.error.code} after ${runs[1].ms} ms (process lifetimes)`);
 });
 
