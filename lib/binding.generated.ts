@@ -84,9 +84,9 @@ export interface NativeBinding {
   /** Which backends this build has, and why not where it has not. */
   distAvailable(): { gloo: boolean; glooReason?: string; nccl: boolean; ncclReason?: string };
   /** Joins (rank 0: serves) the rendezvous and creates the group: its id. */
-  distInit(rank: number, worldSize: number, masterAddr: string, masterPort: number, timeoutMs: number, backend: 'gloo' | 'nccl', deviceHost: string, glooInterface: string): number;
+  distInit(rank: number, worldSize: number, masterAddr: string, masterPort: number, timeoutMs: number, backend: 'gloo' | 'nccl', deviceHost: string, glooInterface: string, agentStore: boolean, storePrefix: string): number;
   /** The same on a worker thread. */
-  distInitAsync(rank: number, worldSize: number, masterAddr: string, masterPort: number, timeoutMs: number, backend: 'gloo' | 'nccl', deviceHost: string, glooInterface: string): Promise<number>;
+  distInitAsync(rank: number, worldSize: number, masterAddr: string, masterPort: number, timeoutMs: number, backend: 'gloo' | 'nccl', deviceHost: string, glooInterface: string, agentStore: boolean, storePrefix: string): Promise<number>;
   distInfo(group: number): { rank: number; worldSize: number; timeoutMs: number; backend: 'gloo' };
   /**
    * Releases the group and its store (joins Gloo's threads; bounded by the timeout when a peer

@@ -93,6 +93,10 @@ struct InitSpec {
   int rank = 0, worldSize = 1, port = 0;
   std::string addr, deviceHost, iface;
   std::chrono::milliseconds timeout{0};
+  // torchrun: its agent serves the store (TORCHELASTIC_USE_AGENT_STORE), every rank is a client,
+  // and the keys live under a prefix ("/worker/attempt_N", as torch.distributed's).
+  bool agentStore = false;
+  std::string prefix;
 };
 
 static DistRegistry& Registry(Napi::Env env) {
@@ -109,12 +113,18 @@ static std::shared_ptr<DistGroup> Create(const InitSpec& spec) {
   g->timeout = spec.timeout;
   std::string where = "rank " + std::to_string(spec.rank) + " of " + std::to_string(spec.worldSize) + " at " + spec.addr + ":" +
                       std::to_string(spec.port);
+  const bool serve = spec.rank == 0 && !spec.agentStore;
   try {
-    g->store = c10::make_intrusive<::c10d::TCPStore>(
-        spec.addr, StoreOptions(static_cast<uint16_t>(spec.port), spec.rank == 0, static_cast<size_t>(spec.worldSize), spec.timeout));
+    c10::intrusive_ptr<::c10d::Store> tcp = c10::make_intrusive<::c10d::TCPStore>(
+        spec.addr, StoreOptions(static_cast<uint16_t>(spec.port), serve, static_cast<size_t>(spec.worldSize), spec.timeout));
+    if (spec.prefix.empty()) {
+      g->store = tcp;
+    } else {
+      g->store = c10::make_intrusive<::c10d::PrefixStore>(spec.prefix, tcp);
+    }
   } catch (...) {
-    throw Classify(std::string(spec.rank == 0 ? "serving" : "joining") + " the rendezvous store (" + where + ", timeout " +
-                       std::to_string(spec.timeout.count()) + " ms; check MASTER_ADDR, MASTER_PORT and WORLD_SIZE on every rank)",
+    throw Classify(std::string(serve ? "serving" : "joining") + (spec.agentStore ? " torchrun's agent store (TORCHELASTIC_USE_AGENT_STORE; " : " the rendezvous store (") +
+                       where + ", timeout " + std::to_string(spec.timeout.count()) + " ms; check MASTER_ADDR, MASTER_PORT and WORLD_SIZE on every rank)",
                    std::current_exception());
   }
   try {
@@ -139,9 +149,10 @@ static std::shared_ptr<DistGroup> GroupArg(const Napi::CallbackInfo& info, size_
 
 // What distInit and distInitAsync take: the rendezvous (rank 0 serves the store at
 // masterAddr:masterPort), the backend, the address peers reach this host by (deviceHost, '' for
-// the default) and a network interface for Gloo ('' for none).
+// the default), a network interface for Gloo ('' for none), whether to join torchrun's agent
+// store as a client (agentStore) and the key prefix under it ('' for none).
 // ts: (rank: number, worldSize: number, masterAddr: string, masterPort: number, timeoutMs: number,
-//   backend: 'gloo' | 'nccl', deviceHost: string, glooInterface: string)
+//   backend: 'gloo' | 'nccl', deviceHost: string, glooInterface: string, agentStore: boolean, storePrefix: string)
 static InitSpec SpecArgs(const Napi::CallbackInfo& info, size_t i) {
   InitSpec s;
   int64_t rank = IntArg(info, i, "rank"), world = IntArg(info, i + 1, "worldSize");
@@ -150,6 +161,8 @@ static InitSpec SpecArgs(const Napi::CallbackInfo& info, size_t i) {
   std::string backend = StringArg(info, i + 5, "backend");
   s.deviceHost = StringArg(info, i + 6, "deviceHost");
   s.iface = StringArg(info, i + 7, "glooInterface");
+  s.agentStore = BoolArg(info, i + 8, "agentStore");
+  s.prefix = StringArg(info, i + 9, "storePrefix");
   auto range = [&](const char* name, int64_t v, int64_t lo, int64_t hi) {
     if (v < lo || v > hi) ThrowInvalid(info.Env(), name, "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]", std::to_string(v));
   };

@@ -109,6 +109,7 @@ dtest('a MASTER_PORT nobody serves: a clear timeout error within the timeout, no
   assert.is(e.code, 'ERR_TORCH_DISTRIBUTED_TIMEOUT', e.message);
   assert.match(e.message, /joining the rendezvous store \(rank 1 of 2 at 127\.0\.0\.1:\d+, timeout 2000 ms; check MASTER_ADDR, MASTER_PORT/);
   assert.not.match(e.message, /Exception raised from|frame #/);
+  console.log(`  port nobody serves: ${e.code} after ${run.result.ms} ms`);
   assert.ok(run.result.ms < 2000 + 4000, `failed after ${run.result.ms} ms`);
 });
 
@@ -125,7 +126,11 @@ dtest('a WORLD_SIZE mismatch: both ranks fail clearly within the timeout', async
     assert.match(e.message, /WORLD_SIZE/);
     assert.ok(run.ms < 2 * 2000 + 8000, `rank ${r} ended after ${run.ms} ms`);
   }
-  assert.is(runs[0].result.error.code, 'ERR_TORCH_DISTRIBUTED_TIMEOUT', runs[0].result.error.message);
+  // rank 0's store waits for 3 workers; 1.13's TCPStore stops waiting at the timeout without an
+  // error, so Gloo's connect then fails either by its timeout or on the peers' address list
+  // ("sizeof(impl_) == bytes.size(). 136 vs 68", seen once in a full-suite run): both name WORLD_SIZE
+  assert.match(runs[0].result.error.code, /^ERR_TORCH_DISTRIBUTED(_TIMEOUT)?$/, runs[0].result.error.message);
+  console.log(`  WORLD_SIZE mismatch: rank 0 ${runs[0].result.error.code} after ${runs[0].ms} ms, rank 1 ${runs[1].result.error.code} after ${runs[1].ms} ms (process lifetimes)`);
 });
 
 dtest('a rank killed in a collective: the other fails with a clear error within the timeout', async () => {
@@ -146,7 +151,12 @@ test('options and environment variables are refused by name', () => {
   const env = { RANK: '0', WORLD_SIZE: '2', MASTER_ADDR: '127.0.0.1', MASTER_PORT: '29500' };
   assert.equal(resolveProcessGroupOptions({}, env), {
     rank: 0, worldSize: 2, masterAddr: '127.0.0.1', masterPort: 29500, localRank: 0, timeoutMs: 300000, backend: 'gloo', glooInterface: '', deviceHost: '127.0.0.1',
+    agentStore: false, storePrefix: '',
   });
+  // under torchrun: its agent serves the store; keys per restart attempt, as torch.distributed's
+  const agent = resolveProcessGroupOptions({}, { ...env, TORCHELASTIC_USE_AGENT_STORE: 'True', TORCHELASTIC_RESTART_COUNT: '2' });
+  assert.equal([agent.agentStore, agent.storePrefix], [true, '/worker/attempt_2']);
+  assert.is(resolveProcessGroupOptions({ agentStore: false }, { ...env, TORCHELASTIC_USE_AGENT_STORE: 'True' }).agentStore, false);
   const msg = (o: object, e: Record<string, string | undefined>) => errorMessage(() => resolveProcessGroupOptions(o, e));
   assert.match(msg({}, { ...env, RANK: 'abc' }), /environment variable RANK but received string 'abc'/);
   assert.match(msg({}, { ...env, RANK: '2' }), /Expected an integer in \[0, 2\) \(worldSize 2\) for .*RANK but received string '2'/);
@@ -160,6 +170,7 @@ test('options and environment variables are refused by name', () => {
   assert.match(msg({ timeoutMs: 0 }, env), /option 'timeoutMs' but received number 0/);
   assert.match(msg({ backend: 'mpi' }, env), /'gloo' or 'nccl' for .*option 'backend' but received string 'mpi'/);
   assert.match(msg({ rnak: 0 } as object, env), /Unknown option 'rnak'/);
+  assert.match(msg({ agentStore: 'yes' }, env), /Expected a boolean for initProcessGroup\(\) option 'agentStore' but received string 'yes'/);
   // options win over the environment
   assert.is(resolveProcessGroupOptions({ rank: 1, masterPort: 1234 }, env).rank, 1);
   assert.is(resolveProcessGroupOptions({ masterAddr: 'node7' }, env).deviceHost, '');

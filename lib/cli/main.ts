@@ -4,11 +4,13 @@ import { runCli } from './args';
 import { trainFlags, trainRun } from './train-run';
 import { generateCommand } from './generate';
 import { evaluateCommand } from './evaluate';
+import { launchCommand } from './launch';
 
 export const COMMANDS = {
   train: 'train a GAN (default: WGAN-GP on MNIST; --dset fashion|cifar10|celeba|toy)',
   generate: 'sample images from a checkpoint',
   evaluate: 'FID, KID, classifier score and TVD of a checkpoint against the test set',
+  launch: 'start N ranks of a command for data-parallel training (--nproc 2 -- train ...)',
   doctor: 'what torch-gan finds and loads (libtorch, addon, threads, BLAS)',
 } as const;
 
@@ -37,6 +39,9 @@ export function main(argv: string[]): boolean {
       return true;
     case 'evaluate':
       evaluateCommand(rest);
+      return true;
+    case 'launch':
+      launchCommand(rest, Object.keys(COMMANDS).filter((c) => c !== 'launch'));
       return true;
     default:
       return false;

@@ -101,6 +101,24 @@ function refuseSecond(where: string): void {
 }
 
 /**
+ * torchrun's agent serves the store in its own PyTorch's protocol. A libtorch 1.x client cannot
+ * join a PyTorch 2.x store (seen here: the classic 2.x server resets the connection, the libuv
+ * one leaves the 1.x client waiting forever), so that pairing is refused up front. PyTorch >= 2.2's agent is told
+ * apart by the variable it sets, TORCH_NCCL_ASYNC_ERROR_HANDLING (1.x sets NCCL_ASYNC_ERROR_HANDLING).
+ */
+function checkAgentStore(where: string, o: ResolvedProcessGroupOptions, env: Record<string, string | undefined> = process.env): void {
+  if (!o.agentStore) return;
+  const version = String(N.libraryInfo().torchVersion);
+  if (/^1\./.test(version) && env.TORCH_NCCL_ASYNC_ERROR_HANDLING !== undefined && env.NCCL_ASYNC_ERROR_HANDLING === undefined) {
+    throw new TorchError(`${where}: this process was started by a PyTorch 2.x torchrun (TORCHELASTIC_USE_AGENT_STORE with TORCH_NCCL_ASYNC_ERROR_HANDLING set), ` +
+      `whose agent store a libtorch ${version} client cannot join (the store protocols differ: a 2.x store resets a 1.x client or leaves it waiting forever). ` +
+      `Start the ranks with npx torch-gan launch --nproc N, or with the torchrun of the PyTorch whose libtorch this addon was built on, or pass agentStore: false and a MASTER_PORT torchrun does not use`, {
+      code: 'ERR_TORCH_DISTRIBUTED_UNAVAILABLE', parameter: 'TORCHELASTIC_USE_AGENT_STORE', expected: `a torchrun of libtorch ${version.split('.').slice(0, 2).join('.')}`, received: 'a PyTorch 2.x torchrun',
+    });
+  }
+}
+
+/**
  * Joins the process group: rank 0 serves a TCPStore on masterAddr:masterPort, every rank
  * connects, and Gloo connects the ranks pairwise. Blocks until every rank has joined or the
  * timeout passed (then a TorchError with code ERR_TORCH_DISTRIBUTED_TIMEOUT).
@@ -108,7 +126,8 @@ function refuseSecond(where: string): void {
 export function initProcessGroup(options?: ProcessGroupOptions): ProcessGroup {
   refuseSecond('initProcessGroup()');
   const o = resolveProcessGroupOptions(options);
-  const id = N.distInit(o.rank, o.worldSize, o.masterAddr, o.masterPort, o.timeoutMs, o.backend, o.deviceHost, o.glooInterface);
+  checkAgentStore('initProcessGroup()', o);
+  const id = N.distInit(o.rank, o.worldSize, o.masterAddr, o.masterPort, o.timeoutMs, o.backend, o.deviceHost, o.glooInterface, o.agentStore, o.storePrefix);
   return (current = new ProcessGroup(id, o));
 }
 
@@ -116,7 +135,8 @@ export function initProcessGroup(options?: ProcessGroupOptions): ProcessGroup {
 export async function initProcessGroupAsync(options?: ProcessGroupOptions): Promise<ProcessGroup> {
   refuseSecond('initProcessGroupAsync()');
   const o = resolveProcessGroupOptions(options, process.env, 'initProcessGroupAsync()');
-  const id = await N.distInitAsync(o.rank, o.worldSize, o.masterAddr, o.masterPort, o.timeoutMs, o.backend, o.deviceHost, o.glooInterface);
+  checkAgentStore('initProcessGroupAsync()', o);
+  const id = await N.distInitAsync(o.rank, o.worldSize, o.masterAddr, o.masterPort, o.timeoutMs, o.backend, o.deviceHost, o.glooInterface, o.agentStore, o.storePrefix);
   refuseSecond('initProcessGroupAsync()');
   return (current = new ProcessGroup(id, o));
 }

@@ -1,5 +1,6 @@
 // initProcessGroup's options: given explicitly, else read from torchrun-style environment
-// variables (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, LOCAL_RANK, GLOO_SOCKET_IFNAME),
+// variables (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT, LOCAL_RANK, GLOO_SOCKET_IFNAME; under
+// torchrun also TORCHELASTIC_USE_AGENT_STORE and TORCHELASTIC_RESTART_COUNT),
 // each checked with an error that names the parameter or variable, what was expected and
 // what was received.
 import { checkOptionKeys, invalidParameterError, is } from '../errors';
@@ -23,6 +24,12 @@ export interface ProcessGroupOptions {
   backend?: Backend;
   /** Network interface Gloo binds to. Default: $GLOO_SOCKET_IFNAME, else loopback for a loopback master, else the host name's address. */
   glooInterface?: string;
+  /**
+   * Join a store someone else serves on masterAddr:masterPort (torchrun's agent): rank 0 does not
+   * serve one, and the keys go under "/worker/attempt_$TORCHELASTIC_RESTART_COUNT" as
+   * torch.distributed's do. Default: $TORCHELASTIC_USE_AGENT_STORE is 'True' (torchrun sets it).
+   */
+  agentStore?: boolean;
 }
 
 export interface ResolvedProcessGroupOptions {
@@ -36,9 +43,12 @@ export interface ResolvedProcessGroupOptions {
   glooInterface: string;
   /** The address Gloo's device binds to ('' = libtorch's default device). */
   deviceHost: string;
+  agentStore: boolean;
+  /** Prefix of the store's keys ('' = none; torchrun's agent store: /worker/attempt_N). */
+  storePrefix: string;
 }
 
-const KEYS = ['rank', 'worldSize', 'masterAddr', 'masterPort', 'localRank', 'timeoutMs', 'backend', 'glooInterface'] as const;
+const KEYS = ['rank', 'worldSize', 'masterAddr', 'masterPort', 'localRank', 'timeoutMs', 'backend', 'glooInterface', 'agentStore'] as const;
 export const DEFAULT_TIMEOUT_MS = 300_000;
 
 type Env = Record<string, string | undefined>;
@@ -87,5 +97,16 @@ export function resolveProcessGroupOptions(options: ProcessGroupOptions = {}, en
   const iface = options.glooInterface ?? env.GLOO_SOCKET_IFNAME ?? '';
   if (!is.string(iface)) throw invalidParameterError(`${where} option 'glooInterface'`, 'a network interface name', iface);
   const addr = masterAddr as string;
-  return { rank, worldSize, masterAddr: addr, masterPort, localRank, timeoutMs, backend, glooInterface: iface, deviceHost: iface ? '' : isLoopback(addr) ? '127.0.0.1' : '' };
+  const agentStore = options.agentStore ?? /^(true|1)$/i.test(env.TORCHELASTIC_USE_AGENT_STORE ?? '');
+  if (!is.bool(agentStore)) throw invalidParameterError(`${where} option 'agentStore'`, 'a boolean', agentStore);
+  let storePrefix = '';
+  if (agentStore) {
+    const attempt = env.TORCHELASTIC_RESTART_COUNT ?? '0';
+    if (!/^\d+$/.test(attempt)) throw invalidParameterError(`${where}: environment variable TORCHELASTIC_RESTART_COUNT`, 'a non-negative integer', attempt);
+    storePrefix = `/worker/attempt_${attempt}`;
+  }
+  return {
+    rank, worldSize, masterAddr: addr, masterPort, localRank, timeoutMs, backend, glooInterface: iface, deviceHost: iface ? '' : isLoopback(addr) ? '127.0.0.1' : '',
+    agentStore, storePrefix,
+  };
 }

@@ -11,7 +11,7 @@
 // small constant keeps the double backward finite when a gradient vanishes.
 import { checkOptionKeys, describe, invalidArgument, invalidParameterError, is, TorchError } from '../errors';
 import { Tensor } from '../tensor/tensor';
-import { rand, onesLike } from '../tensor/creation';
+import { rand, onesLike, tensor } from '../tensor/creation';
 import { grad, noGrad } from '../autograd';
 
 /** A critic: a function of a batch, or a module with forward(). Its output has one value per sample ([N] or [N, 1]). */
@@ -269,11 +269,16 @@ export interface DraganPenaltyOptions {
   noise?: Tensor;
   /** the interpolation weights, one per sample; default U[0, 1) */
   alpha?: Tensor;
+  /**
+   * std(X) of the perturbation scale (a number or a one-element Tensor); default real.std(), the
+   * unbiased std of the whole batch. Data-parallel training passes the global batch's.
+   */
+  std?: number | Tensor;
   /** penalise only norms above k; default false */
   oneSided?: boolean;
   allowBatchNormWithPenalty?: boolean;
 }
-const DRAGAN_KEYS = ['lambda', 'k', 'noiseScale', 'symmetric', 'noise', 'alpha', 'oneSided', 'allowBatchNormWithPenalty'] as const;
+const DRAGAN_KEYS = ['lambda', 'k', 'noiseScale', 'symmetric', 'noise', 'alpha', 'std', 'oneSided', 'allowBatchNormWithPenalty'] as const;
 
 /**
  * DRAGAN's penalty, as the authors' notebook computes it: X_p = X + 0.5·std(X)·U[0,1) (std over
@@ -295,6 +300,11 @@ export function draganPenalty(critic: Critic, real: Tensor, options: DraganPenal
       throw invalidParameterError(`${where} options.noise`, `a Tensor of the shape of real ([${real.shape}])`, `a tensor of shape [${options.noise.shape}]`);
     }
   }
+  if (options.std !== undefined) {
+    const s = options.std;
+    const ok = s instanceof Tensor ? s.numel() === 1 : is.finite(s) && s >= 0;
+    if (!ok) throw invalidParameterError(`${where} options.std`, 'a non-negative number or a one-element Tensor', s);
+  }
   assertPenaltyCompatible(critic, where, options.allowBatchNormWithPenalty ?? false);
   const xHat = noGrad(() => {
     const made: Tensor[] = [];
@@ -305,7 +315,8 @@ export function draganPenalty(critic: Critic, real: Tensor, options: DraganPenal
     const x = tmp(real.detach());
     const u0 = options.noise !== undefined ? tmp(options.noise.to({ dtype: x.dtype, device: x.device })) : tmp(rand(x.shape, { dtype: x.dtype, device: x.device }));
     const u = options.symmetric ? tmp(u0.sub(0.5)) : u0;
-    const std = tmp(x.std());
+    const given = options.std;
+    const std = given === undefined ? tmp(x.std()) : given instanceof Tensor ? tmp(tmp(given.reshape([])).to({ dtype: x.dtype, device: x.device })) : tmp(tensor(given, { dtype: x.dtype, device: x.device }));
     const scaled = tmp(tmp(std.mul(c)).mul(u));
     const xp = tmp(x.add(scaled));
     const a = options.alpha !== undefined ? tmp(perSampleCoefficient('options.alpha', options.alpha, x)) : tmp(rand(perSampleShape(x), { dtype: x.dtype, device: x.device }));

@@ -8,16 +8,22 @@
 //   generator: z ~ p(z); loss = generatorLoss(D(G(z))) with the critic's parameters
 //              frozen (requiresGrad false, restored after); backward; optG.step()
 // Each update runs inside tidy(), so no tensor outlives it; step() returns numbers.
-import { checkOptionKeys, invalidArgument, invalidParameterError, is, TorchError } from '../errors';
+//
+// Data-parallel (options.dataParallel, e.g. lib/distributed's DataParallel): every rank runs
+// the same step on its shard of the global batch. Random numbers (z, the penalty's ε, DRAGAN's
+// perturbation) are drawn for the GLOBAL batch from the shared seed and each rank keeps its
+// rows, so W ranks x batch B compute what one process x batch W·B computes; after each full
+// backward (penalty included) the gradients are averaged over the ranks, then the optimizer steps.
+import { checkOptionKeys, describe, invalidArgument, invalidParameterError, is, TorchError } from '../errors';
 import { Tensor } from '../tensor/tensor';
 import { tidy } from '../tensor/scope';
-import { randn, rand } from '../tensor/creation';
+import { randn, rand, tensor } from '../tensor/creation';
 import type { Device, DType } from '../tensor/dtype';
 import { noGrad } from '../autograd';
 import { Module } from '../nn/module';
 import { Adam, RMSprop } from '../optim';
 import { ganLoss, LossPair } from './losses';
-import { gradientPenalty, draganPenalty, clipWeights_, assertPenaltyCompatible } from './penalties';
+import { gradientPenalty, draganPenalty, clipWeights_, assertPenaltyCompatible, findBatchNorm } from './penalties';
 import { noiseShapeOf } from './models';
 import { Recipe, RecipeName, recipes, RECIPE_NAMES } from './recipes';
 
@@ -70,6 +76,22 @@ export interface TrainerCallbacks {
   onCriticStep?: (stats: { criticLoss: number; wassersteinEstimate: number; penalty: number; gradNorm: number }, trainer: GanTrainer) => void;
 }
 
+/**
+ * What GanTrainer needs to train data-parallel (implemented by lib/distributed's DataParallel;
+ * any object of this shape will do, e.g. a fake in a test).
+ *
+ * The shard: this rank's real batches must be its rows of the global batch in
+ * DistributedSampler's interleaved order (local row i is global row i·worldSize + rank), every
+ * rank with the same batch size and the same random generator state (DataParallel.synchronize).
+ */
+export interface TrainerDataParallel {
+  readonly shard: { readonly rank: number; readonly worldSize: number };
+  /** Averages the gradients of `params` over the ranks, in place; called after each backward, before the optimizer step. */
+  syncGradients(params: Tensor[]): unknown;
+  /** Sums `t` (a CPU tensor) over the ranks, in place: statistics of the global batch (DRAGAN's std) and step()'s numbers. */
+  allReduceSum(t: Tensor): unknown;
+}
+
 export interface GanTrainerOptions {
   generator: Module;
   critic: Module;
@@ -95,10 +117,16 @@ export interface GanTrainerOptions {
   /** accept a critic with batch norm for 'wgan-gp' / 'dragan' (refused otherwise) */
   allowBatchNormWithPenalty?: boolean;
   callbacks?: TrainerCallbacks;
+  /**
+   * Train data-parallel: batches() returns this rank's shard, batchSize is per rank, noise and
+   * penalty draws are the global batch's rows of this rank, gradients are synced after each
+   * backward, and step()'s numbers are averaged over the ranks. A critic with batch norm is refused.
+   */
+  dataParallel?: TrainerDataParallel;
 }
 const TRAINER_KEYS = [
   'generator', 'critic', 'optG', 'optD', 'loss', 'batches', 'nCritic', 'lambda', 'clamp', 'noise', 'batchSize',
-  'oneSidedPenalty', 'draganSymmetric', 'allowBatchNormWithPenalty', 'callbacks',
+  'oneSidedPenalty', 'draganSymmetric', 'allowBatchNormWithPenalty', 'callbacks', 'dataParallel',
 ] as const;
 
 function isOptimizer(o: unknown): o is OptimizerLike {
@@ -120,6 +148,8 @@ export class GanTrainer {
   readonly draganSymmetric: boolean;
   readonly allowBatchNormWithPenalty: boolean;
   callbacks: TrainerCallbacks;
+  /** the data-parallel hooks (options.dataParallel), or null */
+  readonly dataParallel: TrainerDataParallel | null;
   /** generator updates done */
   iteration = 0;
   /** the real batch source */
@@ -200,6 +230,8 @@ export class GanTrainer {
     this.draganSymmetric = o.draganSymmetric ?? false;
     if (o.draganSymmetric !== undefined && o.loss !== 'dragan') throw invalidArgument(`${where}: options.draganSymmetric applies to loss 'dragan' only`);
     this.allowBatchNormWithPenalty = o.allowBatchNormWithPenalty ?? false;
+    // data-parallel first: its batch-norm refusal holds for every loss, even with allowBatchNormWithPenalty
+    this.dataParallel = o.dataParallel === undefined ? null : checkDataParallel(where, o.dataParallel, o.critic);
     if (o.loss === 'wgan-gp' || o.loss === 'dragan') assertPenaltyCompatible(o.critic, where, this.allowBatchNormWithPenalty);
     if (o.callbacks !== undefined) {
       checkOptionKeys(`${where} options.callbacks`, o.callbacks, ['onStep', 'onCriticStep']);
@@ -227,6 +259,47 @@ export class GanTrainer {
     });
   }
 
+  /** z for this rank's n samples: drawn for the global batch (n × worldSize) and sharded when data-parallel. */
+  private drawNoise(n: number): Tensor {
+    const dp = this.dataParallel;
+    if (!dp || dp.shard.worldSize === 1) return this.sampleNoise(n);
+    return tidy(() => shardRows(this.sampleNoise(n * dp.shard.worldSize), dp.shard.rank, dp.shard.worldSize));
+  }
+
+  /** rand(shape of the global batch) sharded: this rank's rows of a per-sample draw. */
+  private drawUniform(local: number[], like: Tensor): Tensor {
+    const { rank, worldSize } = this.dataParallel!.shard;
+    return tidy(() => shardRows(rand([local[0] * worldSize, ...local.slice(1)], { dtype: like.dtype, device: like.device }), rank, worldSize));
+  }
+
+  /** The unbiased std of the global batch (all of x's elements on every rank), as Tensor.std() of the whole batch. */
+  private globalStd(x: Tensor): Tensor {
+    const dp = this.dataParallel!;
+    return tidy(() => noGrad(() => {
+      const x64 = x.to({ dtype: 'float64', device: 'cpu' });
+      const s = x64.sum().reshape(1).contiguous();
+      dp.allReduceSum(s);
+      const count = x.numel() * dp.shard.worldSize;
+      const mean = s.div(count);
+      const ss = x64.sub(mean).square().sum().reshape(1).contiguous();
+      dp.allReduceSum(ss);
+      return ss.div(count - 1).sqrt().reshape([]).to({ dtype: x.dtype, device: x.device });
+    }));
+  }
+
+  /** The data-parallel gradient sync, its failure named with the step it happened in. */
+  private sync(params: Tensor[], what: string): void {
+    const dp = this.dataParallel;
+    if (!dp) return;
+    try {
+      dp.syncGradients(params.filter((p) => p.requiresGrad));
+    } catch (e) {
+      if (e instanceof TypeError) throw e;  // a bad argument (e.g. a CUDA gradient for Gloo), as it was
+      const code = (e as { code?: string })?.code;
+      throw new TorchError(`GanTrainer: syncing the ${what} gradients (iteration ${this.iteration + 1}) failed: ${(e as Error)?.message ?? String(e)}`, { code: code ?? 'ERR_TORCH_DISTRIBUTED', cause: e });
+    }
+  }
+
   private generatorPlacement(): { device: Device; dtype: DType } {
     const p = this.generator.parameters()[0];
     return p ? { device: p.device, dtype: p.dtype } : { device: 'cpu', dtype: 'float32' };
@@ -240,7 +313,7 @@ export class GanTrainer {
       const n = real.shape[0];
       if (!is.positiveInteger(n)) throw invalidArgument(`batches() returned an empty batch (shape [${real.shape}])`);
       this.lastBatch = n;
-      const z = this.sampleNoise(n);
+      const z = this.drawNoise(n);
       const fake = noGrad(() => this.generator.forward(z) as Tensor);
       this.optD.zeroGrad();
       const dReal = this.critic.forward(real) as Tensor;
@@ -249,16 +322,24 @@ export class GanTrainer {
       let penalty = 0;
       let gradNorm = NaN;
       if (this.loss === 'wgan-gp' || this.loss === 'dragan') {
+        // data-parallel: the per-sample draws of the global batch, in the order the penalties draw them
+        const sharded = this.dataParallel !== null && this.dataParallel.shard.worldSize > 1;
+        const perSample = [n, ...real.shape.slice(1).map(() => 1)];
         const res = this.loss === 'wgan-gp'
-          ? gradientPenalty(this.critic, real, fake, { lambda: this.lambda, oneSided: this.oneSidedPenalty, allowBatchNormWithPenalty: this.allowBatchNormWithPenalty })
+          ? gradientPenalty(this.critic, real, fake, {
+            lambda: this.lambda, oneSided: this.oneSidedPenalty, allowBatchNormWithPenalty: this.allowBatchNormWithPenalty,
+            ...(sharded ? { eps: this.drawUniform(perSample, real) } : {}),
+          })
           : draganPenalty(this.critic, real, {
             lambda: this.lambda, oneSided: this.oneSidedPenalty, symmetric: this.draganSymmetric, allowBatchNormWithPenalty: this.allowBatchNormWithPenalty,
+            ...(sharded ? { noise: this.drawUniform(real.shape, real), std: this.globalStd(real), alpha: this.drawUniform(perSample, real) } : {}),
           });
         loss = loss.add(res.penalty);
         penalty = res.penalty.item();
         gradNorm = res.gradNorm;
       }
       loss.backward();
+      this.sync(this.critic.parameters(), "critic's");
       this.optD.step();
       if (this.loss === 'wgan') clipWeights_(this.critic.parameters(), this.clamp.lower, this.clamp.upper);
       const w = noGrad(() => dReal.mean().sub(dFake.mean()).item());
@@ -277,11 +358,12 @@ export class GanTrainer {
     try {
       return tidy(() => {
         this.optG.zeroGrad();
-        const z = this.sampleNoise(n);
+        const z = this.drawNoise(n);
         const fake = this.generator.forward(z) as Tensor;
         const out = this.critic.forward(fake) as Tensor;
         const loss = this.pair.generator(out);
         loss.backward();
+        this.sync(this.generator.parameters(), "generator's");
         this.optG.step();
         return loss.item();
       });
@@ -303,9 +385,32 @@ export class GanTrainer {
     const generatorLoss = this.generatorStep();
     this.iteration++;
     const k = this.nCritic;
-    const stats: StepStats = { iteration: this.iteration, criticLoss: criticLoss / k, generatorLoss, wassersteinEstimate: w / k, penalty: penalty / k, gradNorm: gradNorm / k };
+    let stats: StepStats = { iteration: this.iteration, criticLoss: criticLoss / k, generatorLoss, wassersteinEstimate: w / k, penalty: penalty / k, gradNorm: gradNorm / k };
+    if (this.dataParallel && this.dataParallel.shard.worldSize > 1) stats = this.averageStats(stats);
     this.callbacks.onStep?.(stats, this);
     return stats;
+  }
+
+  /**
+   * step()'s numbers averaged over the ranks (the means of the global batch: every loss is a
+   * mean over its batch), in one all-reduce that also checks that every rank used the same batch size.
+   */
+  private averageStats(s: StepStats): StepStats {
+    const dp = this.dataParallel!;
+    const w = dp.shard.worldSize;
+    const n = this.lastBatch;
+    const v = tidy(() => {
+      const t = tensor([s.criticLoss, s.generatorLoss, s.wassersteinEstimate, s.penalty, s.gradNorm, n, n * n], { dtype: 'float64' });
+      dp.allReduceSum(t);
+      return t.toArray();
+    });
+    // every rank's n equal <=> w·Σn² = (Σn)²
+    if (w * v[6] !== v[5] * v[5]) {
+      throw new TorchError(`GanTrainer.step(): the ranks' real batches differ in size (this rank ${dp.shard.rank}: ${n}, mean over the ${w} ranks: ${v[5] / w}); every rank must draw the same batch size (a DistributedSampler and a loader with dropLast)`, {
+        code: 'ERR_DATA_PARALLEL_MISMATCH', parameter: 'batches', expected: `${v[5] / w} rows on every rank`, received: `${n} rows on rank ${dp.shard.rank}`,
+      });
+    }
+    return { iteration: s.iteration, criticLoss: v[0] / w, generatorLoss: v[1] / w, wassersteinEstimate: v[2] / w, penalty: v[3] / w, gradNorm: v[4] / w };
   }
 
   /** Runs `iterations` steps; returns the last step's numbers. */
@@ -338,6 +443,41 @@ export class GanTrainer {
     }
   }
 
+}
+
+/** This rank's rows of a global batch t (worldSize·n rows): rows rank, rank + worldSize, ... (DistributedSampler's order). */
+export function shardRows(t: Tensor, rank: number, worldSize: number): Tensor {
+  if (worldSize === 1) return t.clone();
+  const [total, ...rest] = t.shape;
+  if (total % worldSize !== 0) throw invalidParameterError('shardRows() t', `a batch whose size is a multiple of ${worldSize}`, t);
+  return tidy(() => t.reshape([total / worldSize, worldSize, ...rest]).select(1, rank).contiguous());
+}
+
+function checkDataParallel(where: string, dp: unknown, critic: Module): TrainerDataParallel {
+  const param = `${where} options.dataParallel`;
+  const bad = (expected: string, received: unknown): TorchError => {
+    const r = describe(received);
+    return new TorchError(`Expected ${expected} for ${param} but received ${r}`, { code: 'ERR_INVALID_ARG', parameter: param, expected, received: r });
+  };
+  if (dp === null || typeof dp !== 'object') throw bad('an object {shard: {rank, worldSize}, syncGradients, allReduceSum} (a DataParallel)', dp);
+  const o = dp as TrainerDataParallel;
+  const shard = o.shard as { rank?: unknown; worldSize?: unknown } | undefined;
+  if (shard === null || typeof shard !== 'object') throw bad('an object with shard {rank, worldSize}', shard);
+  if (!is.positiveInteger(shard.worldSize)) throw bad('a shard.worldSize that is a positive integer', shard.worldSize);
+  if (!is.nonNegativeInteger(shard.rank) || shard.rank >= shard.worldSize) throw bad(`a shard.rank in [0, ${shard.worldSize})`, shard.rank);
+  if (typeof o.syncGradients !== 'function') throw bad('an object with a syncGradients(params) method', o.syncGradients);
+  if (typeof o.allReduceSum !== 'function') throw bad('an object with an allReduceSum(tensor) method', o.allReduceSum);
+  const bn = findBatchNorm(critic);
+  if (bn.length > 0) {
+    throw new TorchError(
+      `${where}: a data-parallel critic must not contain batch normalization (${bn.join(', ')}): each rank would normalize its own ` +
+        `shard with its own batch statistics, so W ranks x batch B would not compute what one process x batch W·B computes (and ` +
+        `the running statistics would drift apart across ranks). Use LayerNorm, InstanceNorm2d or no normalization in the critic ` +
+        `(dcganCritic's normalization: 'layer' | 'instance' | 'none'), or train on one process.`,
+      { code: 'ERR_DATA_PARALLEL_BATCHNORM', parameter: 'critic', expected: 'a critic without BatchNorm layers', received: `BatchNorm at ${bn.join(', ')}` },
+    );
+  }
+  return o;
 }
 
 function checkOptimizerOwnership(where: string, opt: OptimizerLike, name: string, own: Module, other: Module, otherName: string): void {
