@@ -36,7 +36,7 @@ export {
 } from './gan';
 export type { GeneratorEmaOptions, ZeroCentredPenaltyOptions, DiffAugmentOptions, DiffAugmentDraws, DiffAugmentOp } from './gan';
 export { spectralNorm, cloneModule } from './nn';
-export { TrainingWorker, GeneratorSampler, TrainingRun, openRun, prepareRun, resolveRunConfig, runArtefacts, RUN_OPTIONS } from './gan';
+export { TrainingWorker, GeneratorSampler, TrainingRun, openRun, prepareRun, resolveRunConfig, runArtefacts, tensorBoardLog, RUN_OPTIONS } from './gan';
 export type { RunSpec, RunConfig, RunObserver, TrainOptions, TrainEnd, RunEvent, RunOptions, StartOptions, SampleOptions, SampleTensorData, TrainingStatus } from './gan';
 export * as metrics from './metrics';
 export * as distributed from './distributed';
