@@ -241,7 +241,6 @@ export interface NativeBinding {
   randn(shape: number | number[], dtype?: DType | null, device?: Device | null): NativeHandle;
   /** integers in [low, high), int64 unless dtype says otherwise */
   randint(low: number, high: number, shape: number | number[], dtype?: DType | null, device?: Device | null): NativeHandle;
-  /** *_like: dtype override optional, device follows the source */
   randLike(input: NativeHandle, dtype?: DType | null): NativeHandle;
   randnLike(input: NativeHandle, dtype?: DType | null): NativeHandle;
   uniform_(self: NativeHandle, from: number, to: number): void;

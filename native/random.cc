@@ -163,21 +163,20 @@ void RegisterRandom(Napi::Env env, Napi::Object exports) {
     if (auto device = OptDeviceArg(info, 4, "device")) opts = opts.device(*device);
     return Wrap(info.Env(), at::randint(low, high, shape, GeneratorFor(info.Env(), opts.device()), opts));
   });
-  // *_like: dtype override optional, device follows the source
-  TG_OP(exports, "randLike", {
-    auto& t = TensorArg(info, 0, "input");
-    auto opts = t.options().requires_grad(false);
-    if (auto d = OptDtypeArg(info, 1, "dtype")) opts = opts.dtype(*d);
-    at::Tensor out = at::empty_like(t, opts);
-    return Wrap(info.Env(), out.uniform_(0, 1, GeneratorFor(info.Env(), out.device())));
-  });
-  TG_OP(exports, "randnLike", {
-    auto& t = TensorArg(info, 0, "input");
-    auto opts = t.options().requires_grad(false);
-    if (auto d = OptDtypeArg(info, 1, "dtype")) opts = opts.dtype(*d);
-    at::Tensor out = at::empty_like(t, opts);
-    return Wrap(info.Env(), out.normal_(0, 1, GeneratorFor(info.Env(), out.device())));
-  });
+  // *_like: an optional dtype override; the device follows the source, requires_grad never does;
+  // FILL draws into `out` from the environment's generator `gen`.
+#define TG_RANDOM_LIKE(NAME, FILL)                                              \
+  TG_OP(exports, NAME, {                                                        \
+    auto& t = TensorArg(info, 0, "input");                                      \
+    auto opts = t.options().requires_grad(false);                               \
+    if (auto d = OptDtypeArg(info, 1, "dtype")) opts = opts.dtype(*d);          \
+    at::Tensor out = at::empty_like(t, opts);                                   \
+    at::Generator& gen = GeneratorFor(info.Env(), out.device());                \
+    return Wrap(info.Env(), FILL);                                              \
+  })
+  TG_RANDOM_LIKE("randLike", out.uniform_(0, 1, gen));
+  TG_RANDOM_LIKE("randnLike", out.normal_(0, 1, gen));
+#undef TG_RANDOM_LIKE
   TG_OP(exports, "uniform_", {
     auto& self = TensorArg(info, 0, "self");
     self.uniform_(NumArg(info, 1, "from"), NumArg(info, 2, "to"), GeneratorFor(info.Env(), self.device()));

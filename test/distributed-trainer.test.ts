@@ -6,9 +6,9 @@
 // with a clear error within the timeout; networks that differ between ranks are refused by
 // synchronize(); a critic with batch norm is refused; the dataParallel option is checked.
 import { test } from 'uvu';
+import { freePort } from '../lib/cli/launch';
 import * as assert from 'uvu/assert';
 import { spawn, ChildProcess } from 'child_process';
-import * as net from 'net';
 import * as path from 'path';
 import * as tg from '../lib';
 import { GanTrainer, TrainerDataParallel, draganPenalty, shardRows } from '../lib/gan';
@@ -20,16 +20,6 @@ const avail = d.distributedAvailability();
 const dtest = avail.gloo ? test : test.skip;
 if (!avail.gloo) console.log(`distributed trainer tests skipped: ${avail.glooReason}`);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Run { code: number | null; signal: NodeJS.Signals | null; result: any; stderr: string; ms: number; resultAt: number }
 type OnLine = (line: string, proc: ChildProcess, index: number) => void;

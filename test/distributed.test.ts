@@ -4,9 +4,9 @@
 // a WGAN-GP penalty loss; a port nobody serves, a WORLD_SIZE mismatch and a rank killed in a
 // collective fail with clear errors within the timeout; bad options and variables are refused by name.
 import { test } from 'uvu';
+import { freePort } from '../lib/cli/launch';
 import * as assert from 'uvu/assert';
 import { spawn } from 'child_process';
-import * as net from 'net';
 import * as path from 'path';
 import * as tg from '../lib';
 import { resolveProcessGroupOptions } from '../lib/distributed';
@@ -19,16 +19,6 @@ const avail = d.distributedAvailability();
 const dtest = avail.gloo ? test : test.skip;
 if (!avail.gloo) console.log(`distributed tests skipped: ${avail.glooReason}`);
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface RankRun { code: number | null; signal: NodeJS.Signals | null; result: any; stderr: string; ms: number }
 

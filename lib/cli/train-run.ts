@@ -8,7 +8,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tg from '..';
-import { FlagSpec, FlagSpecs, ParsedFlags, usageError, explicitFlags, flagSpelling } from './args';
+import { FlagSpec, FlagSpecs, ParsedFlags, explicitFlags, flagSpelling } from './args';
 import { applySeedFlags } from './seed-flags';
 import { toyModes } from '../gan/toy-run';
 import type { ModeStats } from '../data';
@@ -18,7 +18,7 @@ import { ImageDataset } from '../data';
 import { runArtefacts, tensorBoardLog } from '../gan/artefacts';
 import { lockRunDir } from '../gan/run-lock';
 import {
-  RUN_DSETS, RUN_LOSSES, RUN_OPTIONS, RUN_SPEC_KEYS, PreparedRun, RunConfig, RunConfigError, RunObserver, TrainEnd, TrainingRun, pickRunSpec, prepareRun, resolveRunConfig, loadRunData as loadRunDataLib,
+  RUN_DSETS, RUN_LOSSES, RUN_OPTIONS, RUN_SPEC_KEYS, PreparedRun, RunConfig, RunObserver, TrainEnd, TrainingRun, pickRunSpec, prepareRun, resolveRunConfig, loadRunData as loadRunDataLib,
 } from '../gan/run';
 
 export const LOSSES = RUN_LOSSES;
@@ -67,29 +67,14 @@ export type { RunConfig } from '../gan/run';
 export { buildModels } from '../gan/run';
 
 
-/** Runs fn; a configuration error becomes a UsageError (exit code 2). */
-function asUsage<T>(fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof RunConfigError) throw usageError(e.message);
-    throw e;
-  }
-}
-
 /** Flags → a complete, validated run configuration (policy: the published recipes; lib/gan/run). */
 export function resolveConfig(f: ParsedFlags, dataset: { channels: number; height: number; n: number }): RunConfig {
-  return asUsage(() => resolveRunConfig(pickRunSpec(f), dataset, spellingOf(f)));
+  return resolveRunConfig(pickRunSpec(f), dataset, spellingOf(f));
 }
 
-/** Loads the run's data set; the MNIST fallback and every source say what they used. */
+/** Loads the run's data set; the MNIST fallback and every source say what they used. (Configuration errors are ERR_RUN_CONFIG: the CLI exits 2 for them.) */
 export async function loadRunData(f: ParsedFlags): Promise<ImageDataset | import('../gan/toy-run').ToyData> {
-  try {
-    return await loadRunDataLib(pickRunSpec(f), spellingOf(f));
-  } catch (e) {
-    if (e instanceof RunConfigError) throw usageError(e.message);
-    throw e;
-  }
+  return loadRunDataLib(pickRunSpec(f), spellingOf(f));
 }
 
 /** What a training run returns; `modes`: a toy run's modes covered by 2000 samples (Gaussian mixtures only). */
@@ -110,7 +95,6 @@ export async function trainRun(f: ParsedFlags, log: (m: string) => void = (m) =>
     prepared = await prepareRun(pickRunSpec(f.resume ? explicitFlags(f) : f), { optionName: spellingOf(f), ...(f.resume ? { resume: ckptDir } : {}) });
   } catch (e) {
     lock.release();
-    if (e instanceof RunConfigError) throw usageError(e.message);
     throw e;
   }
   try {
