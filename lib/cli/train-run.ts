@@ -17,8 +17,9 @@ import { StepStats } from '../gan';
 import { ImageDataset } from '../data';
 import { runArtefacts, tensorBoardLog } from '../gan/artefacts';
 import { lockRunDir } from '../gan/run-lock';
+import { DataParallel, destroyProcessGroup, initProcessGroup } from '../distributed';
 import {
-  RUN_DSETS, RUN_LOSSES, RUN_OPTIONS, RUN_SPEC_KEYS, PreparedRun, RunConfig, RunObserver, TrainEnd, TrainingRun, pickRunSpec, prepareRun, resolveRunConfig, loadRunData as loadRunDataLib,
+  checkDataParallelConfig, RUN_DSETS, RUN_LOSSES, RUN_OPTIONS, RUN_SPEC_KEYS, PreparedRun, RunConfig, RunObserver, TrainEnd, TrainingRun, pickRunSpec, prepareRun, resolveRunConfig, loadRunData as loadRunDataLib,
 } from '../gan/run';
 
 export const LOSSES = RUN_LOSSES;
@@ -59,6 +60,7 @@ export function trainFlags(dataset: (typeof DSETS)[number]): FlagSpecs {
     out: { type: 'string', default: 'generated', aliases: ['--monitor-path'], help: 'output folder' },
     resume: { type: 'bool', default: false, help: 'continue from the latest checkpoint in --out' },
     threads: { type: 'int', min: 1, help: 'libtorch threads (default: all cores)' },
+    'dist-timeout': { type: 'number', min: 1, default: 300, help: 'data-parallel (WORLD_SIZE > 1, as torch-gan launch and torchrun set): seconds a rank waits for the others (rendezvous, every all-reduce) before failing' },
     'log-dir': { type: 'string', help: 'also write TensorBoard event files here (losses, W estimate, penalty, grad norm, it/s, sample grids): tensorboard --logdir DIR' },
   };
 }
@@ -81,46 +83,64 @@ export async function loadRunData(f: ParsedFlags): Promise<ImageDataset | import
 export interface TrainResult { out: string; config: RunConfig; last?: StepStats; modes?: ModeStats & { modes: number } }
 
 
+/**
+ * One rank of a data-parallel run when the environment says so (WORLD_SIZE > 1, with RANK,
+ * MASTER_ADDR, MASTER_PORT: torch-gan launch and torchrun set them): joins the process group
+ * (Gloo, over rank 0's TCPStore) and returns the data-parallel policy; else null.
+ */
+function joinFromEnv(timeoutSeconds: number): DataParallel | null {
+  const ws = process.env.WORLD_SIZE;
+  if (ws === undefined || ws.trim() === '1') return null;
+  initProcessGroup({ timeoutMs: Math.round(timeoutSeconds * 1000) }); // validates RANK, WORLD_SIZE, MASTER_*: errors name the variable
+  return new DataParallel();
+}
+
 /** Runs (or resumes) a training run, writing everything into `out`. */
 export async function trainRun(f: ParsedFlags, log: (m: string) => void = (m) => console.log(m)): Promise<TrainResult> {
   applySeedFlags(f, log);
   const out = path.resolve(f.out as string);
   if (f.threads !== undefined) tg.setNumThreads(f.threads as number);
   const ckptDir = path.join(out, 'checkpoints');
-  // data, config (the published recipe; on --resume the checkpoint's: only the flags given on this
-  // command line are compared with it, the defaults are not; --iters may extend the run)
-  const lock = lockRunDir(out);
-  let prepared: PreparedRun;
+  const dp = joinFromEnv(f.distTimeout as number);
   try {
-    prepared = await prepareRun(pickRunSpec(f.resume ? explicitFlags(f) : f), { optionName: spellingOf(f), ...(f.resume ? { resume: ckptDir } : {}) });
-  } catch (e) {
-    lock.release();
-    throw e;
-  }
-  try {
-    return await trainPrepared(out, ckptDir, prepared, log, f.logDir as string | undefined);
+    const rank = dp?.rank ?? 0;
+    if (dp) log(`data-parallel: rank ${rank} of ${dp.worldSize}${rank === 0 ? '' : ' (rank 0 writes the grids, logs and checkpoints)'}`);
+    const say = rank === 0 ? log : () => undefined;
+    // data, config (the published recipe; on --resume the checkpoint's: only the flags given on this
+    // command line are compared with it, the defaults are not; --iters may extend the run)
+    const lock = rank === 0 ? lockRunDir(out) : null;
+    try {
+      const prepared = await prepareRun(pickRunSpec(f.resume ? explicitFlags(f) : f), { optionName: spellingOf(f), ...(f.resume ? { resume: ckptDir } : {}) });
+      if (dp) checkDataParallelConfig(prepared.config, dp.worldSize, spellingOf(f));
+      return await trainPrepared(out, ckptDir, prepared, say, rank === 0 ? (f.logDir as string | undefined) : undefined, dp);
+    } finally {
+      lock?.release();
+    }
   } finally {
-    lock.release();
+    if (dp) destroyProcessGroup();
   }
 }
 
-async function trainPrepared(out: string, ckptDir: string, prepared: PreparedRun, log: (m: string) => void, logDir?: string): Promise<TrainResult> {
+async function trainPrepared(out: string, ckptDir: string, prepared: PreparedRun, log: (m: string) => void, logDir: string | undefined, dp: DataParallel | null): Promise<TrainResult> {
   const { config, dataset } = prepared;
   log(`data: ${dataset.source}`);
-  const run = TrainingRun.create(config, dataset, prepared.resumeFrom !== undefined ? { resumeFrom: prepared.resumeFrom } : {});
+  const run = TrainingRun.create(config, dataset, { ...(prepared.resumeFrom !== undefined ? { resumeFrom: prepared.resumeFrom } : {}), ...(dp ? { dataParallel: dp } : {}) });
   let modes: TrainResult['modes'];
   let end: TrainEnd;
   let board: ReturnType<typeof tensorBoardLog> | null = null;
   try {
     if (run.resumedFrom) log(`resuming from ${run.resumedFrom.dir} (iteration ${run.resumedFrom.step})`);
-    log(`model: generator ${run.generator.numParameters()} parameters, critic ${run.critic.numParameters()}; ${config.loss}, n_critic ${config.nCritic}, ${config.optD} lr ${config.lrD}; ${config.iters} iterations of batch ${config.batchSize} on ${config.device}`);
+    const batch = dp ? `${config.batchSize} (${config.batchSize / dp.worldSize} on each of ${dp.worldSize} ranks)` : `${config.batchSize}`;
+    log(`model: generator ${run.generator.numParameters()} parameters, critic ${run.critic.numParameters()}; ${config.loss}, n_critic ${config.nCritic}, ${config.optD} lr ${config.lrD}; ${config.iters} iterations of batch ${batch} on ${config.device}`);
     const progress = new Progress(config.iters, run.iteration);
     const showWasserstein = config.loss === 'wgan-gp' || config.loss === 'wgan';
     const printer: RunObserver = {
       onStep: (_r, s) => progress.update(s.iteration, { D: s.criticLoss, G: s.generatorLoss, ...(showWasserstein ? { W: s.wassersteinEstimate } : {}) }),
     };
     board = logDir !== undefined ? tensorBoardLog(path.resolve(logDir)) : null;
-    end = await run.train({ observers: [runArtefacts(out), printer, ...(board ? [board] : [])], checkpointRoot: ckptDir });
+    // data-parallel: rank 0 alone writes (the ranks hold the same weights); the others just train
+    const observers = run.rank === 0 ? [runArtefacts(out), printer, ...(board ? [board] : [])] : [];
+    end = await run.train({ observers, checkpointRoot: ckptDir });
     if (config.toy !== undefined) {
       const x = run.sample(2000, 0);
       const pts = x.to('cpu').data() as Float32Array;
@@ -134,5 +154,9 @@ async function trainPrepared(out: string, ckptDir: string, prepared: PreparedRun
   const done = end.step - (run.resumedFrom?.step ?? 0);
   if (modes) log(`modes covered: ${modes.modesCovered}/${modes.modes} (a mode counts with >= 1% of 2000 samples within 0.1 of its centre; ${(modes.highQuality * 100).toFixed(1)}% of samples within 0.1 of some centre)`);
   log(`done: ${done} iterations in ${end.seconds.toFixed(1)} s (${(done / Math.max(end.seconds, 1e-9)).toFixed(2)} it/s); samples in ${path.join(out, 'latest.png')}, checkpoint in ${ckptDir}`);
+  if (dp && done > 0) {
+    const t = dp.traffic;
+    log(`communication (rank ${dp.rank}): ${(t.ms / done).toFixed(1)} ms per iteration (${((t.ms / 1000 / Math.max(end.seconds, 1e-9)) * 100).toFixed(0)}% of the time, waiting for the other ranks included), ${(t.collectives / done).toFixed(0)} all-reduces of ${((t.elements * 4) / done / 2 ** 20).toFixed(2)} MiB per iteration`);
+  }
   return { out, config, ...(end.last ? { last: end.last } : {}), ...(modes ? { modes } : {}) };
 }

@@ -37,8 +37,30 @@ export interface TensorDataLoaderOptions {
   dtype?: DType;
   /** Labels (one per row) when `data` is a Tensor; an ImageDataset brings its own. */
   labels?: Uint8Array | Tensor;
+  /**
+   * Data-parallel: return only this rank's rows of each batch of `batchSize` (the GLOBAL batch):
+   * rows rank, rank + worldSize, ... (DistributedSampler's interleaved partition of the same
+   * permutation, so the ranks' batches are disjoint and together are the one-process batch).
+   * The position and stateDict() are the global ones, so a checkpoint resumes on any world size
+   * that divides batchSize. Needs dropLast (every batch must split evenly).
+   */
+  shard?: { rank: number; worldSize: number };
 }
-const LOADER_KEYS = ['batchSize', 'shuffle', 'seed', 'dropLast', 'device', 'scale', 'dtype', 'labels'] as const;
+const LOADER_KEYS = ['batchSize', 'shuffle', 'seed', 'dropLast', 'device', 'scale', 'dtype', 'labels', 'shard'] as const;
+
+function checkShard(shard: unknown, batchSize: number, dropLast: boolean): { rank: number; worldSize: number } | null {
+  if (shard === undefined) return null;
+  const name = 'TensorDataLoader options.shard';
+  if (!is.plainObject(shard)) throw invalidParameterError(name, 'an object {rank, worldSize}', shard);
+  const { rank, worldSize } = shard as { rank?: unknown; worldSize?: unknown };
+  if (!is.positiveInteger(worldSize)) throw invalidParameterError(`${name}.worldSize`, 'a positive integer', worldSize);
+  if (!is.nonNegativeInteger(rank) || rank >= worldSize) throw invalidParameterError(`${name}.rank`, `an integer in [0, ${worldSize})`, rank);
+  if (batchSize % worldSize !== 0) {
+    throw expectedError('TensorDataLoader options.batchSize', `a multiple of the world size ${worldSize} (the global batch is split evenly over the ranks)`, `${batchSize}`);
+  }
+  if (!dropLast && worldSize > 1) throw invalidParameterError(`${name}`, 'dropLast true with a shard (a short last batch would not split evenly)', 'dropLast false');
+  return Object.freeze({ rank, worldSize });
+}
 
 /** What stateDict() returns: enough to continue the exact same sequence of batches. */
 export interface LoaderState {
@@ -88,6 +110,8 @@ export class TensorDataLoader {
   private lut: Tensor | null = null;
   private perm: Tensor | null = null;
   private permEpoch = -1;
+  /** this rank's part of each batch (options.shard), or null for whole batches */
+  readonly shard: { readonly rank: number; readonly worldSize: number } | null;
 
   /**
    * @param data an ImageDataset ({images: Uint8Array NCHW, n, channels, height, width, labels?}, as the
@@ -109,6 +133,7 @@ export class TensorDataLoader {
     const dtype = options.dtype ?? 'float32';
     if (!FLOAT_DTYPES.includes(dtype)) throw invalidParameterError('TensorDataLoader options.dtype', `one of ${FLOAT_DTYPES.join(', ')}`, dtype);
     const device: Device = options.device ?? 'cpu';
+    this.shard = checkShard(options.shard, batchSize, dropLast);
 
     let t: Tensor;
     let labels: Uint8Array | Tensor | undefined = options.labels;
@@ -220,7 +245,9 @@ export class TensorDataLoader {
     const labels = this.labels;
     const pos = this._position;
     const out = tidy(() => {
-      const idx = perm.narrow(0, pos, b);
+      const all = perm.narrow(0, pos, b);
+      const shard = this.shard;
+      const idx = shard && shard.worldSize > 1 ? all.reshape([b / shard.worldSize, shard.worldSize]).select(1, shard.rank) : all;
       const raw = data.indexSelect(0, idx);
       const x = lut ? lut.indexSelect(0, raw.reshape([-1]).to(undefined, 'int64')).reshape(raw.shape) : raw.to(undefined, this.dtype);
       const y = withLabels && labels ? labels.indexSelect(0, idx) : undefined;

@@ -83,6 +83,13 @@ export class DataParallel {
     this.bucketMB = bucketMB;
   }
 
+  /**
+   * What this rank's collectives cost so far (syncGradients and allReduceSum; synchronize() not
+   * counted): their count, the elements they reduced and the wall time spent in them, including
+   * the wait for slower ranks. Reset it by assigning zeros.
+   */
+  readonly traffic = { collectives: 0, elements: 0, ms: 0 };
+
   get rank(): number { return this.group.rank; }
   get worldSize(): number { return this.group.worldSize; }
   /** This process's shard of every global batch: GanTrainer's option dataParallel reads it. */
@@ -113,21 +120,33 @@ export class DataParallel {
    * layout). Returns the number of buckets.
    */
   syncGradients(params: Tensor[] | AnyModule): number {
+    const t0 = performance.now();
     try {
-      return allReduceGradients(params, { group: this.group, bucketMB: this.bucketMB, average: true });
+      const buckets = allReduceGradients(params, { group: this.group, bucketMB: this.bucketMB, average: true });
+      this.traffic.collectives += buckets;
+      for (const p of params instanceof Module ? params.parameters() : params) if (p.requiresGrad) this.traffic.elements += p.numel();
+      return buckets;
     } catch (e) {
       if (e instanceof TypeError) throw e;
       this.fail('syncGradients()', e);
+    } finally {
+      this.traffic.ms += performance.now() - t0;
     }
   }
 
   /** Sums `t` (a dense contiguous CPU tensor) over the ranks, in place. Returns it. */
   allReduceSum(t: Tensor): Tensor {
+    const t0 = performance.now();
     try {
-      return this.group.allReduce(t, { op: 'sum' });
+      this.group.allReduce(t, { op: 'sum' });
+      this.traffic.collectives++;
+      this.traffic.elements += t.numel();
+      return t;
     } catch (e) {
       if (e instanceof TypeError) throw e;
       this.fail('allReduceSum()', e);
+    } finally {
+      this.traffic.ms += performance.now() - t0;
     }
   }
 

@@ -28,6 +28,7 @@ import { checkResumeData, prepareResume } from './resume';
 import { ToyBatches, ToyData, criticField, isToyData, toyFingerprint, toyScatterPng, TOY_PLOT_POINTS } from './toy-run';
 import { RUN_DEFAULTS, RunConfig, RunConfigError, RunSpec, OptionNamer, checkDevice, loadRunData, plainName, resolveRunConfig, validateRunSpec } from './run-config';
 import { buildGenerator, buildModels, makeOptimizer, seededNoise } from './run-models';
+import type { DataParallel } from '../distributed/data-parallel';
 
 export * from './run-config';
 export * from './run-models';
@@ -90,6 +91,22 @@ interface RunParts {
   fixedNoise: Tensor;
   resumedFrom: ResumedFrom | null;
   data: DataFingerprint;
+  dataParallel: DataParallel | null;
+}
+
+/** TrainingRun.create's options. */
+export interface CreateRunOptions {
+  /** a checkpoint root: continue its latest checkpoint exactly */
+  resumeFrom?: string;
+  /**
+   * Train data-parallel over this DataParallel's process group (every rank calls create with the
+   * same config): config.batchSize is the GLOBAL batch, each rank trains on its rows of it (the
+   * loader's shard: DistributedSampler's partition), gradients are averaged after every backward,
+   * and rank 0's weights and random state are copied to every rank at the start. Only rank 0
+   * writes grids and checkpoints in train(). A checkpoint holds the global loader position, so it
+   * resumes on any world size that divides batchSize (one process included).
+   */
+  dataParallel?: DataParallel;
 }
 
 /** A live training run: its networks, optimizers, loader, trainer and fixed noise. */
@@ -108,6 +125,8 @@ export class TrainingRun {
   readonly resumedFrom: ResumedFrom | null;
   /** The training data's fingerprint (saved with every checkpoint; a resume on other data is refused). */
   readonly data: DataFingerprint;
+  /** the process group's data-parallel policy when training data-parallel, else null */
+  readonly dataParallel: DataParallel | null;
   private disposed = false;
 
   private constructor(parts: RunParts) {
@@ -121,15 +140,29 @@ export class TrainingRun {
     this.fixedNoise = parts.fixedNoise;
     this.resumedFrom = parts.resumedFrom;
     this.data = parts.data;
+    this.dataParallel = parts.dataParallel;
+  }
+
+  /** This process's rank (0 unless data-parallel); only rank 0 writes grids and checkpoints. */
+  get rank(): number {
+    return this.dataParallel?.rank ?? 0;
+  }
+
+  /** Processes training together (1 unless data-parallel). */
+  get worldSize(): number {
+    return this.dataParallel?.worldSize ?? 1;
   }
 
   /**
    * Seeds the RNG, draws the fixed noise, builds and initialises the networks, optimizers,
    * loader and trainer; with resumeFrom (a checkpoint root), continues that checkpoint exactly.
    */
-  static create(config: RunConfig, dataset: ImageDataset | ToyData, options: { resumeFrom?: string } = {}): TrainingRun {
+  static create(config: RunConfig, dataset: ImageDataset | ToyData, options: CreateRunOptions = {}): TrainingRun {
     const device = config.device as Device;
     const toy = config.dataset === 'toy' ? config.toy : undefined;
+    const dp = options.dataParallel ?? null;
+    if (dp !== null) checkDataParallelConfig(config, dp.worldSize);
+    const worldSize = dp?.worldSize ?? 1;
     if ((toy !== undefined) !== isToyData(dataset) || (isToyData(dataset) && dataset.name !== toy)) {
       throw new RunConfigError(`TrainingRun.create(): the config (dataset ${config.dataset}${toy ? ` ${toy}` : ''}) and the data (${dataset.source}) disagree`);
     }
@@ -149,7 +182,7 @@ export class TrainingRun {
       owned.push(optD);
       const loader = isToyData(dataset)
         ? new ToyBatches(dataset.name, config.batchSize, config.seed, device)
-        : new TensorDataLoader(dataset, { batchSize: config.batchSize, seed: config.seed, device, dropLast: true });
+        : new TensorDataLoader(dataset, { batchSize: config.batchSize, seed: config.seed, device, dropLast: true, ...(dp ? { shard: dp.shard } : {}) });
       owned.push(loader);
       const trainer = new GanTrainer({
         generator: generator as Module,
@@ -160,7 +193,8 @@ export class TrainingRun {
         batches: () => loader.next(),
         nCritic: config.nCritic,
         noise: { dim: config.noiseDim, kind: config.noiseKind, scale: config.noiseScale },
-        batchSize: config.batchSize,
+        batchSize: config.batchSize / worldSize,
+        ...(dp ? { dataParallel: dp } : {}),
         ...(config.loss === 'wgan-gp' || config.loss === 'dragan' ? { lambda: config.lambda } : {}),
         ...(config.loss === 'wgan' ? { clamp: { lower: config.clampLower, upper: config.clampUpper } } : {}),
       });
@@ -173,7 +207,9 @@ export class TrainingRun {
         loader.loadStateDict(loaderState as LoaderState);
         resumedFrom = { dir: st.dir, step: st.step };
       }
-      return new TrainingRun({ config, generator, critic, optG, optD, loader, trainer, fixedNoise, resumedFrom, data });
+      // every rank built (or loaded) the same networks; rank 0's weights, buffers and RNG state win
+      dp?.synchronize([generator as Module, critic as Module]);
+      return new TrainingRun({ config, generator, critic, optG, optD, loader, trainer, fixedNoise, resumedFrom, data, dataParallel: dp });
     } catch (e) {
       for (const o of owned.reverse()) o.dispose();
       throw e;
@@ -217,12 +253,14 @@ export class TrainingRun {
       if (!is.nonNegativeInteger(v)) throw new TorchError(`train(): ${key} must be a non-negative integer (0: never), received ${String(v)}`, { code: 'ERR_INVALID_ARG', parameter: key, expected: 'a non-negative integer', received: String(v) });
       return v;
     };
-    const sampleEvery = period(o.sampleEvery, this.config.sampleEvery, 'sampleEvery');
+    // data-parallel: the ranks hold the same weights, so rank 0 alone writes grids and checkpoints
+    const writes = this.rank === 0;
+    const sampleEvery = writes ? period(o.sampleEvery, this.config.sampleEvery, 'sampleEvery') : 0;
     const checkpointEvery = period(o.checkpointEvery, this.config.checkpointEvery, 'checkpointEvery');
     const steps = o.iters === undefined ? Math.max(0, this.config.iters - this.iteration) : period(o.iters, 0, 'iters');
     const target = this.iteration + steps;
     const around = o.around ?? (<T>(fn: () => T): T => fn());
-    const root = o.checkpointRoot;
+    const root = writes ? o.checkpointRoot : undefined;
     const t0 = Date.now();
     let last: StepStats | null = null;
     let lastCheckpoint = -1;
@@ -317,6 +355,22 @@ export class TrainingRun {
     this.critic.dispose();
     this.generator.dispose();
     this.fixedNoise.dispose();
+  }
+}
+
+/**
+ * Whether `config` can train data-parallel on `worldSize` processes; the error names the option
+ * as `name` spells it (the CLI: --batch-size).
+ */
+export function checkDataParallelConfig(config: Pick<RunConfig, 'dataset' | 'device' | 'batchSize'>, worldSize: number, name: OptionNamer = plainName): void {
+  if (config.dataset === 'toy') {
+    throw new RunConfigError(`${name('dataset')} toy cannot train data-parallel (its points are drawn per process); use an image data set, or one process`, 'dataset');
+  }
+  if (!String(config.device).startsWith('cpu')) {
+    throw new RunConfigError(`${name('device')} ${config.device} cannot train data-parallel: the process group is Gloo's, for CPU tensors (NCCL for CUDA is not bound yet); use cpu, or one process`, 'device');
+  }
+  if (config.batchSize % worldSize !== 0) {
+    throw new RunConfigError(`${name('batchSize')} is the global batch and must be a multiple of the world size ${worldSize} (each rank trains on batchSize / ${worldSize} rows); received ${config.batchSize}`, 'batchSize');
   }
 }
 
