@@ -148,4 +148,31 @@ testUnless(tg.cuda.isAvailable() ? null : 'CUDA is not available')('on CUDA: dat
   assert.equal(b.x.cpu().toArray(), cpu.x.toArray());
 });
 
+test('shard: rank r of W gets DistributedSampler\'s partition of the global batches (disjoint, together the one-process batch)', () => {
+  const n = 100;
+  const ids = (x: tg.Tensor) => (x.select(1, 0).select(1, 0).select(1, 0).toArray() as number[]).map((v) => Math.round(((v + 1) * 255) / 2));
+  const whole = new TensorDataLoader(dataset(n), { batchSize: 12, seed: 5 });
+  const shards = [0, 1, 2].map((rank) => new TensorDataLoader(dataset(n), { batchSize: 12, seed: 5, shard: { rank, worldSize: 3 } }));
+  const seen: number[][] = [[], [], []];
+  for (let b = 0; b < 8; b++) { // one epoch (8 batches of 12) and the first batch of the next
+    const g = whole.nextBatch();
+    const global = ids(g.x);
+    const parts = shards.map((l) => l.nextBatch());
+    parts.forEach((p, r) => {
+      assert.equal(ids(p.x), global.filter((_, i) => i % 3 === r), `batch ${b}, rank ${r}`);
+      assert.equal(p.y!.toArray(), (g.y!.toArray() as number[]).filter((_, i) => i % 3 === r));
+      if (b < 8) seen[r].push(...ids(p.x));
+    });
+  }
+  // the same as a DistributedSampler of the epoch's permutation (seeded alike), cut to whole batches
+  shards.forEach((l, r) => {
+    const sampler = new tg.DistributedSampler(n, { rank: r, worldSize: 3, seed: 5 });
+    assert.equal(seen[r], Array.from(sampler.indices()).slice(0, 32).map((i) => i & 255));
+    assert.equal(l.stateDict(), whole.stateDict(), 'the position is the global one');
+  });
+  assert.throws(() => new TensorDataLoader(dataset(n), { batchSize: 10, shard: { rank: 0, worldSize: 3 } }), /multiple of the world size 3.*options.batchSize/);
+  assert.throws(() => new TensorDataLoader(dataset(n), { batchSize: 12, shard: { rank: 3, worldSize: 3 } }), /\[0, 3\) for TensorDataLoader options\.shard\.rank/);
+  assert.throws(() => new TensorDataLoader(dataset(n), { batchSize: 12, dropLast: false, shard: { rank: 0, worldSize: 3 } }), /dropLast/);
+});
+
 test.run();
