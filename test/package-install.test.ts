@@ -115,6 +115,19 @@ mainJob('npx torch-gan train --dset fashion, generate and evaluate run from the 
   assert.is(ev.status, 0, ev.stderr + ev.stdout);
   assert.match(ev.stdout, /\| generated \(iteration 3\) \| 200 vs/);
   assert.match(ev.stdout, /classifier .*node_modules\/torch-gan\/models\/classifier-fashion\.safetensors/);
+  // the shipped pretrained generator: a grid, and an evaluation a trained generator passes (the
+  // classifier recognises its samples: score > 5 of 10 at 500 samples; an untrained one scores ~1-2)
+  const pre = path.join(work, 'pretrained.png');
+  const pg = run(bin, ['generate', '--pretrained', 'fashion', '--n', '16', '--out', pre], { cwd: project, env });
+  assert.is(pg.status, 0, pg.stderr + pg.stdout);
+  assert.match(pg.stdout, /node_modules\/torch-gan\/models\/pretrained\/fashion \(iteration \d+, wgan-gp on fashion\)/);
+  const pe = run(bin, ['evaluate', '--pretrained', 'fashion', '--n', '500', '--kid-subsets', '2', '--kid-subset-size', '250', '--splits', '2', '--json', path.join(work, 'pre.json')], { cwd: project, env });
+  assert.is(pe.status, 0, pe.stderr + pe.stdout);
+  const score = JSON.parse(fs.readFileSync(path.join(work, 'pre.json'), 'utf8')).generated.score.mean;
+  assert.ok(score > 5, `classifier score of the pretrained generator: ${score}`);
+  const bad = run(bin, ['generate', '--pretrained', 'cifar'], { cwd: project, env });
+  assert.is(bad.status, 2);
+  assert.match(bad.stderr, /--pretrained cifar: no such pretrained generator; this package ships fashion/);
   const usage = run(bin, ['bogus'], { cwd: project, env });
   assert.is(usage.status, 2);
   assert.match(usage.stderr, /unknown command 'bogus'[\s\S]*train +train a GAN/);

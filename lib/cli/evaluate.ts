@@ -11,6 +11,7 @@ import * as tg from '..';
 import { runCli, usageError } from './args';
 import { buildModels, RunConfig } from './train-run';
 import { latestCheckpoint, loadCheckpoint } from '../gan/checkpoint';
+import { checkpointArgument } from './pretrained';
 import { checkSavedRunConfig } from '../gan/resume';
 import {
   classifierOutputs, classifierPath, classifierScore, ClassifierOutputs, compareToReference, evaluateGenerator, loadClassifier,
@@ -20,6 +21,7 @@ import { writeJsonAtomic } from '../io/atomic';
 
 export const evaluateFlags = {
   checkpoint: { type: 'string', help: "a run's checkpoints folder (or one ckpt-N folder); without it, --dset prints only the real-vs-real baselines" },
+  pretrained: { type: 'string', help: 'instead of --checkpoint: a generator shipped in the package (fashion, mnist)' },
   n: { type: 'int', min: 10, max: 200000, default: 10000, help: 'generated samples' },
   dset: { type: 'choice', choices: ['mnist', 'fashion'], help: "real data and classifier (default: the run's --dset)" },
   classifier: { type: 'string', help: 'classifier weights (default models/classifier-<dset>.safetensors)' },
@@ -151,9 +153,9 @@ export function evaluationTable(e: CheckpointEvaluation): string {
 
 /** `torch-gan evaluate [flags]`. */
 export function evaluateCommand(argv: string[]): void {
-  runCli('Evaluate a trained generator (FID, KID, classifier score, TVD) against the test set\n\nUsage: npx torch-gan evaluate --checkpoint DIR [--n 10000] [--dset mnist|fashion]', evaluateFlags, (f) => {
-    if (f.checkpoint === undefined) {
-      if (f.dset === undefined) throw usageError('--checkpoint DIR is required (or --dset mnist|fashion alone for the real-vs-real baselines)');
+  runCli('Evaluate a trained generator (FID, KID, classifier score, TVD) against the test set\n\nUsage: npx torch-gan evaluate --checkpoint DIR | --pretrained NAME [--n 10000] [--dset mnist|fashion]', evaluateFlags, (f) => {
+    const checkpoint = checkpointArgument(f, f.dset !== undefined, ' (or --dset mnist|fashion alone for the real-vs-real baselines)');
+    if (checkpoint === undefined) {
       const b = baselines(f.dset as MetricDset, {
         n: f.n as number, classifier: f.classifier as string | undefined, kidSubsets: f.kidSubsets as number, kidSubsetSize: f.kidSubsetSize as number,
         splits: f.splits as number, tvdDims: f.tvdDims as number, device: f.device as string,
@@ -163,7 +165,7 @@ export function evaluateCommand(argv: string[]): void {
       if (f.json) writeJsonAtomic(path.resolve(f.json as string), b);
       return;
     }
-    const e = evaluateCheckpoint(f.checkpoint as string, {
+    const e = evaluateCheckpoint(checkpoint, {
       n: f.n as number, dset: f.dset as MetricDset | undefined, classifier: f.classifier as string | undefined,
       kidSubsets: f.kidSubsets as number, kidSubsetSize: f.kidSubsetSize as number, splits: f.splits as number,
       tvdDims: f.tvdDims as number, seed: f.seed as number, batchSize: f.batchSize as number, device: f.device as string,

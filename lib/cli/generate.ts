@@ -14,9 +14,11 @@ import { latestCheckpoint, loadCheckpoint } from '../gan/checkpoint';
 import { checkSavedRunConfig } from '../gan/resume';
 import { imageGrid } from '../io/png';
 import { writeFileAtomic } from '../io/atomic';
+import { checkpointArgument } from './pretrained';
 
 export const generateFlags: FlagSpecs = {
-  checkpoint: { type: 'string', required: true, aliases: ['--model-load-path'], help: "a run's checkpoints folder, one ckpt-N folder, a run's --out folder, or a file inside a ckpt-N folder" },
+  checkpoint: { type: 'string', aliases: ['--model-load-path'], help: "a run's checkpoints folder, one ckpt-N folder, a run's --out folder, or a file inside a ckpt-N folder" },
+  pretrained: { type: 'string', help: 'instead of --checkpoint: a generator shipped in the package, trained by us (fashion, mnist; see docs/results.md)' },
   n: { type: 'int', min: 1, max: 4096, aliases: ['-b'], help: 'number of samples (default 64; 1000 points for a toy run)' },
   nrow: { type: 'int', min: 1, default: 8, help: 'images per grid row' },
   interpolate: { type: 'int', min: 2, max: 64, help: 'instead of samples: rows of N images walking between two noise vectors (not for toy runs)' },
@@ -68,7 +70,7 @@ function generateMain(f: ParsedFlags): void {
     if (e instanceof RunConfigError) throw usageError(e.message);
     throw e;
   }
-  const { dir, note } = resolveCheckpointPath(f.checkpoint as string, flagSpelling(f, 'checkpoint'));
+  const { dir, note } = resolveCheckpointPath(checkpointArgument(f)!, flagSpelling(f, 'checkpoint'));
   if (note) console.log(`note: ${note}`);
   const latest = latestCheckpoint(dir);
   const config = checkSavedRunConfig(latest.state.config, path.join(latest.dir, 'state.json'));
@@ -119,5 +121,5 @@ function generateMain(f: ParsedFlags): void {
 
 /** `torch-gan generate [flags]`. */
 export function generateCommand(argv: string[]): void {
-  runCli('Sample images from a torch-gan checkpoint (a scatter plot for a toy run)\n\nUsage: npx torch-gan generate --checkpoint DIR [options]', generateFlags, generateMain, argv);
+  runCli('Sample images from a torch-gan checkpoint (a scatter plot for a toy run)\n\nUsage: npx torch-gan generate --checkpoint DIR | --pretrained fashion|mnist [options]', generateFlags, generateMain, argv);
 }
