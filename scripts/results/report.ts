@@ -1,0 +1,47 @@
+// The results page's generated parts, from the long runs' evaluations (scripts/results/long-run.sh):
+//   docs/results/fid.svg             classifier-FID over generator iterations, every run (log scale)
+//   docs/results/NAME.png            each run's latest fixed-noise grid (the last evaluated step)
+//   docs/results.md                  each run's metric table, between <!-- table:NAME --> and <!-- /table:NAME -->
+//   npx tsx scripts/results/report.ts RUNS_DIR
+import * as fs from 'fs';
+import * as path from 'path';
+import { linePlotSvg } from '../../lib/io/svg-plot';
+import { writeFileAtomic } from '../../lib/io/atomic';
+
+const runs = path.resolve(process.argv[2] ?? '/work/runs/long');
+const docs = path.join(__dirname, '..', '..', 'docs');
+const NAMES: Record<string, string> = {
+  'fashion-wgangp': 'Fashion-MNIST WGAN-GP', 'mnist-wgangp': 'MNIST WGAN-GP', 'fashion-dcgan': 'Fashion-MNIST DCGAN (BCE)',
+  'fashion-dragan': 'Fashion-MNIST DRAGAN', 'fashion-wgan': 'Fashion-MNIST WGAN (clipping)',
+};
+const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e'];
+
+interface Row { step: number; fid: number; kid: number; score: number; tvd: number }
+function rowsOf(name: string): Row[] {
+  const dir = path.join(runs, name, 'metrics');
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir).filter((f) => /^iter-\d+\.json$/.test(f)).map((f) => {
+    const m = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
+    return { step: m.step, fid: m.generated.fid, kid: m.generated.kid.mean, score: m.generated.score.mean, tvd: m.generated.tvd };
+  }).sort((a, b) => a.step - b.step);
+}
+
+const all = Object.keys(NAMES).map((name) => ({ name, rows: rowsOf(name) })).filter((r) => r.rows.length > 0);
+fs.mkdirSync(path.join(docs, 'results'), { recursive: true });
+const svg = linePlotSvg({
+  title: 'classifier-FID against the test set (10,000 samples)', xLabel: 'generator iterations', yLabel: 'FID (log scale)', logY: true, width: 720, height: 400,
+  series: all.map((r, i) => ({ name: NAMES[r.name], x: r.rows.map((q) => q.step), values: r.rows.map((q) => q.fid), color: COLORS[i % COLORS.length] })),
+});
+writeFileAtomic(path.join(docs, 'results', 'fid.svg'), svg);
+let md = fs.readFileSync(path.join(docs, 'results.md'), 'utf8');
+for (const r of all) {
+  const png = path.join(runs, r.name, 'latest.png');
+  if (fs.existsSync(png)) writeFileAtomic(path.join(docs, 'results', `${r.name}.png`), fs.readFileSync(png));
+  const table = ['| iteration | classifier FID | KID ×1000 | classifier score | TVD (2-D PCA) |', '| ---: | ---: | ---: | ---: | ---: |',
+    ...r.rows.map((q) => `| ${q.step.toLocaleString('en-US')} | ${q.fid.toFixed(1)} | ${q.kid.toFixed(1)} | ${q.score.toFixed(2)} | ${q.tvd.toFixed(3)} |`)].join('\n');
+  const re = new RegExp(`<!-- table:${r.name} -->[\\s\\S]*?<!-- /table:${r.name} -->`);
+  if (re.test(md)) md = md.replace(re, `<!-- table:${r.name} -->\n${table}\n<!-- /table:${r.name} -->`);
+  const last = r.rows[r.rows.length - 1];
+  console.log(`${r.name}: ${r.rows.length} evaluations, last ${last.step}: FID ${last.fid.toFixed(2)}, score ${last.score.toFixed(2)}`);
+}
+writeFileAtomic(path.join(docs, 'results.md'), md);
