@@ -96,7 +96,7 @@ export class LiveFeed {
   }
 
   /** GET /events: the history first (event 'history'), then every event as it happens. */
-  attach(req: http.IncomingMessage, res: http.ServerResponse): void {
+  attach(res: http.ServerResponse): void {
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-store',
@@ -106,8 +106,8 @@ export class LiveFeed {
     // retry: how soon a browser reconnects after a drop; it then gets the history again
     res.write(`retry: 2000\n\n${frame('history', this.history())}`);
     this.clients.add(res);
+    // 'close' on the response: the client went away (or the stream was ended)
     const drop = () => this.clients.delete(res);
-    req.on('close', drop);
     res.on('close', drop);
     res.on('error', drop);
   }

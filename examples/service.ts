@@ -152,7 +152,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
         case 'GET /':
           return send(res, 200, Buffer.from(PAGE_HTML), 'text/html; charset=utf-8');
         case 'GET /events':
-          return live.attach(req, res);
+          return live.attach(res);
         case 'GET /history':
           return send(res, 200, live.history());
         case 'GET /latest.png':

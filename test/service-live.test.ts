@@ -51,7 +51,7 @@ const point = (step: number): StepPoint => ({ step, criticLoss: -step, generator
 
 test('history first, then every event to every client in order; keep-alives; clients removed on close', async () => {
   const live = new LiveFeed(() => ({ state: 'running', iters: 10 }), { keepAliveMs: 50 });
-  const server = http.createServer((req, res) => live.attach(req, res));
+  const server = http.createServer((req, res) => live.attach(res));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   try {
