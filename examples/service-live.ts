@@ -35,6 +35,8 @@ export interface LiveOptions {
   keepAliveMs?: number;
   /** the history keeps between this many and twice this many points; default 2000 */
   maxPoints?: number;
+  /** a client whose socket does not drain this many bytes is too slow to follow: it is dropped, not buffered without bound; default 1 MiB */
+  maxBuffered?: number;
 }
 
 /**
@@ -47,9 +49,6 @@ export function thin<T>(points: T[], max: number): T[] {
   return points.filter((_, i) => i % 2 === 0 || i === points.length - 1);
 }
 
-/** A client whose socket does not drain this much is too slow to follow: it is dropped, not buffered without bound. */
-const MAX_BUFFERED = 1 << 20;
-
 export class LiveFeed {
   private points: StepPoint[] = [];
   private sample: { step: number } | null = null;
@@ -58,9 +57,11 @@ export class LiveFeed {
   private readonly clients = new Set<http.ServerResponse>();
   private readonly timer: NodeJS.Timeout;
   private readonly maxPoints: number;
+  private readonly maxBuffered: number;
 
   constructor(private readonly status: () => unknown, options: LiveOptions = {}) {
     this.maxPoints = options.maxPoints ?? 2000;
+    this.maxBuffered = options.maxBuffered ?? 1 << 20;
     this.timer = setInterval(() => this.write(': keep-alive\n\n'), options.keepAliveMs ?? 15_000);
     this.timer.unref(); // the feed never keeps the process alive
   }
@@ -125,7 +126,7 @@ export class LiveFeed {
 
   private write(chunk: string): void {
     for (const res of this.clients) {
-      if (res.writableLength > MAX_BUFFERED) {
+      if (res.writableLength > this.maxBuffered) {
         this.clients.delete(res);
         res.destroy();
         continue;

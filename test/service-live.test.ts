@@ -98,6 +98,32 @@ test('history first, then every event to every client in order; keep-alives; cli
   }
 });
 
+test('a client that stops reading is dropped once its backlog passes maxBuffered; the others keep getting events', async () => {
+  const live = new LiveFeed(() => ({}), { keepAliveMs: 60_000, maxBuffered: 256 * 1024 });
+  const server = http.createServer((req, res) => live.attach(res));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  try {
+    const reader = await connect(url);
+    const stalled = await new Promise<http.IncomingMessage>((resolve) => http.get(url, { agent: false }, (res) => (res.pause(), resolve(res))));
+    await until('2 clients', () => live.clientCount === 2);
+    // each step ~100 bytes: the socket buffers fill, then the server's backlog grows past 256 KiB (the reader, read at every yield, never nears it)
+    for (let s = 1; live.clientCount === 2 && s < 1_000_000; s++) {
+      live.step(point(s));
+      if (s % 100 === 0) await new Promise((r) => setImmediate(r));
+    }
+    assert.is(live.clientCount, 1, 'the stalled client was dropped');
+    const last = live.history().points.at(-1)!.step;
+    await until('the reader to catch up', () => (reader.events.at(-1)?.data as StepPoint | undefined)?.step === last, 20_000);
+    reader.req.destroy();
+    stalled.destroy();
+  } finally {
+    live.close();
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+});
+
 test('thin: past 2·max points every other one goes, the first and the last stay', () => {
   const pts = Array.from({ length: 9 }, (_, i) => i + 1);
   assert.is(thin(pts, 5), pts, 'within 2·max: untouched');
