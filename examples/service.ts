@@ -5,9 +5,14 @@
 //   GET  /samples.png   an image grid from the generator as it is now (?n=64&seed=0);
 //                       ?source=checkpoint: from the latest checkpoint, by a GeneratorSampler
 //   POST /stop          stops training between two steps, writes a checkpoint, answers with it
+//   GET  /              the live page: progress, loss curves, the latest grid, a Stop button
+//   GET  /events        server-sent events: 'history' (so far) first, then 'step', 'sample',
+//                       'checkpoint', 'end'; GET /history: the same history as JSON
+//   GET  /latest.png    the latest fixed-noise grid the run wrote (404 before the first)
 //
 //   npx tsx examples/service.ts --port 8080 --iters 2000 --out generated-service
 //   npx tsx examples/service.ts --port 0 --config '{"limit": 1024, "baseWidth": 16}'
+//   open http://127.0.0.1:8080/ for the live page;
 //   curl localhost:8080/status; curl -o grid.png localhost:8080/samples.png; curl -X POST localhost:8080/stop
 import * as fs from 'fs';
 import * as http from 'http';
@@ -16,6 +21,8 @@ import type { AddressInfo } from 'net';
 import { givenFlags, isUsageError, runCli, usageError } from 'torch-gan';
 import { TrainingWorker, GeneratorSampler, gan } from 'torch-gan';
 import type { RunSpec } from 'torch-gan';
+import { LiveFeed } from './service-live';
+import { PAGE_HTML } from './service-page';
 type RunEvents = gan.RunEvents;
 type RunEnd = gan.RunEnd;
 const RUN_DSETS = gan.RUN_DATASETS;
@@ -33,12 +40,16 @@ export interface ServiceOptions {
   resume?: boolean;
   /** progress lines; default console.log */
   log?: (line: string) => void;
+  /** period of GET /events' keep-alive comments; default 15 s */
+  keepAliveMs?: number;
 }
 
 export interface Service {
   url: string;
   server: http.Server;
   trainer: TrainingWorker;
+  /** the live feed behind GET /events and GET /history */
+  live: LiveFeed;
   /** resolves when training has ended (done or stopped) */
   training: Promise<RunEnd>;
   /** stops training (checkpoint written) */
@@ -48,6 +59,7 @@ export interface Service {
 }
 
 const MAX_SAMPLES = 256;
+const ROUTES = ['/', '/status', '/events', '/history', '/samples.png', '/latest.png', '/stop'];
 
 function send(res: http.ServerResponse, status: number, body: unknown, type = 'application/json'): void {
   const data = Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body, null, 1) + '\n');
@@ -72,11 +84,23 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
   log(`data: ${trainer.info.dataSource}`);
   log(`training ${cfg.loss} on ${cfg.dataset} (${cfg.iters} iterations of batch ${cfg.batchSize}) in a worker thread; output in ${out}`);
 
+  const statusBody = () => ({ ...trainer.status(), loss: cfg.loss, dataset: cfg.dataset, batchSize: cfg.batchSize, out });
+  const live = new LiveFeed(statusBody, options.keepAliveMs !== undefined ? { keepAliveMs: options.keepAliveMs } : {});
+  let latestGrid: Buffer | null = null;
+
   const ac = new AbortController();
   const events: RunEvents = trainer.run({ signal: ac.signal });
   let lastLog = 0;
   const training = (async (): Promise<RunEnd> => {
     for await (const ev of events) {
+      if (ev.type === 'step') {
+        const { criticLoss, generatorLoss, wassersteinEstimate } = ev.stats;
+        live.step({ step: ev.step, criticLoss, generatorLoss, wassersteinEstimate, itPerSec: ev.itPerSec });
+      } else if (ev.type === 'sample') {
+        latestGrid = ev.png;
+        live.sampled(ev.step);
+      } else if (ev.type === 'checkpoint') live.checkpointed({ step: ev.step, dir: ev.dir });
+      else if (ev.type === 'end') live.end({ step: ev.step, reason: ev.reason, checkpoint: trainer.status().lastCheckpoint });
       if (ev.type === 'step' && (Date.now() - lastLog > 5000 || ev.step === trainer.status().iters)) {
         lastLog = Date.now();
         log(`step ${ev.step}/${trainer.status().iters}  ${ev.itPerSec.toFixed(2)} it/s  D ${ev.stats.criticLoss.toFixed(4)}  G ${ev.stats.generatorLoss.toFixed(4)}`);
@@ -88,7 +112,10 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
     }
     return events.finished;
   })();
-  training.catch((e) => log(`training failed: ${(e as Error).message}`));
+  training.catch((e) => {
+    log(`training failed: ${(e as Error).message}`);
+    live.end({ step: trainer.status().step, reason: 'failed', checkpoint: trainer.status().lastCheckpoint, error: (e as Error).message });
+  });
 
   let sampler: GeneratorSampler | null = null;
   let samplerLoading: Promise<GeneratorSampler> | null = null;
@@ -120,10 +147,17 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
     };
     try {
       switch (route) {
-        case 'GET /status': {
-          const s = trainer.status();
-          return send(res, 200, { ...s, loss: cfg.loss, dataset: cfg.dataset, batchSize: cfg.batchSize, out });
-        }
+        case 'GET /status':
+          return send(res, 200, statusBody());
+        case 'GET /':
+          return send(res, 200, Buffer.from(PAGE_HTML), 'text/html; charset=utf-8');
+        case 'GET /events':
+          return live.attach(res);
+        case 'GET /history':
+          return send(res, 200, live.history());
+        case 'GET /latest.png':
+          if (!latestGrid) return send(res, 404, { error: 'no grid written yet (one every sampleEvery steps)' });
+          return send(res, 200, latestGrid, 'image/png');
         case 'GET /samples.png': {
           const n = intParam(url, 'n', 64, 1, MAX_SAMPLES);
           const seed = intParam(url, 'seed', 0, 0, 2 ** 31 - 1);
@@ -138,8 +172,8 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
           return;
         }
         default:
-          if (['/status', '/samples.png', '/stop'].includes(url.pathname)) return send(res, 405, { error: `${req.method} is not allowed on ${url.pathname}` });
-          return send(res, 404, { error: `no route ${url.pathname}; try GET /status, GET /samples.png, POST /stop` });
+          if (ROUTES.includes(url.pathname)) return send(res, 405, { error: `${req.method} is not allowed on ${url.pathname}` });
+          return send(res, 404, { error: `no route ${url.pathname}; try GET /, GET /status, GET /events, GET /history, GET /samples.png, GET /latest.png, POST /stop` });
       }
     } catch (e) {
       fail(e);
@@ -157,13 +191,14 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
   const close = () =>
     (closing ??= (async () => {
       await stop().catch(() => undefined);
+      live.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
       await Promise.all([trainer.close(), (samplerLoading ?? Promise.resolve(null)).then((s) => s?.close(), () => undefined)]);
     })());
-  return { url, server, trainer, training, stop, close };
+  return { url, server, trainer, live, training, stop, close };
 }
 
 if (require.main === module) {
@@ -193,7 +228,7 @@ if (require.main === module) {
     }
     // a configuration that cannot run (ERR_RUN_CONFIG) is reported by runCli as a usage error (exit 2)
     const service: Service = await startService({ port: f.port as number, host: f.host as string, out: f.out as string, resume: f.resume as boolean, config });
-    console.log(`listening on ${service.url}  (GET /status, GET /samples.png, POST /stop)`);
+    console.log(`listening on ${service.url}  (live page: ${service.url}/; GET /status, GET /events, GET /samples.png, POST /stop)`);
     // Every signal is handled for the life of the process (process.on, not once): a second
     // SIGTERM during the final checkpoint must not kill it halfway (SIGKILL still can).
     let stopping = false;

@@ -123,6 +123,46 @@ test('GET /samples.png is a valid PNG grid, from the trainer and from the latest
   assert.is((await request(`${url}/stop`)).status, 405);
 });
 
+test('GET / is the self-contained live page; GET /events replays the history, then each step once, none lost', async () => {
+  const page = await request(`${url}/`);
+  assert.is(page.status, 200);
+  assert.is(page.type, 'text/html; charset=utf-8');
+  const html = page.body.toString('utf8');
+  assert.match(html, /new EventSource\('events'\)/);
+  assert.not.match(html, /(src|href)="(https?:)?\/\//, 'no external asset');
+  const h = json(await request(`${url}/history`));
+  assert.is(h.status.state, 'running');
+  const steps: number[] = h.points.map((p: { step: number }) => p.step);
+  assert.equal(steps, Array.from({ length: steps.length }, (_, i) => i + 1), 'every step since the start');
+  assert.is(h.sample, null, 'sampleEvery 1000: no grid yet');
+  assert.is((await request(`${url}/latest.png`)).status, 404);
+  // the stream: history first, then live steps continuing exactly where it ends
+  const seen = await new Promise<{ event: string; data: { step?: number; points?: { step: number }[] } }[]>((resolve, reject) => {
+    const got: { event: string; data: { step?: number; points?: { step: number }[] } }[] = [];
+    const req = http.get(`${url}/events`, { agent: false }, (res) => {
+      assert.is(res.headers['content-type'], 'text/event-stream; charset=utf-8');
+      let buf = '';
+      res.on('data', (d: Buffer) => {
+        buf += d.toString('utf8');
+        for (let i; (i = buf.indexOf('\n\n')) >= 0; buf = buf.slice(i + 2)) {
+          const m = /^event: (\w+)\ndata: (.*)$/m.exec(buf.slice(0, i));
+          if (m) got.push({ event: m[1], data: JSON.parse(m[2]) });
+        }
+        if (got.filter((e) => e.event === 'step').length >= 2) {
+          req.destroy();
+          resolve(got);
+        }
+      });
+    });
+    req.setTimeout(30_000, () => req.destroy(new Error(`GET /events: ${got.length} events in 30 s`)));
+    req.on('error', reject);
+  });
+  assert.is(seen[0].event, 'history');
+  const replayed = seen[0].data.points!.map((p) => p.step);
+  const live = seen.filter((e) => e.event === 'step').map((e) => e.data.step!);
+  assert.equal(live.slice(0, 2), [replayed[replayed.length - 1] + 1, replayed[replayed.length - 1] + 2]);
+});
+
 test('POST /stop ends training between two steps with a checkpoint; the service keeps serving', async () => {
   const r = await request(`${url}/stop`, 'POST');
   assert.is(r.status, 200);
