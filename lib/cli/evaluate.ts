@@ -10,7 +10,7 @@ import * as path from 'path';
 import * as tg from '..';
 import { runCli, usageError } from './args';
 import { buildModels, RunConfig } from './train-run';
-import { latestCheckpoint, loadCheckpoint } from '../gan/checkpoint';
+import { latestCheckpoint } from '../gan/checkpoint';
 import { checkpointArgument } from './pretrained';
 import { checkSavedRunConfig } from '../gan/resume';
 import {
@@ -18,6 +18,8 @@ import {
   loadMetricSplit, MetricDset, qualityReference, QualityReport, realBaseline,
 } from '../metrics';
 import { writeJsonAtomic } from '../io/atomic';
+import { SummaryWriter } from '../io/tensorboard';
+import { GENERATOR_WEIGHTS, GeneratorWeights, loadSamplingGenerator } from '../gan/sampling-weights';
 
 export const evaluateFlags = {
   checkpoint: { type: 'string', help: "a run's checkpoints folder (or one ckpt-N folder); without it, --dset prints only the real-vs-real baselines" },
@@ -33,12 +35,16 @@ export const evaluateFlags = {
   'batch-size': { type: 'int', min: 1, default: 500, help: 'generation batch' },
   device: { type: 'string', default: 'cpu', help: 'cpu, cuda or cuda:N' },
   json: { type: 'string', help: 'also write the numbers to this JSON file' },
+  weights: { type: 'choice', choices: GENERATOR_WEIGHTS, help: "the generator's EMA weights or the live ones (default: ema when the checkpoint has generator_ema, else live); the JSON says which" },
+  'log-dir': { type: 'string', help: "append the metrics as TensorBoard scalars (eval/fid, eval/kid, eval/classifier_score, eval/tvd) at the checkpoint's step to this folder (e.g. the run's train --log-dir)" },
 } as const;
 
 export interface CheckpointEvaluation {
   checkpoint: string;
   step: number;
   config: RunConfig;
+  /** the generator weights measured: the EMA's or the live generator's */
+  weights: GeneratorWeights;
   dset: MetricDset;
   generated: QualityReport;
   /** test half A vs test half B */
@@ -60,7 +66,7 @@ export function realSide(dset: MetricDset, classifier: ReturnType<typeof loadCla
 /** Loads a checkpoint's generator and evaluates it (with both baselines). */
 export function evaluateCheckpoint(dir: string, o: {
   n?: number; dset?: MetricDset; classifier?: string; kidSubsets?: number; kidSubsetSize?: number; splits?: number;
-  tvdDims?: number; seed?: number; batchSize?: number; device?: string; log?: (m: string) => void;
+  tvdDims?: number; seed?: number; batchSize?: number; device?: string; log?: (m: string) => void; weights?: GeneratorWeights;
   real?: { test: ClassifierOutputs; train: ClassifierOutputs; note: string };
 } = {}): CheckpointEvaluation {
   const log = o.log ?? (() => {});
@@ -80,14 +86,14 @@ export function evaluateCheckpoint(dir: string, o: {
   const { generator, critic } = buildModels({ ...config, device });
   critic.dispose();
   try {
-    const st = loadCheckpoint(root, { generator }, { restoreRng: false });
+    const st = loadSamplingGenerator(root, generator, o.weights, '--weights');
     const n = o.n ?? 10000;
     const quality = {
       kid: { subsets: o.kidSubsets ?? 100, subsetSize: o.kidSubsetSize ?? 1000, seed: 0 },
       splits: o.splits ?? 10,
       tvd: { dims: o.tvdDims ?? 2 },
     };
-    log(`checkpoint ${ckDir} (iteration ${st.step}, ${config.loss} on ${config.dataset}); classifier ${clfFile}`);
+    log(`checkpoint ${ckDir} (iteration ${st.step}, ${config.loss} on ${config.dataset}, ${st.weights} weights); classifier ${clfFile}`);
     const real = o.real ?? realSide(dset, classifier, n);
     log(`real: ${real.note}`);
     const ref = qualityReference(real.test, { tvdDims: quality.tvd.dims });
@@ -96,11 +102,26 @@ export function evaluateCheckpoint(dir: string, o: {
     });
     const baselineHalves = realBaseline(real.test, { ...quality, tvdDims: quality.tvd.dims });
     const baselineTrain = compareToReference(ref, real.train, quality);
-    return { checkpoint: ckDir, step: st.step, config, dset, generated, baselineHalves, baselineTrain, realNote: real.note };
+    return { checkpoint: ckDir, step: st.step, config, weights: st.weights, dset, generated, baselineHalves, baselineTrain, realNote: real.note };
   } finally {
     generator.dispose();
     classifier.dispose();
   }
+}
+
+/** Appends an evaluation's numbers of the generated images to TensorBoard event files in logDir, at the checkpoint's step. */
+export function logEvaluation(logDir: string, e: CheckpointEvaluation): string {
+  const w = new SummaryWriter(logDir);
+  try {
+    // a new event file beside the run's: TensorBoard merges the files of a folder by step
+    w.addScalar('eval/fid', e.generated.fid, e.step);
+    w.addScalar('eval/kid', e.generated.kid.mean, e.step);
+    w.addScalar('eval/classifier_score', e.generated.score.mean, e.step);
+    w.addScalar('eval/tvd', e.generated.tvd, e.step);
+  } finally {
+    w.close();
+  }
+  return w.file;
 }
 
 const sig = (v: number) => (Number.isFinite(v) ? (Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(2) : v.toPrecision(3)) : 'n/a');
@@ -169,7 +190,7 @@ export function evaluateCommand(argv: string[]): void {
       n: f.n as number, dset: f.dset as MetricDset | undefined, classifier: f.classifier as string | undefined,
       kidSubsets: f.kidSubsets as number, kidSubsetSize: f.kidSubsetSize as number, splits: f.splits as number,
       tvdDims: f.tvdDims as number, seed: f.seed as number, batchSize: f.batchSize as number, device: f.device as string,
-      log: (m) => console.log(m),
+      log: (m) => console.log(m), ...(f.weights !== undefined ? { weights: f.weights as GeneratorWeights } : {}),
     });
     console.log('');
     console.log(evaluationTable(e));
@@ -177,6 +198,7 @@ export function evaluateCommand(argv: string[]): void {
     console.log('Lower is better for FID, KID and TVD; higher is better for the classifier score (at most 10).');
     console.log('The baselines are what real images score at these sample sizes: a generator matching the data would come close to them.');
     if (e.generated.tvdDetail.warning) console.log(`TVD: ${e.generated.tvdDetail.warning}`);
+    if (f.logDir !== undefined) console.log(`TensorBoard: ${logEvaluation(path.resolve(f.logDir as string), e)}`);
     if (f.json) {
       writeJsonAtomic(path.resolve(f.json as string), e);
       console.log(`wrote ${path.resolve(f.json as string)}`);

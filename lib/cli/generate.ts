@@ -10,8 +10,10 @@ import { FlagSpecs, ParsedFlags, usageError, flagSpelling, givenFlags, runCli } 
 import { GENERATOR_VALUE_ALIASES, resolveDeviceFlags } from './seed-flags';
 import { buildModels, checkDevice, RunConfig, RunConfigError } from '../gan/run';
 import { toyScatterPng } from '../gan/toy-run';
-import { latestCheckpoint, loadCheckpoint } from '../gan/checkpoint';
+import { latestCheckpoint } from '../gan/checkpoint';
 import { checkSavedRunConfig } from '../gan/resume';
+import { GENERATOR_WEIGHTS, GeneratorWeights, loadSamplingGenerator } from '../gan/sampling-weights';
+import { truncatedNoise } from '../gan/truncation';
 import { imageGrid } from '../io/png';
 import { writeFileAtomic } from '../io/atomic';
 import { checkpointArgument } from './pretrained';
@@ -27,6 +29,8 @@ export const generateFlags: FlagSpecs = {
   out: { type: 'string', default: 'grid.png', aliases: ['--monitor-path'], help: 'output PNG, or a folder (no .png ending): FOLDER/generated.png' },
   device: { type: 'string', default: 'cpu', aliases: ['-d'], help: 'cpu, cuda, cuda:N, or N (= cuda:N, as nnabla\'s -d N)' },
   context: { type: 'choice', choices: ['cpu', 'cuda', 'cudnn'], aliases: ['-c'], help: "nnabla's context: cudnn or cuda is --device cuda:N (N from -d, default 0)" },
+  weights: { type: 'choice', choices: GENERATOR_WEIGHTS, help: "the generator's EMA weights or the live ones (default: ema when the checkpoint has generator_ema, else live)" },
+  truncation: { type: 'number', help: 'the truncation trick (BigGAN): noise from N(0, 1) truncated to [-PSI, PSI], then times the run\'s --noise-scale; lower PSI: less variety, higher fidelity (normal noise only)' },
 };
 
 /**
@@ -61,7 +65,8 @@ export function resolveCheckpointPath(given: string, flag: string): { dir: strin
   throw usageError(`${flag} ${given}: no such file or folder;${h5} pass a run's checkpoints folder or one ckpt-N folder${found}`);
 }
 
-function generateMain(f: ParsedFlags): void {
+/** What `torch-gan generate` does with parsed flags (exported for tests). */
+export function generateMain(f: ParsedFlags): void {
   resolveDeviceFlags(f, (m) => console.log(m));
   const device = f.device as string;
   try {
@@ -85,10 +90,26 @@ function generateMain(f: ParsedFlags): void {
     fs.mkdirSync(outFile, { recursive: true });
     outFile = path.join(outFile, 'generated.png');
   }
+  const psi = f.truncation as number | undefined;
+  if (psi !== undefined) {
+    const flag = flagSpelling(f, 'truncation');
+    if (!(psi > 0)) throw usageError(`${flag} expects a positive number (the truncation threshold), received ${psi}`, { parameter: flag, expected: 'a positive number', received: String(psi) });
+    if (config.noiseKind !== 'normal') {
+      throw usageError(`${flag} truncates normal noise; ${dir} was trained with --noise-kind ${config.noiseKind}: drop ${flag}`, { parameter: flag, expected: 'a checkpoint trained with normal noise', received: `noise kind ${config.noiseKind}` });
+    }
+  }
+  // the run's noise kind at scale 1 (N(0, 1), or its truncation to [-psi, psi]; U[-1, 1)), the run's scale applied after
+  const normal = (shape: number[]): tg.Tensor => (config.noiseKind === 'uniform' ? tg.tidy(() => tg.rand(shape).mul(2).sub(1)) : psi !== undefined ? truncatedNoise(shape, psi) : tg.randn(shape));
   const n = (f.n as number | undefined) ?? (toy ? 1000 : 64);
   const { generator, critic } = buildModels({ ...config, device });
   critic.dispose();
-  const st = loadCheckpoint(dir, { generator }, { restoreRng: false });
+  let st: { step: number; dir: string; weights: GeneratorWeights };
+  try {
+    st = loadSamplingGenerator(dir, generator, f.weights as GeneratorWeights | undefined, flagSpelling(f, 'weights'));
+  } catch (e) {
+    generator.dispose();
+    throw e;
+  }
   generator.eval();
   tg.manualSeed(f.seed as number);
   const png = tg.tidy(() =>
@@ -96,19 +117,19 @@ function generateMain(f: ParsedFlags): void {
       let z: tg.Tensor;
       let nrow = f.nrow as number;
       if (toy) {
-        z = tg.randn([n, config.noiseDim]).mul(config.noiseScale).to(device as tg.Device);
+        z = normal([n, config.noiseDim]).mul(config.noiseScale).to(device as tg.Device);
         return toyScatterPng(generator.forward(z) as tg.Tensor, toy, `${toy} ${config.loss}, step ${st.step}`);
       }
       if (f.interpolate !== undefined) {
         const steps = f.interpolate as number;
         const rows = Math.max(1, Math.floor(n / steps));
-        const a = tg.randn([rows, 1, config.noiseDim, 1, 1]);
-        const b = tg.randn([rows, 1, config.noiseDim, 1, 1]);
+        const a = normal([rows, 1, config.noiseDim, 1, 1]);
+        const b = normal([rows, 1, config.noiseDim, 1, 1]);
         const t = tg.linspace(0, 1, steps).reshape([1, steps, 1, 1, 1]);
         z = a.add(b.sub(a).mul(t)).reshape([rows * steps, config.noiseDim, 1, 1]);
         nrow = steps;
       } else {
-        z = tg.randn([n, config.noiseDim, 1, 1]);
+        z = normal([n, config.noiseDim, 1, 1]);
       }
       z = z.mul(config.noiseScale).to(device as tg.Device);
       return imageGrid(generator.forward(z) as tg.Tensor, { nrow });
@@ -116,7 +137,7 @@ function generateMain(f: ParsedFlags): void {
   );
   generator.dispose();
   writeFileAtomic(outFile, png);
-  console.log(`wrote ${outFile} from ${st.dir} (iteration ${st.step}, ${config.loss} on ${toy ?? config.dataset})`);
+  console.log(`wrote ${outFile} from ${st.dir} (iteration ${st.step}, ${config.loss} on ${toy ?? config.dataset}, ${st.weights} weights${psi !== undefined ? `, truncation ${psi}` : ''})`);
 }
 
 /** `torch-gan generate [flags]`. */

@@ -44,6 +44,9 @@ export function checkAgainstCheckpoint(spec: RunSpec, saved: RunConfig, name: Op
   }
 }
 
+/** What a saved config without the practitioner options means: each one off (DiffAugment: absent). */
+const FEATURES_OFF: Readonly<Record<string, number | boolean>> = Object.freeze({ criticSpectralNorm: false, r1Gamma: 0, r2Gamma: 0, regEvery: 1, emaDecay: 0, emaWarmup: true });
+
 /**
  * A saved config in the current names. Checkpoints before the one-config schema (torch-gan 0.1,
  * sessions up to 5) saved dset, generator (the upsampling), clamp {lower, upper} and betas [b1, b2].
@@ -66,6 +69,8 @@ export function upgradeSavedConfig(config: Record<string, unknown>): Record<stri
     c.beta2 ??= c.betas[1];
     delete c.betas;
   }
+  // checkpoints before the practitioner options (EMA, R1/R2, spectral norm, DiffAugment): they ran without them
+  for (const [k, off] of Object.entries(FEATURES_OFF)) if (!(k in c)) c[k] = off;
   return c;
 }
 

@@ -13,6 +13,7 @@ import { loadDataset } from '../data';
 import type { ImageDataset, DatasetName } from '../data';
 import { Normalization, Upsampling, NORMALIZATIONS, UPSAMPLINGS } from './models';
 import { recipes, RECIPE_NAMES } from './recipes';
+import { DIFF_AUGMENT_OPS, parseDiffAugmentPolicy } from './diffaugment';
 import { ToyData, isToyData, toyConfigFields, toyData, TOY_DATASETS } from './toy-run';
 import type { ToyName } from './toy-run';
 
@@ -27,12 +28,12 @@ export type RunOptimizer = (typeof RUN_OPTIMIZERS)[number];
 
 /** One option of a run. */
 export interface OptionSpec {
-  type: 'int' | 'number' | 'string' | 'choice';
+  type: 'int' | 'number' | 'string' | 'choice' | 'bool';
   choices?: readonly string[];
   min?: number;
   max?: number;
   /** the fixed default; options without one take theirs from the recipe, the data or other options (`help` says which) */
-  default?: number | string;
+  default?: number | string | boolean;
   help: string;
   /** the seeds' spellings of the flag (seed 002's --dset, --disc-iterations, nnabla's -d ...) */
   aliases?: readonly string[];
@@ -50,7 +51,7 @@ const KERAS_BN = "Keras 1's BatchNormalization mode (seed 002), not a torch-gan 
 
 /** Every option of a run, in --help order. */
 export const RUN_OPTIONS = Object.freeze({
-  loss: { type: 'choice', choices: RUN_LOSSES, default: 'wgan-gp', help: 'gan (DCGAN, BCE), wgan (weight clipping), wgan-gp, dragan' },
+  loss: { type: 'choice', choices: RUN_LOSSES, default: 'wgan-gp', help: 'gan (DCGAN, BCE), wgan (weight clipping), wgan-gp, dragan, lsgan (least squares, Mao et al. 2017), hinge (SNGAN, Miyato et al. 2018)' },
   upsampling: {
     type: 'choice', choices: UPSAMPLINGS, default: 'deconv', aliases: ['--generator', '--up'],
     valueAliases: { linear: 'bilinear', unpooling: 'unpool', upsampling: 'nearest' },
@@ -70,21 +71,43 @@ export const RUN_OPTIONS = Object.freeze({
     help: "both networks' normalisation, unless --critic-norm / --generator-norm",
   },
   criticNorm: { type: 'choice', choices: NORMALIZATIONS, help: "the critic's normalisation (default instance; batch is refused with a penalty)" },
-  generatorNorm: { type: 'choice', choices: NORMALIZATIONS, aliases: ['--g-norm'], help: "the generator's normalisation (default instance for wgan kinds, batch for gan)" },
+  criticSpectralNorm: {
+    type: 'bool', default: false,
+    help: "SNGAN (Miyato et al. 2018): spectral normalisation of every convolution / linear layer of the critic (checkpoint keys weight_orig, weight_u, weight_v as PyTorch's); the critic's normalisation is then none unless --critic-norm / --norm is given",
+  },
+  generatorNorm: { type: 'choice', choices: NORMALIZATIONS, aliases: ['--g-norm'], help: "the generator's normalisation (default instance for wgan kinds and dragan, batch for gan, lsgan and hinge)" },
   noiseDim: { type: 'int', min: 1, default: 100, help: 'noise dimension' },
   noiseScale: { type: 'number', min: 1e-6, default: 1, help: 'noise scale (std for normal, half-width for uniform)' },
   noiseKind: { type: 'choice', choices: ['normal', 'uniform'], default: 'normal', help: 'noise distribution' },
   baseWidth: { type: 'int', min: 1, help: 'filters of the widest layer (default 32, as seed 003); --dataset toy: hidden units of the MLPs (default 128)' },
-  nCritic: { type: 'int', min: 1, aliases: ['--disc-iterations'], help: 'critic steps per generator step (default: the recipe: 5 for wgan kinds, 1 otherwise)' },
+  nCritic: { type: 'int', min: 1, aliases: ['--disc-iterations'], help: 'critic steps per generator step (default: the recipe: 5 for wgan kinds and hinge, 1 otherwise)' },
   clampLower: { type: 'number', default: -0.01, help: '--loss wgan: clip critic weights below this (refused with other losses)' },
   clampUpper: { type: 'number', default: 0.01, help: '--loss wgan: clip critic weights above this' },
   optD: { type: 'choice', choices: RUN_OPTIMIZERS, help: 'critic optimizer (default: the recipe: adam; rmsprop for wgan)' },
   optG: { type: 'choice', choices: RUN_OPTIMIZERS, help: 'generator optimizer (default: the recipe)' },
-  lrD: { type: 'number', min: 0, help: 'critic learning rate (default: the recipe: 1e-4 wgan-gp/dragan, 5e-5 wgan, 2e-4 gan)' },
+  lrD: { type: 'number', min: 0, help: 'critic learning rate (default: the recipe: 1e-4 wgan-gp/dragan, 5e-5 wgan, 2e-4 gan/lsgan/hinge)' },
   lrG: { type: 'number', min: 0, help: 'generator learning rate (default: the recipe)' },
-  beta1: { type: 'number', min: 0, max: 1, help: "Adam's beta1 (default: the recipe: 0.5)" },
-  beta2: { type: 'number', min: 0, max: 1, help: "Adam's beta2 (default: the recipe: 0.9; 0.999 for gan)" },
+  beta1: { type: 'number', min: 0, max: 1, help: "Adam's beta1 (default: the recipe: 0.5; 0 for hinge)" },
+  beta2: { type: 'number', min: 0, max: 1, help: "Adam's beta2 (default: the recipe: 0.9; 0.999 for gan and lsgan)" },
   lambda: { type: 'number', min: 0, default: 10, help: 'gradient penalty weight (wgan-gp, dragan)' },
+  r1Gamma: {
+    type: 'number', min: 0, default: 0,
+    help: "R1 (Mescheder et al. 2018): add gamma/2 * E||grad D(x)||^2 at the real images to the critic's loss; 0: off; with any loss (typically gan)",
+  },
+  r2Gamma: { type: 'number', min: 0, default: 0, help: 'R2: the same zero-centred penalty at the generated images; 0: off' },
+  regEvery: {
+    type: 'int', min: 1, default: 1,
+    help: "lazy regularisation (StyleGAN2): R1/R2 every N critic steps, as a separate critic update scaled by N (gamma*N/2 * E||grad D||^2), the critic's learning rate times N/(N+1) and Adam's betas to the power N/(N+1); 1: in the critic's loss at every step",
+  },
+  emaDecay: {
+    type: 'number', min: 0, max: 1, default: 0,
+    help: "keep an exponential moving average of the generator's weights with this decay (e.g. 0.999; 0: off), BatchNorm running statistics averaged likewise; sample grids, generate and evaluate use it; saved as generator_ema",
+  },
+  emaWarmup: { type: 'bool', default: true, help: 'ramp the EMA decay as min(decay, (1 + step) / (10 + step)) so the average does not start from the random initial weights' },
+  diffAugment: {
+    type: 'string', kind: 'optional',
+    help: "DiffAugment (Zhao et al. 2020) policy, e.g. color,translation,cutout: every image the critic sees (real and fake, critic and generator steps) is augmented; penalties take the gradient through the augmentation at the un-augmented images (default: off)",
+  },
   device: { type: 'string', default: 'cpu', aliases: ['-d'], help: "cpu, cuda, cuda:N, or N (= cuda:N, as nnabla's -d N)" },
   seed: { type: 'int', min: 0, default: 1, help: 'random seed' },
   sampleEvery: { type: 'int', min: 1, default: 100, resumable: true, help: 'write a sample grid (toy: a scatter plot) every N iterations (seed 000 wrote one every 1000)' },
@@ -107,6 +130,7 @@ export interface RunSpec {
   norm?: Normalization;
   criticNorm?: Normalization;
   generatorNorm?: Normalization;
+  criticSpectralNorm?: boolean;
   noiseDim?: number;
   noiseScale?: number;
   noiseKind?: 'normal' | 'uniform';
@@ -121,6 +145,12 @@ export interface RunSpec {
   beta1?: number;
   beta2?: number;
   lambda?: number;
+  r1Gamma?: number;
+  r2Gamma?: number;
+  regEvery?: number;
+  emaDecay?: number;
+  emaWarmup?: boolean;
+  diffAugment?: string;
   device?: string;
   seed?: number;
   sampleEvery?: number;
@@ -145,6 +175,7 @@ export interface RunConfig {
   batchSize: number;
   criticNorm: Normalization;
   generatorNorm: Normalization;
+  criticSpectralNorm: boolean;
   noiseDim: number;
   noiseScale: number;
   noiseKind: 'normal' | 'uniform';
@@ -159,6 +190,14 @@ export interface RunConfig {
   beta1: number;
   beta2: number;
   lambda: number;
+  r1Gamma: number;
+  r2Gamma: number;
+  regEvery: number;
+  /** 0: no EMA generator */
+  emaDecay: number;
+  emaWarmup: boolean;
+  /** the DiffAugment policy (absent: off) */
+  diffAugment?: string;
   device: string;
   seed: number;
   sampleEvery: number;
@@ -168,7 +207,7 @@ export interface RunConfig {
 }
 
 /** The fixed defaults of RUN_OPTIONS. */
-export const RUN_DEFAULTS: Readonly<Partial<Record<keyof RunSpec, number | string>>> = Object.freeze(
+export const RUN_DEFAULTS: Readonly<Partial<Record<keyof RunSpec, number | string | boolean>>> = Object.freeze(
   Object.fromEntries(Object.entries(RUN_OPTIONS).filter(([, o]) => o.default !== undefined).map(([k, o]) => [k, o.default!])),
 );
 
@@ -190,6 +229,7 @@ const received = (value: unknown): string => (typeof value === 'string' ? `'${va
 export function optionExpected(o: OptionSpec): string {
   if (o.type === 'choice') return `one of ${o.choices!.join(', ')}`;
   if (o.type === 'string') return 'a string';
+  if (o.type === 'bool') return 'true or false';
   const what = o.type === 'int' ? 'an integer' : 'a number';
   if (o.min !== undefined && o.max !== undefined) return `${what} in [${o.min}, ${o.max}]`;
   if (o.min !== undefined) return `${what} >= ${o.min}`;
@@ -207,6 +247,8 @@ export function optionProblem(o: OptionSpec, value: unknown): string | null {
       return null;
     case 'string':
       return is.string(value) ? null : `expects a string, received ${received(value)}`;
+    case 'bool':
+      return is.bool(value) ? null : `expects true or false, received ${received(value)}`;
     case 'choice':
       return is.oneOf(value, o.choices!) ? null : `expects one of ${o.choices!.join(', ')}, received ${received(value)}`;
   }
@@ -265,12 +307,16 @@ export function resolveRunConfig(spec: RunSpec, dataset: { channels: number; hei
   } else {
     if (spec.toy !== undefined) throw new RunConfigError(`${name('toy')} applies only with ${name('dataset')} toy, received ${name('dataset')} ${datasetName}`, 'toy');
     const penalty = loss === 'wgan-gp' || loss === 'dragan';
-    const criticNorm = spec.criticNorm ?? spec.norm ?? 'instance';
-    if (penalty && criticNorm === 'batch') {
+    const zeroCentred = (spec.r1Gamma ?? 0) > 0 || (spec.r2Gamma ?? 0) > 0;
+    // SNGAN's critic has no other normalisation (spectral norm is the Lipschitz control)
+    const criticNorm = spec.criticNorm ?? spec.norm ?? (spec.criticSpectralNorm ? 'none' : 'instance');
+    if ((penalty || zeroCentred) && criticNorm === 'batch') {
       const key = spec.criticNorm !== undefined ? 'criticNorm' : 'norm';
-      throw new RunConfigError(`${name(key)} batch is refused with ${name('loss')} ${loss}: the gradient penalty is per sample and batch norm couples the samples of a batch; use instance, layer or none`, key);
+      const what = penalty ? `${name('loss')} ${loss}` : `${name((spec.r1Gamma ?? 0) > 0 ? 'r1Gamma' : 'r2Gamma')}`;
+      throw new RunConfigError(`${name(key)} batch is refused with ${what}: the gradient penalty is per sample and batch norm couples the samples of a batch; use instance, layer or none`, key);
     }
-    const generatorNorm = spec.generatorNorm ?? spec.norm ?? (loss === 'gan' ? 'batch' : 'instance');
+    // the DCGAN-family recipes (gan, lsgan, hinge) use batch norm in the generator
+    const generatorNorm = spec.generatorNorm ?? spec.norm ?? (loss === 'gan' || loss === 'lsgan' || loss === 'hinge' ? 'batch' : 'instance');
     const imgDim = spec.imgDim ?? dataset.height;
     if (![28, 32, 64].includes(imgDim)) throw new RunConfigError(`${name('imgDim')} must be 28, 32 or 64, received ${imgDim}`, 'imgDim');
     if (imgDim !== dataset.height) throw new RunConfigError(`${name('imgDim')} ${imgDim} does not match the data's ${dataset.height}×${dataset.height} images`, 'imgDim');
@@ -291,6 +337,19 @@ export function resolveRunConfig(spec: RunSpec, dataset: { channels: number; hei
   const clampLower = withDefault(spec, 'clampLower');
   const clampUpper = withDefault(spec, 'clampUpper');
   if (clampUpper < clampLower) throw new RunConfigError(`${name('clampUpper')} (${clampUpper}) must be >= ${name('clampLower')} (${clampLower})`, 'clampUpper');
+  const emaDecay = withDefault(spec, 'emaDecay');
+  if (emaDecay >= 1) throw new RunConfigError(`${name('emaDecay')} must be below 1 (1 would never move the average), received ${emaDecay}; 0 turns the EMA off`, 'emaDecay');
+  let diffAugment: string | undefined;
+  if (spec.diffAugment !== undefined) {
+    let ops: string[];
+    try {
+      ops = parseDiffAugmentPolicy(spec.diffAugment);
+    } catch {
+      throw new RunConfigError(`${name('diffAugment')} expects a comma-separated list of ${DIFF_AUGMENT_OPS.join(', ')} (e.g. color,translation,cutout), received '${spec.diffAugment}'`, 'diffAugment');
+    }
+    if (ops.length > 0 && image.dataset === 'toy') throw new RunConfigError(`${name('diffAugment')} augments images; ${name('dataset')} toy has 2-D points`, 'diffAugment');
+    if (ops.length > 0) diffAugment = ops.join(',');
+  }
   const device = withDefault(spec, 'device');
   checkDevice(device, name);
   const config: RunConfig = {
@@ -305,6 +364,7 @@ export function resolveRunConfig(spec: RunSpec, dataset: { channels: number; hei
     batchSize,
     criticNorm: image.criticNorm,
     generatorNorm: image.generatorNorm,
+    criticSpectralNorm: withDefault(spec, 'criticSpectralNorm'),
     noiseDim: withDefault(spec, 'noiseDim'),
     noiseScale: withDefault(spec, 'noiseScale'),
     noiseKind: withDefault(spec, 'noiseKind'),
@@ -319,6 +379,12 @@ export function resolveRunConfig(spec: RunSpec, dataset: { channels: number; hei
     beta1: spec.beta1 ?? recipe.betas[0],
     beta2: spec.beta2 ?? recipe.betas[1],
     lambda: withDefault(spec, 'lambda'),
+    r1Gamma: withDefault(spec, 'r1Gamma'),
+    r2Gamma: withDefault(spec, 'r2Gamma'),
+    regEvery: withDefault(spec, 'regEvery'),
+    emaDecay,
+    emaWarmup: withDefault(spec, 'emaWarmup'),
+    ...(diffAugment !== undefined ? { diffAugment } : {}),
     device,
     seed: withDefault(spec, 'seed'),
     sampleEvery: withDefault(spec, 'sampleEvery'),

@@ -3,13 +3,15 @@ import { Tensor, tensor, tidy } from '../tensor';
 import type { Device } from '../tensor';
 import { noGrad } from '../autograd';
 import { Module } from '../nn/module';
+import { Linear } from '../nn/layers/linear';
+import { spectralNorm } from '../nn/spectral-norm';
 import { Adam, RMSprop, SGD } from '../optim';
 import { Rng } from '../data';
 import { dcganCritic, dcganGenerator, ImageSize } from './models';
 import { buildToyCritic, buildToyGenerator } from './toy-run';
 import type { RunConfig, RunDataset, RunOptimizer } from './run-config';
 
-export type ModelConfig = Pick<RunConfig, 'imgDim' | 'noiseDim' | 'baseWidth' | 'channels' | 'upsampling' | 'generatorNorm' | 'criticNorm' | 'loss' | 'device'> & { dataset?: RunDataset };
+export type ModelConfig = Pick<RunConfig, 'imgDim' | 'noiseDim' | 'baseWidth' | 'channels' | 'upsampling' | 'generatorNorm' | 'criticNorm' | 'loss' | 'device'> & { dataset?: RunDataset; criticSpectralNorm?: boolean };
 
 /** The generator a config describes (dataset 'toy': the toy MLP, ./toy-run). */
 export function buildGenerator(c: Omit<ModelConfig, 'criticNorm' | 'loss'>) {
@@ -20,7 +22,10 @@ export function buildGenerator(c: Omit<ModelConfig, 'criticNorm' | 'loss'>) {
 /** The networks a config describes (generator first, then critic: the order of their random init). */
 export function buildModels(c: ModelConfig) {
   const generator = buildGenerator(c);
-  const critic = c.dataset === 'toy' ? buildToyCritic(c) : dcganCritic({ imageSize: c.imgDim as ImageSize, noiseDim: c.noiseDim, baseWidth: c.baseWidth, channels: c.channels, device: c.device as Device, normalization: c.criticNorm, loss: c.loss });
+  const sn = c.criticSpectralNorm === true;
+  const critic = c.dataset === 'toy' ? buildToyCritic(c) : dcganCritic({ imageSize: c.imgDim as ImageSize, noiseDim: c.noiseDim, baseWidth: c.baseWidth, channels: c.channels, device: c.device as Device, normalization: c.criticNorm, loss: c.loss, spectralNorm: sn });
+  // the toy MLP's layers, after their initialisation (dcganCritic does its own)
+  if (sn && c.dataset === 'toy') for (const m of critic.modules()) if (m instanceof Linear) spectralNorm(m);
   return { generator, critic };
 }
 

@@ -27,8 +27,10 @@ import { CheckpointState, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { checkResumeData, prepareResume } from './resume';
 import { ToyBatches, ToyData, criticField, isToyData, toyFingerprint, toyScatterPng, TOY_PLOT_POINTS } from './toy-run';
 import { RUN_DEFAULTS, RunConfig, RunConfigError, RunSpec, OptionNamer, checkDevice, loadRunData, plainName, resolveRunConfig, validateRunSpec } from './run-config';
-import { buildGenerator, buildModels, makeOptimizer, seededNoise } from './run-models';
+import { buildGenerator, buildModels, generate, makeOptimizer, seededNoise } from './run-models';
 import type { DataParallel } from '../distributed/data-parallel';
+import { GeneratorEma } from './ema';
+import { lazyAdamHyperparameters } from './penalties';
 
 export * from './run-config';
 export * from './run-models';
@@ -91,6 +93,7 @@ interface RunParts {
   fixedNoise: Tensor;
   resumedFrom: ResumedFrom | null;
   data: DataFingerprint;
+  ema: GeneratorEma | null;
   dataParallel: DataParallel | null;
 }
 
@@ -127,6 +130,8 @@ export class TrainingRun {
   readonly data: DataFingerprint;
   /** the process group's data-parallel policy when training data-parallel, else null */
   readonly dataParallel: DataParallel | null;
+  /** the generator's exponential moving average (config.emaDecay > 0), or null; grids and sample() use it */
+  readonly ema: GeneratorEma | null;
   private disposed = false;
 
   private constructor(parts: RunParts) {
@@ -140,6 +145,7 @@ export class TrainingRun {
     this.fixedNoise = parts.fixedNoise;
     this.resumedFrom = parts.resumedFrom;
     this.data = parts.data;
+    this.ema = parts.ema;
     this.dataParallel = parts.dataParallel;
   }
 
@@ -178,8 +184,14 @@ export class TrainingRun {
       owned.push(generator, critic);
       const optG = makeOptimizer(config.optG, generator.parameters(), config.lrG, [config.beta1, config.beta2]);
       owned.push(optG);
-      const optD = makeOptimizer(config.optD, critic.parameters(), config.lrD, [config.beta1, config.beta2]);
+      // lazy R1/R2 (StyleGAN2): the critic's optimizer corrected for the extra update every regEvery
+      const lazy = config.regEvery > 1 && ((config.r1Gamma ?? 0) > 0 || (config.r2Gamma ?? 0) > 0);
+      const dHyper = lazy ? lazyAdamHyperparameters(config.lrD, [config.beta1, config.beta2], config.regEvery) : { lr: config.lrD, betas: [config.beta1, config.beta2] as [number, number] };
+      const optD = makeOptimizer(config.optD, critic.parameters(), dHyper.lr, dHyper.betas);
       owned.push(optD);
+      // the shadow copies the initialised generator: no random draw, so runs without EMA draw as before
+      const ema = (config.emaDecay ?? 0) > 0 ? new GeneratorEma(generator as Module, { decay: config.emaDecay, warmup: config.emaWarmup ?? true }) : null;
+      if (ema) owned.push(ema);
       const loader = isToyData(dataset)
         ? new ToyBatches(dataset.name, config.batchSize, config.seed, device)
         : new TensorDataLoader(dataset, { batchSize: config.batchSize, seed: config.seed, device, dropLast: true, ...(dp ? { shard: dp.shard } : {}) });
@@ -197,19 +209,24 @@ export class TrainingRun {
         ...(dp ? { dataParallel: dp } : {}),
         ...(config.loss === 'wgan-gp' || config.loss === 'dragan' ? { lambda: config.lambda } : {}),
         ...(config.loss === 'wgan' ? { clamp: { lower: config.clampLower, upper: config.clampUpper } } : {}),
+        ...((config.r1Gamma ?? 0) > 0 ? { r1Gamma: config.r1Gamma } : {}),
+        ...((config.r2Gamma ?? 0) > 0 ? { r2Gamma: config.r2Gamma } : {}),
+        ...(config.regEvery !== undefined ? { regEvery: config.regEvery } : {}),
+        ...(config.diffAugment !== undefined ? { diffAugment: config.diffAugment } : {}),
       });
       let resumedFrom: ResumedFrom | null = null;
       if (options.resumeFrom !== undefined) {
-        const st = loadCheckpoint(options.resumeFrom, { generator, critic, optG, optD });
+        const st = loadCheckpoint(options.resumeFrom, { generator, critic, optG, optD, ...(ema ? { generatorEma: ema.module } : {}) });
         trainer.iteration = st.step;
+        trainer.criticIteration = st.step * config.nCritic;
         const loaderState = (st.extra as { loader?: LoaderState } | undefined)?.loader;
         if (loaderState === undefined) throw new RunConfigError(`checkpoint ${st.dir}: state.json has no loader position (extra.loader); it cannot be resumed exactly`);
         loader.loadStateDict(loaderState as LoaderState);
         resumedFrom = { dir: st.dir, step: st.step };
       }
-      // every rank built (or loaded) the same networks; rank 0's weights, buffers and RNG state win
-      dp?.synchronize([generator as Module, critic as Module]);
-      return new TrainingRun({ config, generator, critic, optG, optD, loader, trainer, fixedNoise, resumedFrom, data, dataParallel: dp });
+      // every rank built (or loaded) the same networks; rank 0's weights, buffers and RNG state win (the EMA's too)
+      dp?.synchronize([generator as Module, critic as Module, ...(ema ? [ema.module as Module] : [])]);
+      return new TrainingRun({ config, generator, critic, optG, optD, loader, trainer, fixedNoise, resumedFrom, data, dataParallel: dp, ema });
     } catch (e) {
       for (const o of owned.reverse()) o.dispose();
       throw e;
@@ -229,6 +246,8 @@ export class TrainingRun {
   trainStep(): StepStats {
     if (this.disposed) throw new TorchError('TrainingRun: used after dispose()', { code: 'ERR_INVALID_STATE' });
     const s = this.trainer.step();
+    // after each generator update, with its 0-based index (the warm-up's clock)
+    this.ema?.update(s.iteration - 1);
     if (!Number.isFinite(s.criticLoss) || !Number.isFinite(s.generatorLoss)) {
       throw new TorchError(`training diverged at iteration ${s.iteration}: critic loss ${s.criticLoss}, generator loss ${s.generatorLoss} (try a lower learning rate: lrD, lrG)`, { code: 'ERR_DIVERGED' });
     }
@@ -299,8 +318,13 @@ export class TrainingRun {
   }
 
   /** The 8×8 grid (padding 2) of the fixed noise's samples as PNG bytes; a toy run's scatter plot of them. */
+  /** The generator that grids and sample() use: the EMA's shadow when the run keeps one, else the live generator. */
+  get samplingGenerator(): Module {
+    return (this.ema?.module ?? this.generator) as Module;
+  }
+
   fixedNoiseGrid(): Buffer {
-    const images = this.trainer.sample(this.fixedNoise.shape[0], this.fixedNoise);
+    const images = generate(this.samplingGenerator, this.fixedNoise);
     try {
       if (this.config.toy !== undefined) {
         const title = `${this.config.toy} ${this.config.loss}, step ${this.iteration}`;
@@ -317,7 +341,7 @@ export class TrainingRun {
     if (!is.positiveInteger(n)) throw invalidParameterError('sample() n', 'a positive integer', n);
     const z = seededNoise(this.config, n, seed);
     try {
-      return this.trainer.sample(n, z);
+      return generate(this.samplingGenerator, z);
     } finally {
       z.dispose();
     }
@@ -342,7 +366,7 @@ export class TrainingRun {
   /** A crash-safe checkpoint of the current step in `root` (lib/gan/checkpoint); returns its folder. */
   saveCheckpoint(root: string, options: { keep?: number } = {}): string {
     if (this.disposed) throw new TorchError('TrainingRun: used after dispose()', { code: 'ERR_INVALID_STATE' });
-    return saveCheckpoint(root, { generator: this.generator, critic: this.critic, optG: this.optG, optD: this.optD }, this.checkpointState(), options);
+    return saveCheckpoint(root, { generator: this.generator, critic: this.critic, optG: this.optG, optD: this.optD, ...(this.ema ? { generatorEma: this.ema.module } : {}) }, this.checkpointState(), options);
   }
 
   /** Frees every tensor of the run (networks, optimizer state, data, fixed noise). */
@@ -353,6 +377,7 @@ export class TrainingRun {
     this.optD.dispose();
     this.optG.dispose();
     this.critic.dispose();
+    this.ema?.dispose();
     this.generator.dispose();
     this.fixedNoise.dispose();
   }

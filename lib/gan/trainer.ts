@@ -23,15 +23,17 @@ import { noGrad } from '../autograd';
 import { Module } from '../nn/module';
 import { Adam, RMSprop } from '../optim';
 import { ganLoss, LossPair } from './losses';
-import { gradientPenalty, draganPenalty, clipWeights_, assertPenaltyCompatible, findBatchNorm } from './penalties';
+import { gradientPenalty, draganPenalty, clipWeights_, assertPenaltyCompatible, findBatchNorm, isLazyRegularizationStep, r1Penalty, r2Penalty } from './penalties';
+import type { PenaltyResult } from './penalties';
+import { parseDiffAugmentPolicy, withDiffAugment } from './diffaugment';
 import { noiseShapeOf } from './models';
 import { Recipe, RecipeName, recipes, RECIPE_NAMES } from './recipes';
 
 export { recipes, RECIPE_NAMES } from './recipes';
 export type { Recipe, RecipeName } from './recipes';
 
-export type TrainerLoss = 'gan' | 'minimax' | 'hinge' | 'wgan' | 'wgan-gp' | 'dragan';
-export const TRAINER_LOSSES: readonly TrainerLoss[] = ['gan', 'minimax', 'hinge', 'wgan', 'wgan-gp', 'dragan'];
+export type TrainerLoss = 'gan' | 'minimax' | 'hinge' | 'lsgan' | 'wgan' | 'wgan-gp' | 'dragan';
+export const TRAINER_LOSSES: readonly TrainerLoss[] = ['gan', 'minimax', 'hinge', 'lsgan', 'wgan', 'wgan-gp', 'dragan'];
 
 /** What the trainer needs of an optimizer (Adam, RMSprop, SGD). */
 export interface OptimizerLike {
@@ -63,9 +65,9 @@ export interface StepStats {
    * Wasserstein distance for 'wgan' / 'wgan-gp' (for the other losses, the logit gap).
    */
   wassersteinEstimate: number;
-  /** the gradient penalty (0 without one), mean over the critic updates */
+  /** the gradient penalty (0 without one; WGAN-GP/DRAGAN plus R1/R2 as applied, lazily scaled), mean over the critic updates */
   penalty: number;
-  /** mean per-sample gradient norm at the penalty's points (NaN without a penalty) */
+  /** mean per-sample gradient norm at the penalty's points, over the updates that computed one (NaN without a penalty) */
   gradNorm: number;
 }
 
@@ -97,7 +99,7 @@ export interface GanTrainerOptions {
   critic: Module;
   optG: OptimizerLike;
   optD: OptimizerLike;
-  /** 'gan' (non-saturating BCE), 'minimax', 'hinge', 'wgan' (clipping), 'wgan-gp' or 'dragan' (BCE + DRAGAN penalty) */
+  /** 'gan' (non-saturating BCE), 'minimax', 'hinge', 'lsgan' (least squares), 'wgan' (clipping), 'wgan-gp' or 'dragan' (BCE + DRAGAN penalty) */
   loss: TrainerLoss;
   /** the real batch source, called once per critic update */
   batches: () => Tensor;
@@ -117,6 +119,23 @@ export interface GanTrainerOptions {
   /** accept a critic with batch norm for 'wgan-gp' / 'dragan' (refused otherwise) */
   allowBatchNormWithPenalty?: boolean;
   callbacks?: TrainerCallbacks;
+  /** R1 weight γ: γ/2·E‖∇D(x)‖² at the real batch (Mescheder et al. 2018), with any loss; default 0 (off) */
+  r1Gamma?: number;
+  /** R2 weight γ: the same at the fake batch; default 0 (off) */
+  r2Gamma?: number;
+  /**
+   * Lazy regularisation interval k for R1/R2 (StyleGAN2 §3.1); default 1. k = 1: the penalty is
+   * added to every critic loss. k > 1: on critic updates 0, k, 2k, ... (criticIteration) a separate
+   * update follows the main one (backward of k·penalty, optD.step()), StyleGAN2's 'Dreg' phase; give
+   * the critic's Adam lazyAdamHyperparameters(lr, betas, k) to match (TrainingRun does).
+   */
+  regEvery?: number;
+  /**
+   * DiffAugment policy ('color,translation,cutout'): every batch the critic sees, real and fake, in
+   * the critic and generator updates, goes through diffAugment (torch's generator), and the
+   * penalties are taken through it at the un-augmented points. Default: none. Not with dataParallel.
+   */
+  diffAugment?: string;
   /**
    * Train data-parallel: batches() returns this rank's shard, batchSize is per rank, noise and
    * penalty draws are the global batch's rows of this rank, gradients are synced after each
@@ -127,6 +146,7 @@ export interface GanTrainerOptions {
 const TRAINER_KEYS = [
   'generator', 'critic', 'optG', 'optD', 'loss', 'batches', 'nCritic', 'lambda', 'clamp', 'noise', 'batchSize',
   'oneSidedPenalty', 'draganSymmetric', 'allowBatchNormWithPenalty', 'callbacks', 'dataParallel',
+  'r1Gamma', 'r2Gamma', 'regEvery', 'diffAugment',
 ] as const;
 
 function isOptimizer(o: unknown): o is OptimizerLike {
@@ -152,6 +172,15 @@ export class GanTrainer {
   readonly dataParallel: TrainerDataParallel | null;
   /** generator updates done */
   iteration = 0;
+  /** critic updates done (the lazy regularisation's clock; a resume sets it with iteration) */
+  criticIteration = 0;
+  readonly r1Gamma: number;
+  readonly r2Gamma: number;
+  readonly regEvery: number;
+  /** the DiffAugment operations ([] without) */
+  readonly diffAugment: readonly string[];
+  /** what every critic evaluation goes through: the critic, or the critic behind DiffAugment */
+  private readonly d: { forward(x: Tensor): Tensor };
   /** the real batch source */
   readonly batches: () => Tensor;
   private readonly pair: LossPair;
@@ -240,6 +269,19 @@ export class GanTrainer {
       }
     }
     this.callbacks = o.callbacks ?? {};
+    for (const k of ['r1Gamma', 'r2Gamma'] as const) {
+      if (o[k] !== undefined && (!is.finite(o[k]) || o[k]! < 0)) throw invalidParameterError(`${where} options.${k}`, 'a non-negative number (0: off)', o[k]);
+    }
+    this.r1Gamma = o.r1Gamma ?? 0;
+    this.r2Gamma = o.r2Gamma ?? 0;
+    this.regEvery = o.regEvery ?? 1;
+    if (!is.positiveInteger(this.regEvery)) throw invalidParameterError(`${where} options.regEvery`, 'a positive integer (critic updates between R1/R2 applications)', o.regEvery);
+    if (this.r1Gamma > 0 || this.r2Gamma > 0) assertPenaltyCompatible(o.critic, where, this.allowBatchNormWithPenalty);
+    if (o.diffAugment !== undefined && !is.string(o.diffAugment)) throw invalidParameterError(`${where} options.diffAugment`, "a DiffAugment policy such as 'color,translation,cutout'", o.diffAugment);
+    this.diffAugment = o.diffAugment === undefined ? [] : parseDiffAugmentPolicy(o.diffAugment);
+    // each rank would draw its own augmentations for its shard: not what one process draws for the global batch
+    if (this.diffAugment.length > 0 && this.dataParallel) throw invalidArgument(`${where}: options.diffAugment is not supported with options.dataParallel (the augmentations are drawn per process, not for the global batch)`);
+    this.d = this.diffAugment.length > 0 ? withDiffAugment(o.critic, this.diffAugment as never) : (o.critic as unknown as { forward(x: Tensor): Tensor });
     const base = o.loss === 'wgan-gp' ? 'wgan' : o.loss === 'dragan' ? 'gan' : o.loss;
     this.pair = ganLoss(base);
   }
@@ -316,8 +358,8 @@ export class GanTrainer {
       const z = this.drawNoise(n);
       const fake = noGrad(() => this.generator.forward(z) as Tensor);
       this.optD.zeroGrad();
-      const dReal = this.critic.forward(real) as Tensor;
-      const dFake = this.critic.forward(fake) as Tensor;
+      const dReal = this.d.forward(real) as Tensor;
+      const dFake = this.d.forward(fake) as Tensor;
       let loss = this.pair.critic(dReal, dFake);
       let penalty = 0;
       let gradNorm = NaN;
@@ -326,11 +368,11 @@ export class GanTrainer {
         const sharded = this.dataParallel !== null && this.dataParallel.shard.worldSize > 1;
         const perSample = [n, ...real.shape.slice(1).map(() => 1)];
         const res = this.loss === 'wgan-gp'
-          ? gradientPenalty(this.critic, real, fake, {
+          ? gradientPenalty(this.d, real, fake, {
             lambda: this.lambda, oneSided: this.oneSidedPenalty, allowBatchNormWithPenalty: this.allowBatchNormWithPenalty,
             ...(sharded ? { eps: this.drawUniform(perSample, real) } : {}),
           })
-          : draganPenalty(this.critic, real, {
+          : draganPenalty(this.d, real, {
             lambda: this.lambda, oneSided: this.oneSidedPenalty, symmetric: this.draganSymmetric, allowBatchNormWithPenalty: this.allowBatchNormWithPenalty,
             ...(sharded ? { noise: this.drawUniform(real.shape, real), std: this.globalStd(real), alpha: this.drawUniform(perSample, real) } : {}),
           });
@@ -338,15 +380,46 @@ export class GanTrainer {
         penalty = res.penalty.item();
         gradNorm = res.gradNorm;
       }
+      const regDue = (this.r1Gamma > 0 || this.r2Gamma > 0) && isLazyRegularizationStep(this.criticIteration, this.regEvery);
+      if (regDue && this.regEvery === 1) {
+        const reg = this.zeroCentredPenalty(real, fake, 1);
+        loss = loss.add(reg.penalty);
+        penalty += reg.value;
+        if (Number.isNaN(gradNorm)) gradNorm = reg.gradNorm;
+      }
       loss.backward();
       this.sync(this.critic.parameters(), "critic's");
       this.optD.step();
       if (this.loss === 'wgan') clipWeights_(this.critic.parameters(), this.clamp.lower, this.clamp.upper);
       const w = noGrad(() => dReal.mean().sub(dFake.mean()).item());
-      return { criticLoss: loss.item(), wassersteinEstimate: w, penalty, gradNorm };
+      let criticLoss = loss.item();
+      if (regDue && this.regEvery > 1) {
+        // StyleGAN2's lazy 'Dreg' phase: its own update, the penalty scaled by the interval
+        this.optD.zeroGrad();
+        const reg = this.zeroCentredPenalty(real, fake, this.regEvery);
+        reg.penalty.backward();
+        this.sync(this.critic.parameters(), "critic's");
+        this.optD.step();
+        penalty += reg.value;
+        criticLoss += reg.value;
+        if (Number.isNaN(gradNorm)) gradNorm = reg.gradNorm;
+      }
+      return { criticLoss, wassersteinEstimate: w, penalty, gradNorm };
     });
+    this.criticIteration++;
     this.callbacks.onCriticStep?.(r, this);
     return r;
+  }
+
+  /** R1 at the reals plus R2 at the fakes (those with γ > 0), times `interval`; inside the caller's tidy(). */
+  private zeroCentredPenalty(real: Tensor, fake: Tensor, interval: number): { penalty: Tensor; value: number; gradNorm: number } {
+    const parts: PenaltyResult[] = [];
+    const opts = (gamma: number) => ({ gamma, interval, allowBatchNormWithPenalty: this.allowBatchNormWithPenalty });
+    if (this.r1Gamma > 0) parts.push(r1Penalty(this.d, real, opts(this.r1Gamma)));
+    if (this.r2Gamma > 0) parts.push(r2Penalty(this.d, fake, opts(this.r2Gamma)));
+    const penalty = parts.length === 1 ? parts[0].penalty : parts[0].penalty.add(parts[1].penalty);
+    // the gradient norm at the reals when R1 is on (the one usually watched), else at the fakes
+    return { penalty, value: penalty.item(), gradNorm: parts[0].gradNorm };
   }
 
   /** One generator update (the critic frozen); returns the generator loss. */
@@ -360,7 +433,7 @@ export class GanTrainer {
         this.optG.zeroGrad();
         const z = this.drawNoise(n);
         const fake = this.generator.forward(z) as Tensor;
-        const out = this.critic.forward(fake) as Tensor;
+        const out = this.d.forward(fake) as Tensor;
         const loss = this.pair.generator(out);
         loss.backward();
         this.sync(this.generator.parameters(), "generator's");
@@ -374,18 +447,22 @@ export class GanTrainer {
 
   /** nCritic critic updates, then one generator update. */
   step(): StepStats {
-    let criticLoss = 0, w = 0, penalty = 0, gradNorm = 0;
+    let criticLoss = 0, w = 0, penalty = 0, gradNorm = 0, normed = 0;
     for (let i = 0; i < this.nCritic; i++) {
       const r = this.criticStep();
       criticLoss += r.criticLoss;
       w += r.wassersteinEstimate;
       penalty += r.penalty;
-      gradNorm += r.gradNorm;
+      // lazily regularised updates compute a gradient norm only every regEvery updates
+      if (!Number.isNaN(r.gradNorm)) {
+        gradNorm += r.gradNorm;
+        normed++;
+      }
     }
     const generatorLoss = this.generatorStep();
     this.iteration++;
     const k = this.nCritic;
-    let stats: StepStats = { iteration: this.iteration, criticLoss: criticLoss / k, generatorLoss, wassersteinEstimate: w / k, penalty: penalty / k, gradNorm: gradNorm / k };
+    let stats: StepStats = { iteration: this.iteration, criticLoss: criticLoss / k, generatorLoss, wassersteinEstimate: w / k, penalty: penalty / k, gradNorm: normed > 0 ? gradNorm / normed : NaN };
     if (this.dataParallel && this.dataParallel.shard.worldSize > 1) stats = this.averageStats(stats);
     this.callbacks.onStep?.(stats, this);
     return stats;

@@ -12,6 +12,7 @@ import { TorchError } from '../errors';
 import { setNumThreads, tidy } from '../tensor';
 import type { Tensor } from '../tensor';
 import { imageGrid } from '../io/png';
+import { loadSamplingGenerator } from './sampling-weights';
 import { latestCheckpoint, loadCheckpoint } from './checkpoint';
 import { PreparedRun, RunConfig, RunSpec, TrainingRun, buildGenerator, generate, prepareRun, seededNoise } from './run';
 import { RunDirLock, lockRunDir } from './run-lock';
@@ -179,12 +180,13 @@ function loadSampler(dir: string, device: string | undefined): unknown {
   const config = { ...checkSavedRunConfig(latest.state.config, path.join(latest.dir, 'state.json')), ...(device !== undefined ? { device } : {}) };
   const generator = buildGenerator(config);
   try {
-    const st = loadCheckpoint(dir, { generator }, { restoreRng: false });
+    // the EMA's weights when the checkpoint has them (./sampling-weights.ts)
+    const st = loadSamplingGenerator(dir, generator);
     generator.eval();
     const old = sampler;
     sampler = { generator, config, step: st.step, dir: st.dir };
     old?.generator.dispose();
-    return { step: st.step, dir: st.dir, config };
+    return { step: st.step, dir: st.dir, config, weights: st.weights };
   } catch (e) {
     generator.dispose();
     throw e;
