@@ -212,7 +212,7 @@ test('bad options are refused with clear errors', () => {
   const ok: GanTrainerOptions = { generator: G, critic: D, optG, optD, loss: 'wgan-gp', batches: () => tg.randn([4, 2]) };
   const bad = (patch: Record<string, unknown>, re: RegExp) => assert.throws(() => new GanTrainer({ ...ok, ...patch } as GanTrainerOptions), re);
   bad({ los: 'gan' }, /Unknown option 'los'/);
-  bad({ loss: 'lsgan' }, /one of 'gan', 'minimax', 'hinge', 'wgan', 'wgan-gp', 'dragan' for GanTrainer\(\) options\.loss but received string 'lsgan'/);
+  bad({ loss: 'bogus' }, /one of 'gan', 'minimax', 'hinge', 'lsgan', 'wgan', 'wgan-gp', 'dragan' for GanTrainer\(\) options\.loss but received string 'bogus'/);
   bad({ nCritic: 0 }, /positive integer for GanTrainer\(\) options\.nCritic/);
   bad({ nCritic: 2.5 }, /positive integer/);
   bad({ lambda: -1 }, /non-negative number for GanTrainer\(\) options\.lambda/);

@@ -105,7 +105,7 @@ async function checkpointed(name: string): Promise<{ out: string; dir: string; d
 const resume = (c: { out: string; data: string }) => run('--data', c.data, '--iters', '3', '--out', c.out, '--resume');
 
 test('a state.json with a bad loss or batch size is refused naming the file and the field', async () => {
-  for (const [key, value, expected] of [['loss', 'bogus', /config\.loss: expected one of gan, wgan, wgan-gp, dragan, received "bogus"/], ['batchSize', 0, /config\.batchSize: expected an integer in \[1, 4096\], received 0/]] as const) {
+  for (const [key, value, expected] of [['loss', 'bogus', /config\.loss: expected one of gan, wgan, wgan-gp, dragan, lsgan, hinge, received "bogus"/], ['batchSize', 0, /config\.batchSize: expected an integer in \[1, 4096\], received 0/]] as const) {
     const c = await checkpointed(`state-${key}`);
     const file = path.join(c.dir, 'state.json');
     const st = JSON.parse(fs.readFileSync(file, 'utf8'));
