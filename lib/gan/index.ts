@@ -11,3 +11,4 @@ export * from './truncation';
 export * from './ema';
 export * from './diffaugment';
 export * from './conditional';
+export * from './sampling-weights';
