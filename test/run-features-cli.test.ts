@@ -18,7 +18,8 @@ import { parseFlags } from '../lib/cli/args';
 import { trainFlags, trainRun } from '../lib/cli/train-run';
 import { generateFlags, generateMain } from '../lib/cli/generate';
 import { evaluateCheckpoint, logEvaluation } from '../lib/cli/evaluate';
-import { buildModels, generate, openRun, RunConfig } from '../lib/gan/run';
+import { buildModels, generate, openRun, RunConfig, seededNoise } from '../lib/gan/run';
+import { GeneratorSampler } from '../lib/gan/worker';
 import { latestCheckpoint } from '../lib/gan/checkpoint';
 import { checkSavedRunConfig } from '../lib/gan/resume';
 import { truncatedNoise } from '../lib/gan/truncation';
@@ -140,6 +141,35 @@ test('every feature on: train 2 then resume to 4 equals 4 straight, bit for bit 
   assert.ok(critic.some((k) => k.endsWith('weight_u')) && critic.some((k) => k.endsWith('weight_orig')), `critic keys: ${critic.join(', ')}`);
   // the EMA moved away from the live generator
   assert.not.equal(tensorsOf(path.join(a.dir, 'generator.safetensors')), tensorsOf(path.join(a.dir, 'generator_ema.safetensors')));
+});
+
+test("the worker's samples: TrainingRun.sample and a GeneratorSampler of the checkpoint come from the EMA's weights", async () => {
+  const root = path.join(resumedOut, 'checkpoints');
+  const { dir, state } = latestCheckpoint(root);
+  const config = checkSavedRunConfig(state.config, path.join(dir, 'state.json'));
+  const { generator, critic } = buildModels(config);
+  critic.dispose();
+  loadModule(generator, path.join(dir, 'generator_ema.safetensors'));
+  const z = seededNoise(config, 4, 3);
+  const x = generate(generator as Module, z);
+  const want = x.toArray() as number[];
+  for (const t of [x, z]) t.dispose();
+  generator.dispose();
+  const sampler = await GeneratorSampler.load(root);
+  try {
+    const got = await sampler.sampleAsync(4, { seed: 3, format: 'tensor-data' });
+    assert.equal(Array.from(got.data), want.map(Math.fround), "the sampler's samples are the EMA's");
+  } finally {
+    await sampler.close();
+  }
+  const run = await openRun({}, { resume: root });
+  try {
+    const y = run.sample(4, 3);
+    assert.equal(y.toArray(), want, "TrainingRun.sample (the worker's 'sample' request) too");
+    y.dispose();
+  } finally {
+    run.dispose();
+  }
 });
 
 const gen = (...argv: string[]) => generateMain(parseFlags(argv, generateFlags));

@@ -13,7 +13,9 @@ import { SGD } from '../lib/optim';
 import { GanTrainer, GanTrainerOptions } from '../lib/gan/trainer';
 import { diffAugment } from '../lib/gan/diffaugment';
 import { RUN_OPTIONS, RunSpec, resolveRunConfig, TrainingRun, loadRunData } from '../lib/gan/run';
-import { parseFlags } from '../lib/cli/args';
+import { FlagSpecs, helpText, parseFlags } from '../lib/cli/args';
+import { generateFlags } from '../lib/cli/generate';
+import { evaluateFlags } from '../lib/cli/evaluate';
 import { trainFlags, resolveConfig, flagName } from '../lib/cli/train-run';
 
 let threads = 0;
@@ -246,6 +248,17 @@ test('bad values are refused naming the flag, what it expects and what it got', 
   // the library's own names when used without the CLI
   assert.match(errorOf(() => resolveRunConfig({ emaDecay: 2 } as RunSpec, ds)).message, /^emaDecay must be at most 1/);
   assert.match(errorOf(() => resolveRunConfig({ criticSpectralNorm: 'yes' } as unknown as RunSpec, ds)).message, /criticSpectralNorm expects true or false, received 'yes'/);
+});
+
+test('--help of train, generate and evaluate lists the new flags (derived from RUN_OPTIONS for train)', () => {
+  const train = helpText('t', trainFlags('mnist'));
+  for (const f of ['--ema-decay X', '--ema-warmup', '--r1-gamma X', '--r2-gamma X', '--reg-every N', '--critic-spectral-norm', '--diff-augment VALUE', '--loss gan|wgan|wgan-gp|dragan|lsgan|hinge']) {
+    assert.ok(train.split('\n').some((l) => l.startsWith(`  ${f}`)), `train --help: ${f}`);
+  }
+  assert.match(helpText('g', generateFlags), /--weights ema\|live/);
+  assert.match(helpText('g', generateFlags), /--truncation X/);
+  assert.match(helpText('e', evaluateFlags as unknown as FlagSpecs), /--log-dir VALUE/);
+  assert.match(helpText('e', evaluateFlags as unknown as FlagSpecs), /--weights ema\|live/);
 });
 
 test('no feature may change on a resume (RUN_OPTIONS: not resumable)', () => {
