@@ -7,7 +7,9 @@
 #
 #   usage: scripts/results/long-run.sh APP_DIR RUNS_DIR [name ...]
 #   APP_DIR: a project with torch-gan installed (npm install torch-gan-*.tgz)
-#   names: fashion-wgangp mnist-wgangp fashion-dcgan fashion-dragan fashion-wgan (default: all, in that order)
+#   names: fashion-wgangp mnist-wgangp fashion-dcgan fashion-dragan fashion-wgan (default: all, in that order),
+#          mnist-wgangp-ema (the MNIST run keeping a generator EMA: evaluated with the EMA (iter-N.json)
+#          and with the live generator (iter-N-live.json), the same run, so the two compare exactly)
 set -euo pipefail
 app=$(cd "$1" && pwd); runs=$(mkdir -p "$2" && cd "$2" && pwd); shift 2
 EVAL_EVERY=${EVAL_EVERY:-1000}
@@ -18,8 +20,9 @@ declare -A FLAGS=(
   [fashion-dcgan]="--dset fashion --loss gan"
   [fashion-dragan]="--dset fashion --loss dragan"
   [fashion-wgan]="--dset fashion --loss wgan"
+  [mnist-wgangp-ema]="--dset mnist --loss wgan-gp --ema-decay 0.999"
 )
-declare -A ITERS=([fashion-wgangp]=20000 [mnist-wgangp]=20000 [fashion-dcgan]=10000 [fashion-dragan]=10000 [fashion-wgan]=10000)
+declare -A ITERS=([fashion-wgangp]=20000 [mnist-wgangp]=20000 [fashion-dcgan]=10000 [fashion-dragan]=10000 [fashion-wgan]=10000 [mnist-wgangp-ema]=20000)
 names=("$@"); [ ${#names[@]} -gt 0 ] || names=(fashion-wgangp mnist-wgangp fashion-dcgan fashion-dragan fashion-wgan)
 cd "$app"
 for name in "${names[@]}"; do
@@ -35,6 +38,10 @@ for name in "${names[@]}"; do
     echo "$(date -Is) $name: evaluate $k"
     TORCH_GAN_NUM_THREADS=$THREADS nice -n 19 npx torch-gan evaluate --checkpoint "$out/checkpoints" --dset "$dset" \
       --json "$out/metrics/iter-$k.json.tmp" >>"$out/eval.log" 2>&1
+    if [[ $name == *-ema ]]; then
+      TORCH_GAN_NUM_THREADS=$THREADS nice -n 19 npx torch-gan evaluate --checkpoint "$out/checkpoints" --dset "$dset" --weights live \
+        --json "$out/metrics/iter-$k-live.json" >>"$out/eval.log" 2>&1
+    fi
     mv "$out/metrics/iter-$k.json.tmp" "$out/metrics/iter-$k.json"
   done
 done

@@ -13,14 +13,18 @@ const docs = path.join(__dirname, '..', '..', 'docs');
 const NAMES: Record<string, string> = {
   'fashion-wgangp': 'Fashion-MNIST WGAN-GP', 'mnist-wgangp': 'MNIST WGAN-GP', 'fashion-dcgan': 'Fashion-MNIST DCGAN (BCE)',
   'fashion-dragan': 'Fashion-MNIST DRAGAN', 'fashion-wgan': 'Fashion-MNIST WGAN (clipping)',
+  'mnist-wgangp-ema': 'MNIST WGAN-GP, EMA generator (0.999)', 'mnist-wgangp-ema:live': 'MNIST WGAN-GP, live generator',
 };
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e'];
 
 interface Row { step: number; fid: number; kid: number; score: number; tvd: number }
-function rowsOf(name: string): Row[] {
+/** A run's evaluations; NAME:live are an EMA run's evaluations of its live generator (iter-N-live.json). */
+function rowsOf(key: string): Row[] {
+  const [name, which] = key.split(':');
   const dir = path.join(runs, name, 'metrics');
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir).filter((f) => /^iter-\d+\.json$/.test(f)).map((f) => {
+  const pattern = which === 'live' ? /^iter-\d+-live\.json$/ : /^iter-\d+\.json$/;
+  return fs.readdirSync(dir).filter((f) => pattern.test(f)).map((f) => {
     const m = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
     return { step: m.step, fid: m.generated.fid, kid: m.generated.kid.mean, score: m.generated.score.mean, tvd: m.generated.tvd };
   }).sort((a, b) => a.step - b.step);
@@ -35,8 +39,8 @@ const svg = linePlotSvg({
 writeFileAtomic(path.join(docs, 'results', 'fid.svg'), svg);
 let md = fs.readFileSync(path.join(docs, 'results.md'), 'utf8');
 for (const r of all) {
-  const png = path.join(runs, r.name, 'latest.png');
-  if (fs.existsSync(png)) writeFileAtomic(path.join(docs, 'results', `${r.name}.png`), fs.readFileSync(png));
+  const png = path.join(runs, r.name.split(':')[0], 'latest.png');
+  if (!r.name.includes(':') && fs.existsSync(png)) writeFileAtomic(path.join(docs, 'results', `${r.name}.png`), fs.readFileSync(png));
   const table = ['| iteration | classifier FID | KID ×1000 | classifier score | TVD (2-D PCA) |', '| ---: | ---: | ---: | ---: | ---: |',
     ...r.rows.map((q) => `| ${q.step.toLocaleString('en-US')} | ${q.fid.toFixed(1)} | ${q.kid.toFixed(1)} | ${q.score.toFixed(2)} | ${q.tvd.toFixed(3)} |`)].join('\n');
   const re = new RegExp(`<!-- table:${r.name} -->[\\s\\S]*?<!-- /table:${r.name} -->`);
