@@ -12,6 +12,7 @@ import { runCli, usageError } from './args';
 import { buildModels, RunConfig } from './train-run';
 import { latestCheckpoint } from '../gan/checkpoint';
 import { checkpointArgument } from './pretrained';
+import { resolveCheckpointPath } from './generate';
 import { checkSavedRunConfig } from '../gan/resume';
 import {
   classifierOutputs, classifierPath, classifierScore, ClassifierOutputs, compareToReference, evaluateGenerator, loadClassifier,
@@ -70,9 +71,10 @@ export function evaluateCheckpoint(dir: string, o: {
   real?: { test: ClassifierOutputs; train: ClassifierOutputs; note: string };
 } = {}): CheckpointEvaluation {
   const log = o.log ?? (() => {});
-  const root = path.resolve(dir);
-  if (!fs.existsSync(root)) throw usageError(`--checkpoint ${root}: no such folder`);
-  const { state, dir: ckDir } = latestCheckpoint(root);
+  // the same forms generate accepts: a checkpoints root, one ckpt-N folder, a run's --out folder, a file in a ckpt-N folder
+  const resolved = resolveCheckpointPath(dir, '--checkpoint');
+  if (resolved.note) log(`note: ${resolved.note}`);
+  const { state, dir: ckDir } = latestCheckpoint(resolved.dir);
   const config = checkSavedRunConfig(state.config, path.join(ckDir, 'state.json'));
   const dset = o.dset ?? (config.dataset === 'mnist' || config.dataset === 'fashion' ? config.dataset : undefined);
   if (dset === undefined) throw usageError(`the run was trained on '${config.dataset}'; the metrics classifier is for 28×28 mnist or fashion (pass --dset to force one)`);
@@ -86,7 +88,7 @@ export function evaluateCheckpoint(dir: string, o: {
   const { generator, critic } = buildModels({ ...config, device });
   critic.dispose();
   try {
-    const st = loadSamplingGenerator(root, generator, o.weights, '--weights');
+    const st = loadSamplingGenerator(resolved.dir, generator, o.weights, '--weights');
     const n = o.n ?? 10000;
     const quality = {
       kid: { subsets: o.kidSubsets ?? 100, subsetSize: o.kidSubsetSize ?? 1000, seed: 0 },
