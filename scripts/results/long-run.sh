@@ -9,7 +9,8 @@
 #   APP_DIR: a project with torch-gan installed (npm install torch-gan-*.tgz)
 #   names: fashion-wgangp mnist-wgangp fashion-dcgan fashion-dragan fashion-wgan (default: all, in that order),
 #          mnist-wgangp-ema (the MNIST run keeping a generator EMA: evaluated with the EMA (iter-N.json)
-#          and with the live generator (iter-N-live.json), the same run, so the two compare exactly)
+#          and with the live generator (iter-N-live.json), the same run, so the two compare exactly),
+#          mnist-wgangp-diffaug fashion-gan-r1 fashion-hinge-sn fashion-lsgan (issue #18's features, 5,000 each)
 set -euo pipefail
 app=$(cd "$1" && pwd); runs=$(mkdir -p "$2" && cd "$2" && pwd); shift 2
 EVAL_EVERY=${EVAL_EVERY:-1000}
@@ -21,8 +22,14 @@ declare -A FLAGS=(
   [fashion-dragan]="--dset fashion --loss dragan"
   [fashion-wgan]="--dset fashion --loss wgan"
   [mnist-wgangp-ema]="--dset mnist --loss wgan-gp --ema-decay 0.999"
+  # issue #18's features, each against its baseline at the same iterations (5,000)
+  [mnist-wgangp-diffaug]="--dset mnist --loss wgan-gp --diff-augment color,translation,cutout"
+  [fashion-gan-r1]="--dset fashion --loss gan --r1-gamma 10 --reg-every 16"
+  [fashion-hinge-sn]="--dset fashion --loss hinge --critic-spectral-norm"
+  [fashion-lsgan]="--dset fashion --loss lsgan"
 )
-declare -A ITERS=([fashion-wgangp]=20000 [mnist-wgangp]=20000 [fashion-dcgan]=10000 [fashion-dragan]=10000 [fashion-wgan]=10000 [mnist-wgangp-ema]=20000)
+declare -A ITERS=([fashion-wgangp]=20000 [mnist-wgangp]=20000 [fashion-dcgan]=10000 [fashion-dragan]=10000 [fashion-wgan]=10000 [mnist-wgangp-ema]=20000
+  [mnist-wgangp-diffaug]=5000 [fashion-gan-r1]=5000 [fashion-hinge-sn]=5000 [fashion-lsgan]=5000)
 names=("$@"); [ ${#names[@]} -gt 0 ] || names=(fashion-wgangp mnist-wgangp fashion-dcgan fashion-dragan fashion-wgan)
 cd "$app"
 for name in "${names[@]}"; do

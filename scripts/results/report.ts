@@ -13,9 +13,11 @@ const docs = path.join(__dirname, '..', '..', 'docs');
 const NAMES: Record<string, string> = {
   'fashion-wgangp': 'Fashion-MNIST WGAN-GP', 'mnist-wgangp': 'MNIST WGAN-GP', 'fashion-dcgan': 'Fashion-MNIST DCGAN (BCE)',
   'fashion-dragan': 'Fashion-MNIST DRAGAN', 'fashion-wgan': 'Fashion-MNIST WGAN (clipping)',
+  'mnist-wgangp-diffaug': 'MNIST WGAN-GP + DiffAugment', 'fashion-gan-r1': 'Fashion-MNIST GAN + R1 (γ 10, lazy 16)',
+  'fashion-hinge-sn': 'Fashion-MNIST hinge + SN critic', 'fashion-lsgan': 'Fashion-MNIST LSGAN',
   'mnist-wgangp-ema': 'MNIST WGAN-GP, EMA generator (0.999)', 'mnist-wgangp-ema:live': 'MNIST WGAN-GP, live generator',
 };
-const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e'];
+const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf', '#393b79'];
 
 interface Row { step: number; fid: number; kid: number; score: number; tvd: number }
 /** A run's evaluations; NAME:live are an EMA run's evaluations of its live generator (iter-N-live.json). */
