@@ -169,6 +169,16 @@ test('the grids of a conditional run have one row per class: latest.png and gene
   assert.ok(new Set(rows.map((b) => b.toString('hex'))).size > 1, 'the rows differ: the label reaches the generator');
 });
 
+test("the projection critic's label embedding starts Glorot-uniform (as SNGAN's code), not Embedding's N(0, 1) that swamps the score", () => {
+  tg.manualSeed(2);
+  const d = projectionDcganCritic({ imageSize: 28, baseWidth: 32, channels: 1, numClasses: 10 });
+  const w = d.child('embedding').param('weight');
+  const bound = Math.sqrt(6 / (10 + d.featureDim));
+  const [lo, hi] = tg.tidy(() => [w.min().item(), w.max().item()]);
+  assert.ok(lo >= -bound && hi <= bound && hi > 0.9 * bound && lo < -0.9 * bound, `[${lo}, ${hi}] vs ±${bound}`);
+  d.dispose();
+});
+
 test('bad input: no labels, a weight without acgan, a class out of range or on an unconditional checkpoint, a contradicting resume', async () => {
   const m1 = await errorMessageAsync(() => trainRun(parseFlags(['--dataset', 'toy', '--conditional', 'projection', '--iters', '1', '--n-batch-per-epoch', '1', '--out', path.join(tmp, 'toy')], trainFlags('mnist')), quiet));
   assert.match(m1, /--conditional projection needs labelled data \(mnist, fashion or cifar10\); --dataset toy has no labels/);
