@@ -17,7 +17,7 @@ import { readRows } from '../lib/gan/artefacts';
 import { latestCheckpoint } from '../lib/gan/checkpoint';
 import { openRun, resolveRunConfig, RunConfigError } from '../lib/gan/run';
 import { GanTrainer } from '../lib/gan/trainer';
-import { conditionalDcganGenerator, projectionDcganCritic } from '../lib/gan/conditional';
+import { AuxiliaryClassifierCritic, conditionalDcganGenerator, dcganCriticFeatures, projectionDcganCritic } from '../lib/gan/conditional';
 import { decodePng, imageGrid } from '../lib/io/png';
 import { loadSafetensors } from '../lib/io/safetensors';
 import { Module } from '../lib/nn/module';
@@ -124,6 +124,61 @@ test('the trainer gives the critic the real labels and G and D the same uniforml
     make(4, { rank }).criticStep();
     assert.equal(seen.g[0], gFakeD.filter((_, i) => i % 2 === rank), `rank ${rank}`);
   }
+});
+
+test("AC-GAN: the critic's loss adds acganWeight × the cross-entropy on real and fake samples, the generator's on its fakes (hand-computed)", () => {
+  type Call = { logits: number[][]; labels: number[] };
+  let calls: Call[] = [];
+  let gLabels: number[][] = [];
+  const ce = (c: Call) => c.logits.reduce((s, row, i) => {
+    const m = Math.max(...row);
+    return s + (m + Math.log(row.reduce((a, v) => a + Math.exp(v - m), 0)) - row[c.labels[i]]);
+  }, 0) / c.labels.length;
+  class SpyD extends Module<[tg.Tensor], [tg.Tensor, tg.Tensor]> {
+    constructor(readonly inner: AuxiliaryClassifierCritic) { super(); this.registerModule('inner', inner); }
+    forward(x: tg.Tensor): [tg.Tensor, tg.Tensor] {
+      const out = this.inner.forward(x);
+      const flat = out[1].detach().toArray();
+      calls.push({ logits: Array.from({ length: flat.length / 6 }, (_, i) => flat.slice(i * 6, i * 6 + 6)), labels: [] });
+      return out;
+    }
+  }
+  class SpyG extends Module<[tg.Tensor, tg.Tensor], tg.Tensor> {
+    noiseShape: number[];
+    constructor(readonly inner: ReturnType<typeof conditionalDcganGenerator>) { super(); this.registerModule('inner', inner); this.noiseShape = inner.noiseShape!; }
+    forward(z: tg.Tensor, y: tg.Tensor) { gLabels.push(Array.from(y.data() as BigInt64Array, Number)); return this.inner.forward(z, y); }
+  }
+  const realY = [0, 1, 2, 3, 4, 5];
+  const make = (acganWeight: number) => {
+    tg.manualSeed(21);
+    const generator = new SpyG(conditionalDcganGenerator({ imageSize: 28, noiseDim: 8, baseWidth: 4, channels: 1, numClasses: 6, normalization: 'none' }));
+    const { features, featureDim } = dcganCriticFeatures({ imageSize: 28, baseWidth: 4, channels: 1, normalization: 'none' });
+    const critic = new SpyD(new AuxiliaryClassifierCritic(features, featureDim, 6));
+    tg.manualSeed(22);
+    const x = tg.rand([6, 1, 28, 28]).keep();
+    return new GanTrainer({
+      generator, critic, loss: 'gan', optG: new Adam(generator.parameters()), optD: new Adam(critic.parameters()), batchSize: 6,
+      batches: () => ({ x: x.clone(), y: tg.tensor(BigInt64Array.from(realY, BigInt), [6]) }),
+      conditional: { numClasses: 6, critic: 'acgan', acganWeight },
+    });
+  };
+  const run = (w: number, step: 'critic' | 'generator') => {
+    calls = [];
+    gLabels = [];
+    const t = make(w);
+    const loss = step === 'critic' ? t.criticStep().criticLoss : t.generatorStep();
+    return { loss, calls: [...calls], gLabels: [...gLabels] };
+  };
+  const c0 = run(0, 'critic');
+  c0.calls[0].labels = realY;
+  c0.calls[1].labels = c0.gLabels[0];
+  const cls = ce(c0.calls[0]) + ce(c0.calls[1]);
+  assert.ok(cls > 0.5, `${cls}`);
+  for (const w of [1, 2.5]) assert.ok(Math.abs(run(w, 'critic').loss - c0.loss - w * cls) < 1e-4, `critic, weight ${w}`);
+  const g0 = run(0, 'generator');
+  g0.calls[0].labels = g0.gLabels[0];
+  const gcls = ce(g0.calls[0]);
+  for (const w of [1, 2.5]) assert.ok(Math.abs(run(w, 'generator').loss - g0.loss - w * gcls) < 1e-4, `generator, weight ${w}`);
 });
 
 test('the grids of a conditional run have one row per class: latest.png and generate, whose row r is generate --class r', async () => {
