@@ -5,6 +5,7 @@
 // hand count; bad input is refused naming the flag.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -61,20 +62,27 @@ function sameTensors(a: string, b: string, what: string): void {
   for (const t of [...Object.values(x), ...Object.values(y)]) t.dispose();
 }
 
-for (const [kind, loss, head] of [['projection', 'wgan-gp', 'embedding.weight'], ['acgan', 'gan', 'classifier.weight']] as const) {
-  test(`a --conditional ${kind} run (${loss}) trains, saves the label embeddings, and resumes exactly`, async () => {
-    const straight = path.join(tmp, `${kind}-straight`);
-    const split = path.join(tmp, `${kind}-split`);
-    const r = await run('--conditional', kind, '--loss', loss, '--iters', '4', '--checkpoint-every', '2', '--out', straight);
+// the last: with the practitioner options (EMA, critic spectral norm, DiffAugment, lazy R1), which see the label too
+const RESUME_CASES = [
+  ['projection', 'wgan-gp', 'embedding.weight', []],
+  ['acgan', 'gan', 'classifier.weight', []],
+  ['projection', 'gan', 'embedding.weight_orig', ['--ema-decay', '0.9', '--critic-spectral-norm', '--diff-augment', 'color,translation', '--r1-gamma', '1', '--reg-every', '2']],
+] as const;
+for (const [kind, loss, head, extra] of RESUME_CASES) {
+  test(`a --conditional ${kind} run (${[loss, ...extra].join(' ')}) trains, saves the label embeddings, and resumes exactly`, async () => {
+    const name = `${kind}-${loss}${extra.length ? '-features' : ''}`;
+    const straight = path.join(tmp, `${name}-straight`);
+    const split = path.join(tmp, `${name}-split`);
+    const r = await run('--conditional', kind, '--loss', loss, ...extra, '--iters', '4', '--checkpoint-every', '2', '--out', straight);
     assert.is(r.config.conditional, kind);
     assert.is(r.config.numClasses, 10);
     assert.ok(Number.isFinite(r.last!.criticLoss) && Number.isFinite(r.last!.generatorLoss));
-    await run('--conditional', kind, '--loss', loss, '--iters', '2', '--checkpoint-every', '2', '--out', split);
+    await run('--conditional', kind, '--loss', loss, ...extra, '--iters', '2', '--checkpoint-every', '2', '--out', split);
     const resumed = await trainRun(parseFlags(['--iters', '4', '--out', split, '--resume'], trainFlags('mnist')), quiet);
     assert.is(resumed.config.conditional, kind); // from the checkpoint, not the flags
     const a = latestCheckpoint(path.join(straight, 'checkpoints')).dir;
     const b = latestCheckpoint(path.join(split, 'checkpoints')).dir;
-    for (const f of ['generator', 'critic', 'opt_g', 'opt_d']) sameTensors(path.join(a, `${f}.safetensors`), path.join(b, `${f}.safetensors`), f);
+    for (const f of ['generator', 'critic', 'opt_g', 'opt_d', ...(extra.length ? ['generator_ema'] : [])]) sameTensors(path.join(a, `${f}.safetensors`), path.join(b, `${f}.safetensors`), f);
     const g = loadSafetensors(path.join(a, 'generator.safetensors'));
     const c = loadSafetensors(path.join(a, 'critic.safetensors'));
     assert.equal(g['embedding.weight'].shape, [10, 10]); // the generator's label embedding (embeddingDim = numClasses)
@@ -315,6 +323,35 @@ withFashion('evaluate on a conditional checkpoint reports the label consistency,
   assert.equal(lc.counts, new Array(10).fill(10));
   assert.ok(lc.overall >= 0 && lc.overall <= 1);
   assert.ok(JSON.parse(JSON.stringify(e)).generated.labelConsistency.correct === lc.correct);
+});
+
+const avail = tg.distributed.distributedAvailability();
+const dtest = testUnless(avail.gloo ? null : `no Gloo: ${avail.glooReason}`);
+
+dtest('launch --nproc 2 -- train --conditional projection = one process with the same global batch (labels sharded with the images)', () => {
+  const root = path.join(__dirname, '..');
+  const env: NodeJS.ProcessEnv = { ...process.env, TORCH_GAN_NUM_THREADS: '1' };
+  for (const k of ['RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT', 'LOCAL_RANK', 'LOCAL_WORLD_SIZE']) delete env[k];
+  const node = (code: string, args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', '-e', code, '--', ...args], { cwd: root, encoding: 'utf8', env, timeout: 180_000 });
+  const MAIN = `require(${JSON.stringify(path.join(root, 'lib/cli/main.ts'))}).main(process.argv.slice(1)) || process.exit(2)`;
+  const LAUNCH = `require(${JSON.stringify(path.join(root, 'lib/cli/launch.ts'))}).launchCommand(process.argv.slice(1))`;
+  const args = (out: string) => ['train', ...small, '--conditional', 'projection', '--iters', '3', '--checkpoint-every', '3', '--threads', '1', '--out', out];
+  const one = path.join(tmp, 'dp-one');
+  const two = path.join(tmp, 'dp-two');
+  const r1 = node(MAIN, args(one));
+  assert.is(r1.status, 0, r1.stderr);
+  const r2 = node(LAUNCH, ['--nproc', '2', '--', ...args(two)]);
+  assert.is(r2.status, 0, r2.stderr + r2.stdout);
+  assert.match(r2.stdout, /batch 16 \(8 on each of 2 ranks\)/);
+  let worst = 0;
+  for (const m of ['generator', 'critic']) {
+    const x = loadSafetensors(path.join(latestCheckpoint(path.join(one, 'checkpoints')).dir, `${m}.safetensors`));
+    const y = loadSafetensors(path.join(latestCheckpoint(path.join(two, 'checkpoints')).dir, `${m}.safetensors`));
+    for (const k of Object.keys(x)) worst = Math.max(worst, tg.tidy(() => x[k].sub(y[k]).abs().max().item()));
+    for (const t of [...Object.values(x), ...Object.values(y)]) t.dispose();
+  }
+  console.log(`  conditional, 2 ranks x 8 vs 1 x 16, 3 WGAN-GP iterations: max |weight difference| ${worst.toExponential(2)}`);
+  assert.ok(worst < 1e-5, `weights differ by ${worst}`);
 });
 
 test.after(() => fs.rmSync(tmp, { recursive: true, force: true }));
