@@ -5,6 +5,8 @@
 //   npx torch-gan evaluate --dset fashion          # only the real-vs-real baselines
 // The features come from the small classifier of lib/metrics (models/classifier-<dset>.safetensors,
 // trained by scripts/train-classifier.ts); see docs/quality.md for how each metric is computed.
+// A conditional run's checkpoint (train --conditional) also gets its label consistency: how often
+// the classifier puts a sample in the class it was generated for (sample i: class i mod 10).
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tg from '..';
@@ -21,6 +23,8 @@ import {
 import { writeJsonAtomic } from '../io/atomic';
 import { SummaryWriter } from '../io/tensorboard';
 import { GENERATOR_WEIGHTS, GeneratorWeights, loadSamplingGenerator } from '../gan/sampling-weights';
+import { FASHION_MNIST_CLASSES, MNIST_CLASSES } from '../data/sources';
+import type { LabelConsistency } from '../metrics';
 
 export const evaluateFlags = {
   checkpoint: { type: 'string', help: "a run's checkpoints folder (or one ckpt-N folder); without it, --dset prints only the real-vs-real baselines" },
@@ -99,8 +103,12 @@ export function evaluateCheckpoint(dir: string, o: {
     const real = o.real ?? realSide(dset, classifier, n);
     log(`real: ${real.note}`);
     const ref = qualityReference(real.test, { tvdDims: quality.tvd.dims });
+    if (config.numClasses !== undefined && config.numClasses !== classifier.arch.classes) {
+      throw usageError(`the conditional run has ${config.numClasses} classes, the classifier ${clfFile} ${classifier.arch.classes}: its label consistency cannot be measured`);
+    }
     const generated = evaluateGenerator(generator, classifier, ref, {
       n, batchSize: o.batchSize ?? 500, seed: o.seed ?? 0, noiseScale: config.noiseScale, noiseKind: config.noiseKind, ...quality,
+      ...(config.numClasses !== undefined ? { numClasses: config.numClasses } : {}),
     });
     const baselineHalves = realBaseline(real.test, { ...quality, tvdDims: quality.tvd.dims });
     const baselineTrain = compareToReference(ref, real.train, quality);
@@ -174,6 +182,18 @@ export function evaluationTable(e: CheckpointEvaluation): string {
   ].join('\n');
 }
 
+/** A conditional run's label consistency as text: overall, then per class (the data set's class names). */
+export function labelConsistencyText(lc: LabelConsistency, dset: MetricDset): string {
+  const names = dset === 'fashion' ? FASHION_MNIST_CLASSES : MNIST_CLASSES;
+  const pct = (v: number) => (Number.isFinite(v) ? `${(v * 100).toFixed(1)}%` : 'n/a');
+  return [
+    `Label consistency (the classifier puts a sample in its requested class): ${pct(lc.overall)} of ${lc.n} (${lc.correct}); chance is ${pct(1 / lc.counts.length)}`,
+    '| class | requested | classified as requested |',
+    '| --- | --- | --- |',
+    ...lc.perClass.map((v, c) => `| ${c} ${names[c] ?? ''} | ${lc.counts[c]} | ${pct(v)} |`),
+  ].join('\n');
+}
+
 /** `torch-gan evaluate [flags]`. */
 export function evaluateCommand(argv: string[]): void {
   runCli('Evaluate a trained generator (FID, KID, classifier score, TVD) against the test set\n\nUsage: npx torch-gan evaluate --checkpoint DIR | --pretrained NAME [--n 10000] [--dset mnist|fashion]', evaluateFlags, (f) => {
@@ -201,6 +221,7 @@ export function evaluateCommand(argv: string[]): void {
     console.log('The baselines are what real images score at these sample sizes: a generator matching the data would come close to them.');
     if (e.generated.tvdDetail.warning) console.log(`TVD: ${e.generated.tvdDetail.warning}`);
     if (f.logDir !== undefined) console.log(`TensorBoard: ${logEvaluation(path.resolve(f.logDir as string), e)}`);
+    if (e.generated.labelConsistency) console.log(`\n${labelConsistencyText(e.generated.labelConsistency, e.dset)}`);
     if (f.json) {
       writeJsonAtomic(path.resolve(f.json as string), e);
       console.log(`wrote ${path.resolve(f.json as string)}`);

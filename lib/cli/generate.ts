@@ -3,6 +3,8 @@
 //   npx torch-gan generate --checkpoint generated/checkpoints --interpolate 10 --out strip.png
 //   npx torch-gan generate -b 64 --up nearest --model-load-path wgan-gp-000 --monitor-path wgan-gp-000   (seed 001's spelling)
 // A toy run's checkpoint gives a scatter plot of the samples against the real points.
+// A conditional run's (train --conditional) gives one row per class, the same --nrow noise vectors
+// in every row (so grid row r is what --class r --n NROW draws); --class C: samples of class C only.
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tg from '..';
@@ -15,13 +17,15 @@ import { checkSavedRunConfig } from '../gan/resume';
 import { GENERATOR_WEIGHTS, GeneratorWeights, loadSamplingGenerator } from '../gan/sampling-weights';
 import { truncatedNoise } from '../gan/truncation';
 import { imageGrid } from '../io/png';
+import type { AnyModule } from '../nn/module';
 import { writeFileAtomic } from '../io/atomic';
 import { checkpointArgument } from './pretrained';
 
 export const generateFlags: FlagSpecs = {
   checkpoint: { type: 'string', aliases: ['--model-load-path'], help: "a run's checkpoints folder, one ckpt-N folder, a run's --out folder, or a file inside a ckpt-N folder" },
   pretrained: { type: 'string', help: 'instead of --checkpoint: a generator shipped in the package, trained by us (fashion, mnist; see docs/results.md)' },
-  n: { type: 'int', min: 1, max: 4096, aliases: ['-b'], help: 'number of samples (default 64; 1000 points for a toy run)' },
+  n: { type: 'int', min: 1, max: 4096, aliases: ['-b'], help: 'number of samples (default 64; 1000 points for a toy run; a conditional run: with --class)' },
+  class: { type: 'int', min: 0, help: 'a conditional run: only samples of this class (default: one grid row per class, --nrow samples each)' },
   nrow: { type: 'int', min: 1, default: 8, help: 'images per grid row' },
   interpolate: { type: 'int', min: 2, max: 64, help: 'instead of samples: rows of N images walking between two noise vectors (not for toy runs)' },
   generator: { type: 'choice', choices: ['deconv', 'nearest', 'bilinear', 'unpool'], aliases: ['--up'], valueAliases: GENERATOR_VALUE_ALIASES, help: "the checkpoint's generator: checked against it (the architecture comes from the checkpoint)" },
@@ -85,6 +89,18 @@ export function generateMain(f: ParsedFlags): void {
     throw usageError(`${flagSpelling(f, 'generator')} ${f.generator as string} contradicts the checkpoint's generator ${config.upsampling} (${dir}): the architecture comes from the checkpoint; drop the flag or pass ${config.upsampling}`);
   }
   if (toy && f.interpolate !== undefined) throw usageError(`--interpolate is for image runs; ${dir} is a toy run (${toy}): it gets a scatter plot`);
+  const numClasses = config.numClasses;
+  const cls = f.class as number | undefined;
+  if (cls !== undefined && numClasses === undefined) {
+    throw usageError(`--class ${cls}: ${dir} is not a conditional run (trained without --conditional): its generator takes no class; drop --class`, { parameter: '--class', expected: 'no --class for an unconditional checkpoint', received: String(cls) });
+  }
+  if (cls !== undefined && cls >= numClasses!) {
+    throw usageError(`--class expects a class in [0, ${numClasses}) (the run's ${numClasses} classes), received ${cls}`, { parameter: '--class', expected: `an integer in [0, ${numClasses})`, received: String(cls) });
+  }
+  const perClassGrid = numClasses !== undefined && cls === undefined && f.interpolate === undefined;
+  if (perClassGrid && given.has('n')) {
+    throw usageError(`${flagSpelling(f, 'n')} with a conditional run needs --class C: without it the grid has one row per class of --nrow samples each (pass --nrow to change how many)`, { parameter: flagSpelling(f, 'n'), expected: '--class C with it, or --nrow', received: String(f.n) });
+  }
   let outFile = path.resolve(f.out as string);
   if (!/\.png$/i.test(outFile)) {
     fs.mkdirSync(outFile, { recursive: true });
@@ -101,8 +117,9 @@ export function generateMain(f: ParsedFlags): void {
   // the run's noise kind at scale 1 (N(0, 1), or its truncation to [-psi, psi]; U[-1, 1)), the run's scale applied after
   const normal = (shape: number[]): tg.Tensor => (config.noiseKind === 'uniform' ? tg.tidy(() => tg.rand(shape).mul(2).sub(1)) : psi !== undefined ? truncatedNoise(shape, psi) : tg.randn(shape));
   const n = (f.n as number | undefined) ?? (toy ? 1000 : 64);
-  const { generator, critic } = buildModels({ ...config, device });
-  critic.dispose();
+  const built = buildModels({ ...config, device });
+  built.critic.dispose();
+  const generator = built.generator as AnyModule; // a conditional one also takes the labels
   let st: { step: number; dir: string; weights: GeneratorWeights };
   try {
     st = loadSamplingGenerator(dir, generator, f.weights as GeneratorWeights | undefined, flagSpelling(f, 'weights'));
@@ -112,10 +129,23 @@ export function generateMain(f: ParsedFlags): void {
   }
   generator.eval();
   tg.manualSeed(f.seed as number);
+  // a conditional generator's labels for the z's rows: `of(i)` is the class of row i
+  const forward = (z: tg.Tensor, of: (i: number) => number): tg.Tensor => {
+    if (numClasses === undefined) return generator.forward(z) as tg.Tensor;
+    const y = new BigInt64Array(z.shape[0]).map((_, i) => BigInt(cls ?? of(i)));
+    return generator.forward(z, tg.tensor(y, [y.length], { device: device as tg.Device })) as tg.Tensor;
+  };
   const png = tg.tidy(() =>
     tg.noGrad(() => {
       let z: tg.Tensor;
       let nrow = f.nrow as number;
+      if (perClassGrid) {
+        // the same nrow noise vectors in each class's row, drawn as --class r --n nrow draws them
+        const k = numClasses!;
+        const zc = normal([nrow, config.noiseDim, 1, 1]).mul(config.noiseScale).to(device as tg.Device);
+        z = zc.unsqueeze(0).expand([k, nrow, config.noiseDim, 1, 1]).reshape([k * nrow, config.noiseDim, 1, 1]);
+        return imageGrid(forward(z, (i) => Math.floor(i / nrow)), { nrow });
+      }
       if (toy) {
         z = normal([n, config.noiseDim]).mul(config.noiseScale).to(device as tg.Device);
         return toyScatterPng(generator.forward(z) as tg.Tensor, toy, `${toy} ${config.loss}, step ${st.step}`);
@@ -132,12 +162,14 @@ export function generateMain(f: ParsedFlags): void {
         z = normal([n, config.noiseDim, 1, 1]);
       }
       z = z.mul(config.noiseScale).to(device as tg.Device);
-      return imageGrid(generator.forward(z) as tg.Tensor, { nrow });
+      // a conditional run's interpolation row r walks within class r mod numClasses (or --class)
+      return imageGrid(forward(z, (i) => Math.floor(i / nrow) % (numClasses ?? 1)), { nrow });
     }),
   );
   generator.dispose();
   writeFileAtomic(outFile, png);
-  console.log(`wrote ${outFile} from ${st.dir} (iteration ${st.step}, ${config.loss} on ${toy ?? config.dataset}, ${st.weights} weights${psi !== undefined ? `, truncation ${psi}` : ''})`);
+  const what = numClasses === undefined ? '' : cls !== undefined ? `, class ${cls}` : perClassGrid ? `, one row per class 0..${numClasses - 1}` : `, row r of class r mod ${numClasses}`;
+  console.log(`wrote ${outFile} from ${st.dir} (iteration ${st.step}, ${config.loss} on ${toy ?? config.dataset}${what}, ${st.weights} weights${psi !== undefined ? `, truncation ${psi}` : ''})`);
 }
 
 /** `torch-gan generate [flags]`. */

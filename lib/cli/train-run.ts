@@ -45,8 +45,8 @@ export function trainFlags(dataset: (typeof DSETS)[number]): FlagSpecs {
     if (o.min !== undefined) spec.min = o.min;
     if (o.max !== undefined) spec.max = o.max;
     const def = key === 'dataset' ? dataset : o.default;
-    // options that only apply with some others (clamping with --loss wgan) must not look given
-    if (def !== undefined && (key === 'clampLower' || key === 'clampUpper')) spec.shownDefault = def as number;
+    // options that only apply with some others (clamping with --loss wgan, --acgan-weight with --conditional acgan) must not look given
+    if (def !== undefined && (key === 'clampLower' || key === 'clampUpper' || key === 'acganWeight')) spec.shownDefault = def as number;
     else if (def !== undefined) spec.default = def;
     if (o.aliases) spec.aliases = o.aliases;
     if (o.valueAliases) spec.valueAliases = o.valueAliases;

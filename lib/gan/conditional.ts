@@ -14,6 +14,7 @@ import { AnyModule, Module } from '../nn/module';
 import { Embedding, Flatten, Linear, Sequential } from '../nn/layers';
 import type { FactoryOptions } from '../nn/layers';
 import { spectralNorm } from '../nn/spectral-norm';
+import { xavierUniform_ } from '../nn/init';
 import { dcganCritic, dcganGenerator, DcganCriticOptions, DcganGeneratorOptions } from './models';
 
 function checkLabels(y: unknown, n: number, numClasses: number): asserts y is Tensor {
@@ -96,6 +97,10 @@ export class ProjectionCritic extends Module<[Tensor, Tensor], Tensor> {
     this.registerModule('features', features);
     const linear = this.registerModule('linear', new Linear(featureDim, 1, fo));
     const embedding = this.registerModule('embedding', new Embedding(numClasses, featureDim, fo));
+    // Glorot-uniform, as the authors' code (SNGAN's SNEmbedID, initialW xavier): Embedding's N(0, 1)
+    // over featureDim (2048 for a 28-pixel DCGAN of width 32) makes <embed(y), φ(x)> dwarf ψ(φ(x)):
+    // the critic's input gradients start ~50x the unconditional one's and WGAN-GP's penalty ~1e5
+    xavierUniform_(embedding.param('weight'));
     if (opts.spectralNorm) {
       spectralNorm(linear);
       spectralNorm(embedding);

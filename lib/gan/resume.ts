@@ -20,6 +20,7 @@ export const RESUME_CHANGEABLE: readonly (keyof RunSpec)[] = Object.freeze(RUN_S
 /** A spec key's value as the saved RunConfig holds it: the same key, except the input-only `norm` (both networks'). */
 function savedValue(key: keyof RunSpec, c: RunConfig): unknown {
   if (key === 'norm') return c.criticNorm === c.generatorNorm ? c.criticNorm : `${c.criticNorm} (critic) / ${c.generatorNorm} (generator)`;
+  if (key === 'conditional') return c.conditional ?? 'none'; // an unconditional config leaves it out
   return (c as unknown as Record<string, unknown>)[key];
 }
 
@@ -94,6 +95,13 @@ export function checkSavedRunConfig(raw: unknown, file: string): RunConfig {
   if (!Number.isSafeInteger(config.channels) || (config.channels as number) < 1) throw problem('channels', `expected a positive integer, received ${JSON.stringify(config.channels) ?? 'nothing'}`);
   if ((config.clampUpper as number) < (config.clampLower as number)) throw problem('clampUpper', `must be >= clampLower (${String(config.clampLower)}), received ${String(config.clampUpper)}`);
   if (config.imgDim !== 0 && ![28, 32, 64].includes(config.imgDim as number)) throw problem('imgDim', `expected 28, 32 or 64 (0 for a toy run), received ${String(config.imgDim)}`);
+  if (config.conditional !== undefined) {
+    if (config.conditional === 'none') throw problem('conditional', "expected projection or acgan (an unconditional config leaves it out), received 'none'");
+    if (!Number.isSafeInteger(config.numClasses) || (config.numClasses as number) < 1) throw problem('numClasses', `expected a positive integer (a conditional run's classes), received ${JSON.stringify(config.numClasses) ?? 'nothing'}`);
+    if (config.conditional === 'acgan' && config.acganWeight === undefined) throw problem('acganWeight', 'expected a number >= 0 (a conditional acgan run), received nothing');
+  } else if (config.numClasses !== undefined) {
+    throw problem('numClasses', `given without config.conditional (${JSON.stringify(config.numClasses)}): a conditional run saves both`);
+  }
   const toy = config.dataset === 'toy';
   if (toy !== (config.toy !== undefined) || toy !== (config.imgDim === 0)) {
     throw checkpointError(file, `config: dataset ${JSON.stringify(config.dataset)}, toy ${JSON.stringify(config.toy)} and imgDim ${JSON.stringify(config.imgDim)} disagree (a toy run has dataset 'toy', a toy set and imgDim 0; an image run neither)`);

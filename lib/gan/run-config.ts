@@ -22,6 +22,9 @@ export const RUN_DATASETS = ['mnist', 'fashion', 'cifar10', 'celeba', 'toy'] as 
 /** @deprecated the old name of RUN_DATASETS */
 export const RUN_DSETS = RUN_DATASETS;
 export const RUN_OPTIMIZERS = ['adam', 'rmsprop', 'sgd'] as const;
+/** none; projection: Miyato & Koyama 2018's projection critic; acgan: Odena et al. 2017's auxiliary classifier critic */
+export const RUN_CONDITIONALS = ['none', 'projection', 'acgan'] as const;
+export type RunConditional = (typeof RUN_CONDITIONALS)[number];
 export type RunLoss = (typeof RUN_LOSSES)[number];
 export type RunDataset = (typeof RUN_DATASETS)[number];
 export type RunOptimizer = (typeof RUN_OPTIMIZERS)[number];
@@ -112,6 +115,12 @@ export const RUN_OPTIONS = Object.freeze({
   seed: { type: 'int', min: 0, default: 1, help: 'random seed' },
   sampleEvery: { type: 'int', min: 1, default: 100, resumable: true, help: 'write a sample grid (toy: a scatter plot) every N iterations (seed 000 wrote one every 1000)' },
   checkpointEvery: { type: 'int', min: 1, default: 500, resumable: true, help: 'write a checkpoint every N iterations' },
+  // 'optional': checkpoints from before conditional runs lack it (and an unconditional config leaves it out)
+  conditional: {
+    type: 'choice', choices: RUN_CONDITIONALS, default: 'none', kind: 'optional',
+    help: 'class-conditional GAN on labelled data (mnist, fashion, cifar10): projection (projection critic, Miyato & Koyama 2018) or acgan (auxiliary classifier critic, Odena et al. 2017)',
+  },
+  acganWeight: { type: 'number', min: 0, default: 1, kind: 'optional', help: '--conditional acgan: weight of the auxiliary classification loss in both updates' },
 } satisfies Record<string, OptionSpec>) as Readonly<Record<keyof RunSpec, OptionSpec>>;
 
 /** A run as a plain object, every key optional (RUN_OPTIONS says each one's type, default and meaning). */
@@ -155,6 +164,8 @@ export interface RunSpec {
   seed?: number;
   sampleEvery?: number;
   checkpointEvery?: number;
+  conditional?: RunConditional;
+  acganWeight?: number;
 }
 
 /** The keys a RunSpec may have. */
@@ -204,6 +215,12 @@ export interface RunConfig {
   checkpointEvery: number;
   /** image channels (2 for a toy run's points): from the data */
   channels: number;
+  /** a conditional run only (absent: unconditional) */
+  conditional?: Exclude<RunConditional, 'none'>;
+  /** a conditional run's classes: from the data */
+  numClasses?: number;
+  /** conditional 'acgan' only */
+  acganWeight?: number;
 }
 
 /** The fixed defaults of RUN_OPTIONS. */
@@ -287,8 +304,43 @@ function withDefault<K extends keyof RunSpec>(spec: RunSpec, key: K): NonNullabl
   return (spec[key] ?? RUN_OPTIONS[key].default) as NonNullable<RunSpec[K]>;
 }
 
+/** What resolveRunConfig reads of the data: its size, and for a conditional run its labels. */
+export interface RunDataShape {
+  channels: number;
+  height: number;
+  n: number;
+  labels?: Uint8Array;
+  classes?: readonly string[];
+}
+
+/**
+ * The conditional fields of a RunConfig: {} for an unconditional run; numClasses from the data
+ * (its class names, else the largest label + 1). Data without labels is refused.
+ */
+export function conditionalConfigFields(spec: RunSpec, dataset: RunDataShape | ToyData, datasetName: RunDataset, name: OptionNamer = plainName): Pick<RunConfig, 'conditional' | 'numClasses' | 'acganWeight'> {
+  const kind = withDefault(spec, 'conditional');
+  if (kind === 'none') {
+    if (spec.acganWeight !== undefined) throw new RunConfigError(`${name('acganWeight')} applies only to ${name('conditional')} acgan, received ${name('conditional')} none`, 'acganWeight');
+    return {};
+  }
+  if (spec.acganWeight !== undefined && kind !== 'acgan') throw new RunConfigError(`${name('acganWeight')} applies only to ${name('conditional')} acgan, received ${name('conditional')} ${kind}`, 'acganWeight');
+  const labels = isToyData(dataset) ? undefined : dataset.labels;
+  if (labels === undefined || labels.length === 0) {
+    throw new RunConfigError(
+      `${name('conditional')} ${kind} needs labelled data (mnist, fashion or cifar10); ${name('dataset')} ${datasetName} has no labels: drop ${name('conditional')} or train on labelled data`,
+      'conditional',
+    );
+  }
+  let max = 0;
+  for (let i = 0; i < labels.length; i++) if (labels[i] > max) max = labels[i];
+  const classes = (dataset as RunDataShape).classes;
+  const numClasses = classes !== undefined && classes.length > 0 ? classes.length : max + 1;
+  if (max >= numClasses) throw new RunConfigError(`${name('conditional')} ${kind}: the data has label ${max} but names only ${numClasses} classes`, 'conditional');
+  return { conditional: kind, numClasses, ...(kind === 'acgan' ? { acganWeight: withDefault(spec, 'acganWeight') } : {}) };
+}
+
 /** A spec → a complete, validated RunConfig for this data set (policy: the published recipes). */
-export function resolveRunConfig(spec: RunSpec, dataset: { channels: number; height: number; n: number } | ToyData, name: OptionNamer = plainName): RunConfig {
+export function resolveRunConfig(spec: RunSpec, dataset: RunDataShape | ToyData, name: OptionNamer = plainName): RunConfig {
   validateRunSpec(spec, name);
   const loss = withDefault(spec, 'loss');
   const datasetName = withDefault(spec, 'dataset');
@@ -390,6 +442,7 @@ export function resolveRunConfig(spec: RunSpec, dataset: { channels: number; hei
     sampleEvery: withDefault(spec, 'sampleEvery'),
     checkpointEvery: withDefault(spec, 'checkpointEvery'),
     channels: image.channels,
+    ...conditionalConfigFields(spec, dataset, datasetName, name),
   };
   return config;
 }

@@ -22,7 +22,6 @@ import { TensorDataLoader, datasetFingerprint } from '../data';
 import type { ImageDataset, LoaderState, DataFingerprint } from '../data';
 import { imageGrid } from '../io/png';
 import { GanTrainer, StepStats } from './trainer';
-import { dcganCritic } from './models';
 import { CheckpointState, loadCheckpoint, saveCheckpoint } from './checkpoint';
 import { checkResumeData, prepareResume } from './resume';
 import { ToyBatches, ToyData, criticField, isToyData, toyFingerprint, toyScatterPng, TOY_PLOT_POINTS } from './toy-run';
@@ -31,6 +30,7 @@ import { buildGenerator, buildModels, generate, makeOptimizer, seededNoise } fro
 import type { DataParallel } from '../distributed/data-parallel';
 import { GeneratorEma } from './ema';
 import { lazyAdamHyperparameters } from './penalties';
+import { cyclicLabels, rowLabels } from './conditional-step';
 
 export * from './run-config';
 export * from './run-models';
@@ -85,7 +85,7 @@ export interface ResumedFrom {
 interface RunParts {
   config: RunConfig;
   generator: ReturnType<typeof buildGenerator>;
-  critic: ReturnType<typeof dcganCritic>;
+  critic: ReturnType<typeof buildModels>['critic'];
   optG: Adam | RMSprop | SGD;
   optD: Adam | RMSprop | SGD;
   loader: TensorDataLoader | ToyBatches;
@@ -116,7 +116,7 @@ export interface CreateRunOptions {
 export class TrainingRun {
   readonly config: RunConfig;
   readonly generator: ReturnType<typeof buildGenerator>;
-  readonly critic: ReturnType<typeof dcganCritic>;
+  readonly critic: ReturnType<typeof buildModels>['critic'];
   readonly optG: Adam | RMSprop | SGD;
   readonly optD: Adam | RMSprop | SGD;
   /** the real batches: an image loader, or a toy run's stream */
@@ -202,7 +202,8 @@ export class TrainingRun {
         optG,
         optD,
         loss: config.loss,
-        batches: () => loader.next(),
+        // a conditional run's batches carry their labels (the loader has the data's)
+        batches: config.conditional !== undefined ? () => (loader as TensorDataLoader).nextBatch() : () => loader.next(),
         nCritic: config.nCritic,
         noise: { dim: config.noiseDim, kind: config.noiseKind, scale: config.noiseScale },
         batchSize: config.batchSize / worldSize,
@@ -213,6 +214,7 @@ export class TrainingRun {
         ...((config.r2Gamma ?? 0) > 0 ? { r2Gamma: config.r2Gamma } : {}),
         ...(config.regEvery !== undefined ? { regEvery: config.regEvery } : {}),
         ...(config.diffAugment !== undefined ? { diffAugment: config.diffAugment } : {}),
+        ...(config.conditional !== undefined ? { conditional: conditionalOf(config) } : {}),
       });
       let resumedFrom: ResumedFrom | null = null;
       if (options.resumeFrom !== undefined) {
@@ -317,18 +319,23 @@ export class TrainingRun {
     return end;
   }
 
-  /** The 8×8 grid (padding 2) of the fixed noise's samples as PNG bytes; a toy run's scatter plot of them. */
   /** The generator that grids and sample() use: the EMA's shadow when the run keeps one, else the live generator. */
   get samplingGenerator(): Module {
     return (this.ema?.module ?? this.generator) as Module;
   }
 
+  /**
+   * The 8×8 grid (padding 2) of the fixed noise's samples as PNG bytes; a toy run's scatter plot of
+   * them; a conditional run's: one row per class (row r: class r), 8 columns of the first 8 fixed
+   * noise vectors (the same z in every row, so a column shows one z across the classes).
+   */
   fixedNoiseGrid(): Buffer {
+    if (this.config.conditional !== undefined) return this.classGrid(this.fixedNoise.narrow(0, 0, CLASS_GRID_COLUMNS));
     const images = generate(this.samplingGenerator, this.fixedNoise);
     try {
       if (this.config.toy !== undefined) {
         const title = `${this.config.toy} ${this.config.loss}, step ${this.iteration}`;
-        return toyScatterPng(images, this.config.toy, title, criticField(this.critic, this.config.device));
+        return toyScatterPng(images, this.config.toy, title, criticField(this.critic as Module, this.config.device));
       }
       return imageGrid(images, { nrow: 8, padding: 2 });
     } finally {
@@ -336,14 +343,39 @@ export class TrainingRun {
     }
   }
 
-  /** n samples from seeded noise (seededNoise: the training RNG is untouched). Free the tensor. */
-  sample(n: number, seed: number): Tensor {
-    if (!is.positiveInteger(n)) throw invalidParameterError('sample() n', 'a positive integer', n);
-    const z = seededNoise(this.config, n, seed);
+  /** A conditional run's per-class grid of z [cols, ...]: row r holds G(z_j, r) for every column j. */
+  classGrid(z: Tensor): Buffer {
+    const k = this.config.numClasses!;
+    const cols = z.shape[0];
+    const images = tidy(() => {
+      const zz = z.unsqueeze(0).expand([k, ...z.shape]).reshape([k * cols, ...z.shape.slice(1)]);
+      return generate(this.samplingGenerator, zz, rowLabels(k, cols, this.config.device as Device));
+    });
     try {
-      return generate(this.samplingGenerator, z);
+      return imageGrid(images, { nrow: cols, padding: 2 });
+    } finally {
+      images.dispose();
+    }
+  }
+
+  /**
+   * n samples from seeded noise (seededNoise: the training RNG is untouched). Free the tensor.
+   * A conditional run's: of class `label` if given, else sample i of class i mod numClasses.
+   */
+  sample(n: number, seed: number, label?: number): Tensor {
+    if (!is.positiveInteger(n)) throw invalidParameterError('sample() n', 'a positive integer', n);
+    const k = this.config.numClasses;
+    if (label !== undefined && (k === undefined || !is.nonNegativeInteger(label) || label >= k)) {
+      throw invalidParameterError('sample() label', k === undefined ? 'nothing (the run is not conditional)' : `a class in [0, ${k})`, label);
+    }
+    const z = seededNoise(this.config, n, seed);
+    const device = this.config.device as Device;
+    const y = k === undefined ? undefined : label === undefined ? cyclicLabels(n, k, device) : tidy(() => cyclicLabels(n, 1, device).add(label));
+    try {
+      return generate(this.samplingGenerator, z, y);
     } finally {
       z.dispose();
+      y?.dispose();
     }
   }
 
@@ -397,6 +429,14 @@ export function checkDataParallelConfig(config: Pick<RunConfig, 'dataset' | 'dev
   if (config.batchSize % worldSize !== 0) {
     throw new RunConfigError(`${name('batchSize')} is the global batch and must be a multiple of the world size ${worldSize} (each rank trains on batchSize / ${worldSize} rows); received ${config.batchSize}`, 'batchSize');
   }
+}
+
+/** Columns of a conditional run's per-class sample grid (its rows are the classes). */
+export const CLASS_GRID_COLUMNS = 8;
+
+/** The trainer's conditional options of a conditional config. */
+function conditionalOf(c: RunConfig): NonNullable<ConstructorParameters<typeof GanTrainer>[0]['conditional']> {
+  return { numClasses: c.numClasses!, critic: c.conditional!, ...(c.conditional === 'acgan' ? { acganWeight: c.acganWeight ?? 1 } : {}) };
 }
 
 export interface OpenRunOptions {

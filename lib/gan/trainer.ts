@@ -17,17 +17,18 @@
 import { checkOptionKeys, describe, invalidArgument, invalidParameterError, is, TorchError } from '../errors';
 import { Tensor } from '../tensor/tensor';
 import { tidy } from '../tensor/scope';
-import { randn, rand, tensor } from '../tensor/creation';
+import { randn, rand, randint, tensor } from '../tensor/creation';
 import type { Device, DType } from '../tensor/dtype';
 import { noGrad } from '../autograd';
-import { Module } from '../nn/module';
+import { AnyModule, Module } from '../nn/module';
 import { Adam, RMSprop } from '../optim';
 import { ganLoss, LossPair } from './losses';
 import { gradientPenalty, draganPenalty, clipWeights_, assertPenaltyCompatible, findBatchNorm, isLazyRegularizationStep, r1Penalty, r2Penalty } from './penalties';
 import type { PenaltyResult } from './penalties';
-import { parseDiffAugmentPolicy, withDiffAugment } from './diffaugment';
+import { diffAugment, parseDiffAugmentPolicy, withDiffAugment } from './diffaugment';
 import { noiseShapeOf } from './models';
 import { Recipe, RecipeName, recipes, RECIPE_NAMES } from './recipes';
+import { CheckedConditional, ConditionalTraining, checkConditional, classLoss, criticOutput, cyclicLabels, splitBatch } from './conditional-step';
 
 export { recipes, RECIPE_NAMES } from './recipes';
 export type { Recipe, RecipeName } from './recipes';
@@ -95,14 +96,16 @@ export interface TrainerDataParallel {
 }
 
 export interface GanTrainerOptions {
-  generator: Module;
-  critic: Module;
+  /** a conditional trainer's (options.conditional) takes (z, labels) */
+  generator: Module | AnyModule;
+  /** a conditional trainer's 'projection' critic takes (x, labels) */
+  critic: Module | AnyModule;
   optG: OptimizerLike;
   optD: OptimizerLike;
   /** 'gan' (non-saturating BCE), 'minimax', 'hinge', 'lsgan' (least squares), 'wgan' (clipping), 'wgan-gp' or 'dragan' (BCE + DRAGAN penalty) */
   loss: TrainerLoss;
-  /** the real batch source, called once per critic update */
-  batches: () => Tensor;
+  /** the real batch source, called once per critic update (conditional: a labelled batch {x, y}) */
+  batches: () => Tensor | { x: Tensor; y?: Tensor };
   /** critic updates per generator update; default 5 for 'wgan' and 'wgan-gp', 1 otherwise */
   nCritic?: number;
   /** penalty weight for 'wgan-gp' / 'dragan'; default 10 */
@@ -142,11 +145,18 @@ export interface GanTrainerOptions {
    * backward, and step()'s numbers are averaged over the ranks. A critic with batch norm is refused.
    */
   dataParallel?: TrainerDataParallel;
+  /**
+   * A class-conditional GAN (./conditional-step.ts): batches() gives {x, y}; the fakes' labels are
+   * drawn uniformly from [0, numClasses) (for the global batch, like z) and go to the generator
+   * (generator.forward(z, y)) and the critic; critic 'projection' takes (x, y), 'acgan' gives
+   * [scores, logits] and adds acganWeight × the classification loss to both updates.
+   */
+  conditional?: ConditionalTraining;
 }
 const TRAINER_KEYS = [
   'generator', 'critic', 'optG', 'optD', 'loss', 'batches', 'nCritic', 'lambda', 'clamp', 'noise', 'batchSize',
   'oneSidedPenalty', 'draganSymmetric', 'allowBatchNormWithPenalty', 'callbacks', 'dataParallel',
-  'r1Gamma', 'r2Gamma', 'regEvery', 'diffAugment',
+  'r1Gamma', 'r2Gamma', 'regEvery', 'diffAugment', 'conditional',
 ] as const;
 
 function isOptimizer(o: unknown): o is OptimizerLike {
@@ -182,7 +192,9 @@ export class GanTrainer {
   /** what every critic evaluation goes through: the critic, or the critic behind DiffAugment */
   private readonly d: { forward(x: Tensor): Tensor };
   /** the real batch source */
-  readonly batches: () => Tensor;
+  readonly batches: () => Tensor | { x: Tensor; y?: Tensor };
+  /** options.conditional, checked (null: unconditional) */
+  readonly conditional: CheckedConditional | null;
   private readonly pair: LossPair;
   private lastBatch = 0;
 
@@ -205,6 +217,7 @@ export class GanTrainer {
     this.optD = o.optD;
     this.loss = o.loss;
     this.batches = o.batches;
+    this.conditional = o.conditional === undefined ? null : checkConditional(where, o.conditional, o.generator);
     checkOptimizerOwnership(where, o.optG, 'optG', o.generator, o.critic, 'critic');
     checkOptimizerOwnership(where, o.optD, 'optD', o.critic, o.generator, 'generator');
 
@@ -308,6 +321,30 @@ export class GanTrainer {
     return tidy(() => shardRows(this.sampleNoise(n * dp.shard.worldSize), dp.shard.rank, dp.shard.worldSize));
   }
 
+  /** A conditional trainer's labels for this rank's n fakes: uniform over the classes, drawn for the global batch like z. */
+  private drawLabels(n: number): Tensor {
+    const k = this.conditional!.numClasses;
+    const { device } = this.generatorPlacement();
+    const dp = this.dataParallel;
+    if (!dp || dp.shard.worldSize === 1) return randint(0, k, [n], { dtype: 'int64', device });
+    return tidy(() => shardRows(randint(0, k, [n * dp.shard.worldSize], { dtype: 'int64', device }), dp.shard.rank, dp.shard.worldSize));
+  }
+
+  /**
+   * The critic's score of x (and AC-GAN's class logits): through DiffAugment when it is on; a
+   * conditional critic under labels y (the augmentation applies to x alone).
+   */
+  private score(x: Tensor, y: Tensor | undefined): { score: Tensor; logits?: Tensor } {
+    if (this.conditional === null) return { score: this.d.forward(x) as Tensor };
+    const xa = this.diffAugment.length > 0 ? diffAugment(x, this.diffAugment as never) : x;
+    return criticOutput(this.critic, this.conditional, xa, y);
+  }
+
+  /** G(z), or G(z, y) for a conditional trainer. */
+  private generateFrom(z: Tensor, y: Tensor | undefined): Tensor {
+    return (y === undefined ? this.generator.forward(z) : (this.generator as AnyModule).forward(z, y)) as Tensor;
+  }
+
   /** rand(shape of the global batch) sharded: this rank's rows of a per-sample draw. */
   private drawUniform(local: number[], like: Tensor): Tensor {
     const { rank, worldSize } = this.dataParallel!.shard;
@@ -350,17 +387,24 @@ export class GanTrainer {
   /** One critic update; returns its numbers. */
   criticStep(): { criticLoss: number; wassersteinEstimate: number; penalty: number; gradNorm: number } {
     const r = tidy(() => {
-      const real = this.batches();
-      if (!(real instanceof Tensor)) throw invalidParameterError('the value returned by options.batches()', 'a Tensor (a batch of real samples)', real);
+      const { real, labels } = splitBatch(this.batches(), this.conditional);
       const n = real.shape[0];
       if (!is.positiveInteger(n)) throw invalidArgument(`batches() returned an empty batch (shape [${real.shape}])`);
       this.lastBatch = n;
       const z = this.drawNoise(n);
-      const fake = noGrad(() => this.generator.forward(z) as Tensor);
+      const yFake = this.conditional ? this.drawLabels(n) : undefined;
+      const fake = noGrad(() => this.generateFrom(z, yFake));
       this.optD.zeroGrad();
-      const dReal = this.d.forward(real) as Tensor;
-      const dFake = this.d.forward(fake) as Tensor;
+      const outReal = this.score(real, labels);
+      const outFake = this.score(fake, yFake);
+      const dReal = outReal.score;
+      const dFake = outFake.score;
       let loss = this.pair.critic(dReal, dFake);
+      // AC-GAN: the critic also learns to classify real and fake samples
+      const cls = classLoss(this.conditional, outReal.logits, labels);
+      if (cls) loss = loss.add(cls).add(classLoss(this.conditional, outFake.logits, yFake)!);
+      // the penalties' one-argument critic: the real batch's labels bound (WGAN-GP's interpolates, DRAGAN's perturbed reals)
+      const scored = this.conditional === null ? this.d : (x: Tensor) => this.score(x, labels).score;
       let penalty = 0;
       let gradNorm = NaN;
       if (this.loss === 'wgan-gp' || this.loss === 'dragan') {
@@ -368,11 +412,11 @@ export class GanTrainer {
         const sharded = this.dataParallel !== null && this.dataParallel.shard.worldSize > 1;
         const perSample = [n, ...real.shape.slice(1).map(() => 1)];
         const res = this.loss === 'wgan-gp'
-          ? gradientPenalty(this.d, real, fake, {
+          ? gradientPenalty(scored, real, fake, {
             lambda: this.lambda, oneSided: this.oneSidedPenalty, allowBatchNormWithPenalty: this.allowBatchNormWithPenalty,
             ...(sharded ? { eps: this.drawUniform(perSample, real) } : {}),
           })
-          : draganPenalty(this.d, real, {
+          : draganPenalty(scored, real, {
             lambda: this.lambda, oneSided: this.oneSidedPenalty, symmetric: this.draganSymmetric, allowBatchNormWithPenalty: this.allowBatchNormWithPenalty,
             ...(sharded ? { noise: this.drawUniform(real.shape, real), std: this.globalStd(real), alpha: this.drawUniform(perSample, real) } : {}),
           });
@@ -382,7 +426,7 @@ export class GanTrainer {
       }
       const regDue = (this.r1Gamma > 0 || this.r2Gamma > 0) && isLazyRegularizationStep(this.criticIteration, this.regEvery);
       if (regDue && this.regEvery === 1) {
-        const reg = this.zeroCentredPenalty(real, fake, 1);
+        const reg = this.zeroCentredPenalty(real, fake, 1, labels, yFake);
         loss = loss.add(reg.penalty);
         penalty += reg.value;
         if (Number.isNaN(gradNorm)) gradNorm = reg.gradNorm;
@@ -396,7 +440,7 @@ export class GanTrainer {
       if (regDue && this.regEvery > 1) {
         // StyleGAN2's lazy 'Dreg' phase: its own update, the penalty scaled by the interval
         this.optD.zeroGrad();
-        const reg = this.zeroCentredPenalty(real, fake, this.regEvery);
+        const reg = this.zeroCentredPenalty(real, fake, this.regEvery, labels, yFake);
         reg.penalty.backward();
         this.sync(this.critic.parameters(), "critic's");
         this.optD.step();
@@ -412,11 +456,13 @@ export class GanTrainer {
   }
 
   /** R1 at the reals plus R2 at the fakes (those with γ > 0), times `interval`; inside the caller's tidy(). */
-  private zeroCentredPenalty(real: Tensor, fake: Tensor, interval: number): { penalty: Tensor; value: number; gradNorm: number } {
+  private zeroCentredPenalty(real: Tensor, fake: Tensor, interval: number, labels?: Tensor, yFake?: Tensor): { penalty: Tensor; value: number; gradNorm: number } {
     const parts: PenaltyResult[] = [];
     const opts = (gamma: number) => ({ gamma, interval, allowBatchNormWithPenalty: this.allowBatchNormWithPenalty });
-    if (this.r1Gamma > 0) parts.push(r1Penalty(this.d, real, opts(this.r1Gamma)));
-    if (this.r2Gamma > 0) parts.push(r2Penalty(this.d, fake, opts(this.r2Gamma)));
+    // a conditional critic: R1 under the reals' labels, R2 under the fakes'
+    const at = (y: Tensor | undefined) => (this.conditional === null ? this.d : (x: Tensor) => this.score(x, y).score);
+    if (this.r1Gamma > 0) parts.push(r1Penalty(at(labels), real, opts(this.r1Gamma)));
+    if (this.r2Gamma > 0) parts.push(r2Penalty(at(yFake), fake, opts(this.r2Gamma)));
     const penalty = parts.length === 1 ? parts[0].penalty : parts[0].penalty.add(parts[1].penalty);
     // the gradient norm at the reals when R1 is on (the one usually watched), else at the fakes
     return { penalty, value: penalty.item(), gradNorm: parts[0].gradNorm };
@@ -432,9 +478,12 @@ export class GanTrainer {
       return tidy(() => {
         this.optG.zeroGrad();
         const z = this.drawNoise(n);
-        const fake = this.generator.forward(z) as Tensor;
-        const out = this.d.forward(fake) as Tensor;
-        const loss = this.pair.generator(out);
+        const y = this.conditional ? this.drawLabels(n) : undefined;
+        const fake = this.generateFrom(z, y);
+        const out = this.score(fake, y);
+        let loss = this.pair.generator(out.score);
+        const cls = classLoss(this.conditional, out.logits, y);
+        if (cls) loss = loss.add(cls);
         loss.backward();
         this.sync(this.generator.parameters(), "generator's");
         this.optG.step();
@@ -500,9 +549,10 @@ export class GanTrainer {
 
   /**
    * n generated samples, in eval mode under noGrad (the generator goes back to its
-   * previous mode after). fixedNoise: use this z instead of drawing one.
+   * previous mode after). fixedNoise: use this z instead of drawing one. labels: a conditional
+   * trainer's classes of the samples (default: sample i of class i mod numClasses).
    */
-  sample(n?: number, fixedNoise?: Tensor): Tensor {
+  sample(n?: number, fixedNoise?: Tensor, labels?: Tensor): Tensor {
     if (fixedNoise !== undefined && !(fixedNoise instanceof Tensor)) throw invalidParameterError('fixedNoise', 'a Tensor', fixedNoise);
     if (fixedNoise === undefined && !is.positiveInteger(n)) throw invalidParameterError('n', 'a positive integer', n);
     if (fixedNoise !== undefined && n !== undefined && fixedNoise.shape[0] !== n) {
@@ -513,7 +563,8 @@ export class GanTrainer {
     try {
       return tidy(() => noGrad(() => {
         const z = fixedNoise ?? this.sampleNoise(n!);
-        return this.generator.forward(z) as Tensor;
+        if (this.conditional === null) return this.generator.forward(z) as Tensor;
+        return this.generateFrom(z, labels ?? cyclicLabels(z.shape[0], this.conditional.numClasses, this.generatorPlacement().device));
       }));
     } finally {
       this.generator.train(wasTraining);

@@ -10,11 +10,11 @@ import { performance } from 'perf_hooks';
 import { N } from '../native';
 import { TorchError } from '../errors';
 import { setNumThreads, tidy } from '../tensor';
-import type { Tensor } from '../tensor';
+import type { Device, Tensor } from '../tensor';
 import { imageGrid } from '../io/png';
 import { loadSamplingGenerator } from './sampling-weights';
 import { latestCheckpoint, loadCheckpoint } from './checkpoint';
-import { PreparedRun, RunConfig, RunSpec, TrainingRun, buildGenerator, generate, prepareRun, seededNoise } from './run';
+import { PreparedRun, RunConfig, RunSpec, TrainingRun, buildGenerator, cyclicLabels, generate, prepareRun, seededNoise } from './run';
 import { RunDirLock, lockRunDir } from './run-lock';
 import { checkSavedRunConfig } from './resume';
 import type { StepStats } from './trainer';
@@ -242,7 +242,13 @@ async function dispatch(m: Request): Promise<void> {
         const { value, transfer } = sampleFrom(m.n, seed, m.format, m.nrow, () => {
           const z = seededNoise(s.config, m.n, seed);
           try {
-            return generate(s.generator, z);
+            // a conditional generator's sample i is of class i mod numClasses
+            const y = s.config.numClasses !== undefined ? cyclicLabels(m.n, s.config.numClasses, s.config.device as Device) : undefined;
+            try {
+              return generate(s.generator, z, y);
+            } finally {
+              y?.dispose();
+            }
           } finally {
             z.dispose();
           }

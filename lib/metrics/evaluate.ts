@@ -10,9 +10,9 @@
 // training run itself.
 import { Tensor } from '../tensor/tensor';
 import { tidy } from '../tensor/scope';
-import { getRngState, manualSeed, rand, randn, setRngState } from '../tensor/creation';
+import { getRngState, manualSeed, rand, randn, setRngState, tensor } from '../tensor/creation';
 import { noGrad } from '../autograd';
-import type { Module } from '../nn/module';
+import type { AnyModule, Module } from '../nn/module';
 import { describe, invalidArgument, invalidParameterError, is } from '../errors';
 import { Classifier, classifierOutputs, ClassifierOutputs } from './classifier';
 import { FeatureMatrix, sliceRows } from './matrix';
@@ -20,6 +20,7 @@ import { frechetDistanceFromStats, gaussianStats, GaussianStats } from './fid';
 import { kernelInceptionDistance, KidOptions } from './kid';
 import { classifierScore } from './score';
 import { fitPca, Pca, totalVariationDistance, TvdOptions, TvdResult } from './tvd';
+import { labelConsistency, LabelConsistency } from './consistency';
 
 /** The real side of the comparison, computed once: features, probabilities, Gaussian stats, PCA. */
 export interface QualityReference {
@@ -51,6 +52,8 @@ export interface QualityReport {
   tvd: number;
   tvdDetail: TvdResult;
   seconds: number;
+  /** a conditional generator's (options.numClasses): how often a sample is classified as its requested class */
+  labelConsistency?: LabelConsistency;
 }
 
 /** Precomputes the real side (Gaussian stats and the PCA of the TVD, dims from options, default 2). */
@@ -115,16 +118,26 @@ export interface GenerateOptions {
   noiseScale?: number;
   /** seed of the noise (default 0); the global RNG state is restored afterwards */
   seed?: number;
+  /**
+   * A class-conditional generator, forward(z, labels): sample i is asked for class i mod
+   * numClasses (every class alike); the report adds the label consistency.
+   */
+  numClasses?: number;
 }
+
+/** The class generatedOutputs asks for at sample i of a conditional generator. */
+export const requestedClass = (i: number, numClasses: number): number => i % numClasses;
 
 /**
  * Features and probabilities of n generated images: the generator runs in eval mode, under
  * noGrad, in batches inside tidy; only the classifier outputs are kept. The torch RNG state
  * and the generator's mode are restored afterwards.
  */
-export function generatedOutputs(generator: Module, classifier: Classifier, options: GenerateOptions = {}): ClassifierOutputs {
+export function generatedOutputs(generator: AnyModule, classifier: Classifier, options: GenerateOptions = {}): ClassifierOutputs {
   const n = options.n ?? 10000;
   if (!is.positiveInteger(n)) throw invalidParameterError('options.n', 'a positive integer', n);
+  const k = options.numClasses;
+  if (k !== undefined && !is.positiveInteger(k)) throw invalidParameterError('options.numClasses', 'a positive integer (the conditional generator\'s classes)', k);
   const shape = options.noiseShape ?? (generator as Module & { noiseShape?: number[] }).noiseShape;
   if (!Array.isArray(shape) || !shape.every((d) => is.positiveInteger(d))) {
     throw invalidParameterError('options.noiseShape', "the shape of one noise vector (the generator has no noiseShape)", shape);
@@ -141,9 +154,10 @@ export function generatedOutputs(generator: Module, classifier: Classifier, opti
     manualSeed(options.seed ?? 0);
     return classifierOutputs(
       classifier,
-      (_start, size) => tidy(() => noGrad(() => {
+      (start, size) => tidy(() => noGrad(() => {
         const z = kind === 'normal' ? randn([size, ...shape], { device, dtype }).mul(scale) : rand([size, ...shape], { device, dtype }).mul(2 * scale).sub(scale);
-        const x = generator.forward(z) as Tensor;
+        const labels = k === undefined ? undefined : tensor(BigInt64Array.from({ length: size }, (_, j) => BigInt(requestedClass(start + j, k))), [size], { device });
+        const x = (labels === undefined ? generator.forward(z) : generator.forward(z, labels)) as Tensor;
         if (!(x instanceof Tensor) || x.shape.length !== 4 || x.shape[1] !== 1 || x.shape[2] !== 28 || x.shape[3] !== 28) {
           throw invalidArgument(`evaluateGenerator(): the generator must make [N, 1, 28, 28] images for the 28×28 classifier; it made [${x instanceof Tensor ? x.shape : '?'}]`, {
             parameter: 'generator', expected: 'a generator of [N, 1, 28, 28] images', received: `one making ${describe(x)}`,
@@ -161,11 +175,13 @@ export function generatedOutputs(generator: Module, classifier: Classifier, opti
 }
 
 /** Generates n samples and computes FID, KID, the classifier score and the TVD against the reference. */
-export function evaluateGenerator(generator: Module, classifier: Classifier, reference: QualityReference, options: GenerateOptions & QualityOptions = {}): QualityReport {
+export function evaluateGenerator(generator: AnyModule, classifier: Classifier, reference: QualityReference, options: GenerateOptions & QualityOptions = {}): QualityReport {
   const t0 = Date.now();
   const fake = generatedOutputs(generator, classifier, options);
   const report = compareToReference(reference, fake, options);
-  return { ...report, seconds: (Date.now() - t0) / 1000 };
+  const k = options.numClasses;
+  const consistency = k === undefined ? {} : { labelConsistency: labelConsistency(fake.probs, Array.from({ length: fake.probs.n }, (_, i) => requestedClass(i, k)), k) };
+  return { ...report, ...consistency, seconds: (Date.now() - t0) / 1000 };
 }
 
 /**

@@ -10,3 +10,4 @@ export * from './tvd';
 export * from './classifier';
 export * from './datasets';
 export * from './evaluate';
+export * from './consistency';
