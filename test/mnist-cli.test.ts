@@ -100,7 +100,7 @@ test('a checkpoint writer killed at random moments always leaves a loadable chec
 
 test('bad flags exit with code 2 and a message naming the flag, before any work', () => {
   const cases: [string[], RegExp][] = [
-    [['--loss', 'nope'], /--loss expects one of gan, wgan, wgan-gp, dragan, received 'nope'/],
+    [['--loss', 'nope'], /--loss expects one of gan, wgan, wgan-gp, dragan, lsgan, hinge, received 'nope'/],
     [['--batch-size', '0'], /--batch-size must be at least 1, received 0/],
     [['--iters', '1.5'], /--iters expects an integer, received '1.5'/],
     [['--bogus'], /unknown flag --bogus/],
