@@ -120,7 +120,7 @@ mainJob('npx torch-gan train --dset fashion, generate and evaluate run from the 
   const pre = path.join(work, 'pretrained.png');
   const pg = run(bin, ['generate', '--pretrained', 'fashion', '--n', '16', '--out', pre], { cwd: project, env });
   assert.is(pg.status, 0, pg.stderr + pg.stdout);
-  assert.match(pg.stdout, /node_modules\/torch-gan\/models\/pretrained\/fashion \(iteration \d+, wgan-gp on fashion\)/);
+  assert.match(pg.stdout, /node_modules\/torch-gan\/models\/pretrained\/fashion \(iteration \d+, wgan-gp on fashion, live weights\)/);
   const pe = run(bin, ['evaluate', '--pretrained', 'fashion', '--n', '500', '--kid-subsets', '2', '--kid-subset-size', '250', '--splits', '2', '--json', path.join(work, 'pre.json')], { cwd: project, env });
   assert.is(pe.status, 0, pe.stderr + pe.stdout);
   const score = JSON.parse(fs.readFileSync(path.join(work, 'pre.json'), 'utf8')).generated.score.mean;
