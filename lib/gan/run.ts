@@ -11,8 +11,7 @@
 // Order of random draws (and so the numbers) of a run: manualSeed(seed); 64 fixed-noise
 // vectors; generator init; critic init; then the trainer's draws. A resume restores the
 // RNG state, the loader position, the weights and the optimizer state.
-import * as fs from 'fs';
-import * as path from 'path';
+// What a run needs before create (prepareRun, checkDataParallelConfig) is in ./run-prepare.ts.
 import { invalidParameterError, is, TorchError } from '../errors';
 import { Tensor, tidy, randn, manualSeed } from '../tensor';
 import type { Device } from '../tensor';
@@ -23,17 +22,20 @@ import type { ImageDataset, LoaderState, DataFingerprint } from '../data';
 import { imageGrid } from '../io/png';
 import { GanTrainer, StepStats } from './trainer';
 import { CheckpointState, loadCheckpoint, saveCheckpoint } from './checkpoint';
-import { checkResumeData, prepareResume } from './resume';
+import { checkResumeData } from './resume';
 import { ToyBatches, ToyData, criticField, isToyData, toyFingerprint, toyScatterPng, TOY_PLOT_POINTS } from './toy-run';
-import { RUN_DEFAULTS, RunConfig, RunConfigError, RunSpec, OptionNamer, checkDevice, loadRunData, plainName, resolveRunConfig, validateRunSpec } from './run-config';
+import { RunConfig, RunConfigError, RunSpec } from './run-config';
 import { buildGenerator, buildModels, generate, makeOptimizer, seededNoise } from './run-models';
 import type { DataParallel } from '../distributed/data-parallel';
 import { GeneratorEma } from './ema';
 import { lazyAdamHyperparameters } from './penalties';
 import { cyclicLabels, rowLabels } from './conditional-step';
+import { checkDataParallelConfig, prepareRun } from './run-prepare';
+import type { OpenRunOptions } from './run-prepare';
 
 export * from './run-config';
 export * from './run-models';
+export * from './run-prepare';
 
 /** What a training loop's observer may watch (every method optional; they run in the loop, so keep them short). */
 export interface RunObserver {
@@ -415,64 +417,12 @@ export class TrainingRun {
   }
 }
 
-/**
- * Whether `config` can train data-parallel on `worldSize` processes; the error names the option
- * as `name` spells it (the CLI: --batch-size).
- */
-export function checkDataParallelConfig(config: Pick<RunConfig, 'dataset' | 'device' | 'batchSize'>, worldSize: number, name: OptionNamer = plainName): void {
-  if (config.dataset === 'toy') {
-    throw new RunConfigError(`${name('dataset')} toy cannot train data-parallel (its points are drawn per process); use an image data set, or one process`, 'dataset');
-  }
-  if (!String(config.device).startsWith('cpu')) {
-    throw new RunConfigError(`${name('device')} ${config.device} cannot train data-parallel: the process group is Gloo's, for CPU tensors (NCCL for CUDA is not bound yet); use cpu, or one process`, 'device');
-  }
-  if (config.batchSize % worldSize !== 0) {
-    throw new RunConfigError(`${name('batchSize')} is the global batch and must be a multiple of the world size ${worldSize} (each rank trains on batchSize / ${worldSize} rows); received ${config.batchSize}`, 'batchSize');
-  }
-}
-
 /** Columns of a conditional run's per-class sample grid (its rows are the classes). */
 export const CLASS_GRID_COLUMNS = 8;
 
 /** The trainer's conditional options of a conditional config. */
 function conditionalOf(c: RunConfig): NonNullable<ConstructorParameters<typeof GanTrainer>[0]['conditional']> {
   return { numClasses: c.numClasses!, critic: c.conditional!, ...(c.conditional === 'acgan' ? { acganWeight: c.acganWeight ?? 1 } : {}) };
-}
-
-export interface OpenRunOptions {
-  /** a checkpoint root (…/checkpoints): continue its latest checkpoint; the spec's iters may extend the run */
-  resume?: string;
-  /** how errors name options (the CLI: '--flag-name') */
-  optionName?: OptionNamer;
-}
-
-/** What TrainingRun.create needs, prepared from a spec (the data loaded, the config resolved). */
-export interface PreparedRun {
-  config: RunConfig;
-  /** the images, or a toy run's stream (./toy-run) */
-  dataset: ImageDataset | ToyData;
-  /** the checkpoint root to resume from */
-  resumeFrom?: string;
-}
-
-/**
- * Loads the data and resolves the spec; with `resume`, the data set and every setting come from
- * the checkpoint's saved config (./resume.ts): spec keys that contradict it are refused, naming
- * both values; iters, epochs, sampleEvery, checkpointEvery and the data folder may change.
- * Draws no random numbers.
- */
-export async function prepareRun(spec: RunSpec, options: OpenRunOptions = {}): Promise<PreparedRun> {
-  const name = options.optionName ?? plainName;
-  validateRunSpec(spec, name);
-  if (spec.device !== undefined || options.resume === undefined) checkDevice(spec.device ?? (RUN_DEFAULTS.device as string), name); // before loading any data
-  if (options.resume === undefined) {
-    const dataset = await loadRunData(spec, name);
-    return { config: resolveRunConfig(spec, dataset, name), dataset };
-  }
-  const dir = options.resume;
-  if (!fs.existsSync(path.join(dir, 'latest.json'))) throw new RunConfigError(`${name('resume')}: no checkpoint in ${dir} (latest.json is missing)`, 'resume');
-  const { config, dataset } = await prepareResume(spec, dir, name, loadRunData);
-  return { config, dataset, resumeFrom: dir };
 }
 
 /** prepareRun, then TrainingRun.create: a ready run (resumed when options.resume is given). */
