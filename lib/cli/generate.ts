@@ -10,7 +10,7 @@ import * as path from 'path';
 import * as tg from '..';
 import { FlagSpecs, ParsedFlags, usageError, flagSpelling, givenFlags, runCli } from './args';
 import { GENERATOR_VALUE_ALIASES, resolveDeviceFlags } from './seed-flags';
-import { buildModels, checkDevice, RunConfig, RunConfigError } from '../gan/run';
+import { buildModels, checkDevice, RunConfigError } from '../gan/run';
 import { toyScatterPng } from '../gan/toy-run';
 import { latestCheckpoint } from '../gan/checkpoint';
 import { checkSavedRunConfig } from '../gan/resume';

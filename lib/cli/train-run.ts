@@ -5,7 +5,6 @@
 //   losses.jsonl + losses.svg                per-iteration numbers and their plot
 //   progress.gif                             the grids over training
 //   checkpoints/                             crash-safe, resumable (lib/gan/checkpoint)
-import * as fs from 'fs';
 import * as path from 'path';
 import * as tg from '..';
 import { FlagSpec, FlagSpecs, ParsedFlags, explicitFlags, flagSpelling } from './args';

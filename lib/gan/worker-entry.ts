@@ -13,7 +13,7 @@ import { setNumThreads, tidy } from '../tensor';
 import type { Device, Tensor } from '../tensor';
 import { imageGrid } from '../io/png';
 import { loadSamplingGenerator } from './sampling-weights';
-import { latestCheckpoint, loadCheckpoint } from './checkpoint';
+import { latestCheckpoint } from './checkpoint';
 import { PreparedRun, RunConfig, RunSpec, TrainingRun, buildGenerator, cyclicLabels, generate, prepareRun, seededNoise } from './run';
 import { RunDirLock, lockRunDir } from './run-lock';
 import { checkSavedRunConfig } from './resume';
@@ -39,7 +39,6 @@ function own(bytes: Uint8Array): Uint8Array {
   c.set(bytes);
   return c;
 }
-const yieldToEvents = () => new Promise<void>((r) => setImmediate(r));
 
 // ---------------------------------------------------------------- trainer state
 let run: TrainingRun | null = null;
