@@ -45,7 +45,7 @@ for (const r of all) {
   if (!r.name.includes(':') && fs.existsSync(png)) writeFileAtomic(path.join(docs, 'results', `${r.name}.png`), fs.readFileSync(png));
   const table = ['| iteration | classifier FID | KID ×1000 | classifier score | TVD (2-D PCA) |', '| ---: | ---: | ---: | ---: | ---: |',
     ...r.rows.map((q) => `| ${q.step.toLocaleString('en-US')} | ${q.fid.toFixed(1)} | ${q.kid.toFixed(1)} | ${q.score.toFixed(2)} | ${q.tvd.toFixed(3)} |`)].join('\n');
-  const re = new RegExp(`<!-- table:${r.name} -->[\\s\\S]*?<!-- /table:${r.name} -->`);
+  const re = new RegExp(`<!-- table:${r.name} -->[\\s\\S]*?<!-- /table:${r.name} -->`); // names hold [a-z0-9:-] only
   if (re.test(md)) md = md.replace(re, `<!-- table:${r.name} -->\n${table}\n<!-- /table:${r.name} -->`);
   const last = r.rows[r.rows.length - 1];
   console.log(`${r.name}: ${r.rows.length} evaluations, last ${last.step}: FID ${last.fid.toFixed(2)}, score ${last.score.toFixed(2)}`);
