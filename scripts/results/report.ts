@@ -35,7 +35,7 @@ function rowsOf(key: string): Row[] {
 const all = Object.keys(NAMES).map((name) => ({ name, rows: rowsOf(name) })).filter((r) => r.rows.length > 0);
 fs.mkdirSync(path.join(docs, 'results'), { recursive: true });
 const svg = linePlotSvg({
-  title: 'classifier-FID against the test set (10,000 samples)', xLabel: 'generator iterations', yLabel: 'FID (log scale)', logY: true, width: 720, height: 400,
+  title: 'classifier-FID against the test set (10,000 samples; each data set its own classifier)', xLabel: 'generator iterations', yLabel: 'FID (log scale)', logY: true, width: 720, height: 400,
   series: all.map((r, i) => ({ name: NAMES[r.name], x: r.rows.map((q) => q.step), values: r.rows.map((q) => q.fid), color: COLORS[i % COLORS.length] })),
 });
 writeFileAtomic(path.join(docs, 'results', 'fid.svg'), svg);
