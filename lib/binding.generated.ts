@@ -22,6 +22,20 @@ export interface NativeBinding {
   setNumThreads(n: number): void;
   maxNumThreads(): number;
 
+  // ---- native/autocast.cc
+  /** This thread's autocast state for the device: whether it is on, and its dtype. */
+  autocastState(device: 'cpu' | 'cuda'): { enabled: boolean; dtype: DType };
+  /**
+   * Opens an autocast region: sets enabled and dtype, counts one more level of nesting; returns
+   * the state before, for autocastExit.
+   */
+  autocastEnter(device: 'cpu' | 'cuda', enabled: boolean, dtype: 'bfloat16' | 'float16'): { enabled: boolean; dtype: DType };
+  /**
+   * Closes a region: restores the state autocastEnter returned and, when this was the outermost
+   * region, clears the cast cache. true when it cleared it.
+   */
+  autocastExit(device: 'cpu' | 'cuda', enabled: boolean, dtype: 'bfloat16' | 'float16'): boolean;
+
   // ---- native/autograd.cc
   requiresGrad(self: NativeHandle): boolean;
   setRequiresGrad(self: NativeHandle, requiresGrad: boolean): void;

@@ -1,7 +1,7 @@
 // torch-gan: GAN training in Node on libtorch.
 export * from './tensor';
 export * as autograd from './autograd';
-export { noGrad, enableGrad } from './autograd';
+export { noGrad, enableGrad, autocast } from './autograd';
 export * as F from './nn/functional';
 export { TorchError } from './errors';
 export type { ErrorFields } from './errors';

@@ -130,6 +130,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterDevice(env, exports);
   RegisterDistributed(env, exports);
   RegisterRandom(env, exports);
+  RegisterAutocast(env, exports);
   return exports;
 }
 

@@ -164,7 +164,10 @@ function penaltyAt(critic: Critic, xHat: Tensor, o: CoreOptions, where: string):
   };
   try {
     const g = criticInputGradient(critic, xHat, where, tmp);
-    const norms = tmp(perSampleNorm(g));
+    // under autocast a reduced-precision input would give a reduced-precision gradient: the norm,
+    // whose square root and (‖g‖ − k)² are where bf16 loses the penalty, is taken in float32
+    const g32 = g.dtype === 'bfloat16' || g.dtype === 'float16' ? tmp(g.float()) : g;
+    const norms = tmp(perSampleNorm(g32));
     const dev = tmp(norms.sub(o.k));
     const clipped = o.oneSided ? tmp(dev.relu()) : dev;
     const sq = tmp(clipped.square());

@@ -28,6 +28,7 @@ export type RunConditional = (typeof RUN_CONDITIONALS)[number];
 export type RunLoss = (typeof RUN_LOSSES)[number];
 export type RunDataset = (typeof RUN_DATASETS)[number];
 export type RunOptimizer = (typeof RUN_OPTIMIZERS)[number];
+export type RunPrecision = 'fp32' | 'bf16';
 
 /** One option of a run. */
 export interface OptionSpec {
@@ -51,6 +52,8 @@ export interface OptionSpec {
 }
 
 const KERAS_BN = "Keras 1's BatchNormalization mode (seed 002), not a torch-gan value; --bn-mode (also --norm) names the normalisation: instance (default), batch, layer or none (batch norm as in seed 002: --norm batch, refused with a gradient penalty)";
+
+const FP16 = 'float16 mixed precision needs loss scaling, which torch-gan does not do; use bf16 (same exponent range as float32) or fp32';
 
 /** Every option of a run, in --help order. */
 export const RUN_OPTIONS = Object.freeze({
@@ -112,6 +115,11 @@ export const RUN_OPTIONS = Object.freeze({
     help: "DiffAugment (Zhao et al. 2020) policy, e.g. color,translation,cutout: every image the critic sees (real and fake, critic and generator steps) is augmented; penalties take the gradient through the augmentation at the un-augmented images (default: off)",
   },
   device: { type: 'string', default: 'cpu', aliases: ['-d'], help: "cpu, cuda, cuda:N, or N (= cuda:N, as nnabla's -d N)" },
+  // not resumable: it changes the numbers of every step, so a resumed run would not be the run it continues
+  precision: {
+    type: 'choice', choices: ['fp32', 'bf16'], default: 'fp32', refuse: { fp16: FP16, float16: FP16, half: FP16 },
+    help: 'bf16: mixed precision (convolutions and matrix products in bfloat16 under autocast; weights, optimizer state, losses and the penalty\'s gradient norm in float32); a resume keeps the checkpoint\'s',
+  },
   seed: { type: 'int', min: 0, default: 1, help: 'random seed' },
   sampleEvery: { type: 'int', min: 1, default: 100, resumable: true, help: 'write a sample grid (toy: a scatter plot) every N iterations (seed 000 wrote one every 1000)' },
   checkpointEvery: { type: 'int', min: 1, default: 500, resumable: true, help: 'write a checkpoint every N iterations' },
@@ -161,6 +169,7 @@ export interface RunSpec {
   emaWarmup?: boolean;
   diffAugment?: string;
   device?: string;
+  precision?: RunPrecision;
   seed?: number;
   sampleEvery?: number;
   checkpointEvery?: number;
@@ -210,6 +219,8 @@ export interface RunConfig {
   /** the DiffAugment policy (absent: off) */
   diffAugment?: string;
   device: string;
+  /** 'bf16': GanTrainer's precision (mixed, under autocast); checkpoints before it ran in fp32 */
+  precision: RunPrecision;
   seed: number;
   sampleEvery: number;
   checkpointEvery: number;
@@ -438,6 +449,7 @@ export function resolveRunConfig(spec: RunSpec, dataset: RunDataShape | ToyData,
     emaWarmup: withDefault(spec, 'emaWarmup'),
     ...(diffAugment !== undefined ? { diffAugment } : {}),
     device,
+    precision: withDefault(spec, 'precision'),
     seed: withDefault(spec, 'seed'),
     sampleEvery: withDefault(spec, 'sampleEvery'),
     checkpointEvery: withDefault(spec, 'checkpointEvery'),

@@ -130,11 +130,21 @@ export interface GanTrainerOptions {
    * [scores, logits] and adds acganWeight × the classification loss to both updates.
    */
   conditional?: ConditionalTraining;
+  /**
+   * 'bf16': mixed precision. The critic's and generator's forward passes and the penalties'
+   * forward and input-gradient computation run under autocast (bfloat16 convolutions and matrix
+   * products on the CPU's matrix units, or CUDA's); the critic's scores and the generated samples
+   * are cast to float32, so the losses and the penalty's gradient norm are float32; weights,
+   * gradients and optimizer state stay float32. Default 'fp32'.
+   */
+  precision?: TrainerPrecision;
 }
+export type TrainerPrecision = 'fp32' | 'bf16';
+export const TRAINER_PRECISIONS: readonly TrainerPrecision[] = ['fp32', 'bf16'];
 const TRAINER_KEYS = [
   'generator', 'critic', 'optG', 'optD', 'loss', 'batches', 'nCritic', 'lambda', 'clamp', 'noise', 'batchSize',
   'oneSidedPenalty', 'draganSymmetric', 'allowBatchNormWithPenalty', 'callbacks', 'dataParallel',
-  'r1Gamma', 'r2Gamma', 'regEvery', 'diffAugment', 'conditional',
+  'r1Gamma', 'r2Gamma', 'regEvery', 'diffAugment', 'conditional', 'precision',
 ] as const;
 
 function isOptimizer(o: unknown): o is OptimizerLike {
@@ -165,6 +175,7 @@ export interface CheckedTrainerOptions {
   regEvery: number;
   /** the DiffAugment operations ([] without) */
   diffAugment: readonly string[];
+  precision: TrainerPrecision;
 }
 
 /** The GanTrainer constructor's checks, in their order (the first that fails throws). */
@@ -252,11 +263,20 @@ export function checkTrainerOptions(options: GanTrainerOptions): CheckedTrainerO
   const diffAugment = o.diffAugment === undefined ? [] : parseDiffAugmentPolicy(o.diffAugment);
   // each rank would draw its own augmentations for its shard: not what one process draws for the global batch
   if (diffAugment.length > 0 && dataParallel) throw invalidArgument(`${where}: options.diffAugment is not supported with options.dataParallel (the augmentations are drawn per process, not for the global batch)`);
+  const precision = o.precision ?? 'fp32';
+  if (!is.oneOf(precision, TRAINER_PRECISIONS)) {
+    throw invalidParameterError(`${where} options.precision`, "'fp32' or 'bf16' (float16 would need loss scaling: not offered)", o.precision);
+  }
+  if (precision === 'bf16') {
+    // autocast casts float32 only: float64 weights would silently train in float64
+    const other = [...o.generator.parameters(), ...o.critic.parameters()].find((p) => p.dtype !== 'float32');
+    if (other) throw invalidParameterError(`${where} options.precision`, "'fp32' for networks that are not float32 ('bf16' keeps float32 master weights)", `'bf16' with ${other.dtype} parameters`);
+  }
   return {
     generator: o.generator, critic: o.critic, optG: o.optG, optD: o.optD, loss: o.loss, batches: o.batches, conditional,
     nCritic, lambda, clamp: { lower, upper }, noise: { shape, kind, scale }, batchSize: o.batchSize,
     oneSidedPenalty: o.oneSidedPenalty ?? false, draganSymmetric: o.draganSymmetric ?? false, allowBatchNormWithPenalty,
-    dataParallel, callbacks: o.callbacks ?? {}, r1Gamma, r2Gamma, regEvery, diffAugment,
+    dataParallel, callbacks: o.callbacks ?? {}, r1Gamma, r2Gamma, regEvery, diffAugment, precision,
   };
 }
 
