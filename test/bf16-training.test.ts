@@ -13,7 +13,7 @@ import * as tg from '../lib';
 import { Tensor } from '../lib/tensor/tensor';
 import { Module } from '../lib/nn/module';
 import { Adam } from '../lib/optim';
-import { autocast } from '../lib/autograd';
+import { autocast, isAutocastEnabled } from '../lib/autograd';
 import { diagnostics } from '../lib/diagnostics';
 import { GanTrainer, dcganCritic, dcganGenerator, gradientPenalty } from '../lib/gan';
 import type { Normalization } from '../lib/gan/models';
@@ -137,6 +137,34 @@ test('GanTrainer precision bf16: 20 WGAN-GP iterations without NaN, weights, gra
   assert.is(x.dtype, 'float32', 'samples are float32');
 });
 
+test('GanTrainer precision bf16: every critic and generator forward (critic update, penalty, generator update) runs under autocast; fp32 under none', () => {
+  for (const precision of ['fp32', 'bf16'] as const) {
+    const seen: { who: string; autocast: boolean; dtype: string }[] = [];
+    class Spy extends Module {
+      constructor(readonly who: string, readonly inner: Module) { super(); this.registerModule('inner', inner); }
+      get noiseShape() { return (this.inner as unknown as { noiseShape?: number[] }).noiseShape; }
+      forward(x: Tensor): Tensor {
+        const y = this.inner.forward(x) as Tensor;
+        seen.push({ who: this.who, autocast: isAutocastEnabled(), dtype: y.dtype });
+        return y;
+      }
+    }
+    tg.manualSeed(3);
+    const G = new Spy('G', dcganGenerator({ imageSize: 28, noiseDim: 8, baseWidth: 4, channels: 1, normalization: 'instance' }));
+    const D = new Spy('D', dcganCritic({ imageSize: 28, baseWidth: 4, channels: 1, normalization: 'instance' }));
+    const trainer = new GanTrainer({ generator: G, critic: D, optG: new Adam(G.parameters()), optD: new Adam(D.parameters()), loss: 'wgan-gp', nCritic: 1, precision, batches: () => tg.rand([4, 1, 28, 28]) });
+    trainer.step();
+    // critic update: G (fakes), D(real), D(fake), D(x̂) in the penalty; generator update: G, D
+    assert.equal(seen.map((s) => s.who), ['G', 'D', 'D', 'D', 'G', 'D']);
+    for (const s of seen) {
+      assert.is(s.autocast, precision === 'bf16', `${precision}: ${s.who} under autocast`);
+      // 1.13's autocast runs the generator's transposed convolutions (and so its output) in float32
+      const expected = precision === 'fp32' ? 'float32' : s.who === 'D' ? 'bfloat16' : mine.generator.bf16Dtype;
+      assert.is(s.dtype, expected, `${precision}: ${s.who}'s output`);
+    }
+  }
+});
+
 test('GanTrainer refuses a precision other than fp32 / bf16, and bf16 with float64 networks, naming options.precision', () => {
   const G = dcganGenerator({ imageSize: 28, noiseDim: 8, baseWidth: 4 });
   const D = dcganCritic({ imageSize: 28, baseWidth: 4, normalization: 'instance' });
@@ -174,6 +202,13 @@ test('--precision bf16 trains (the start line names it, the checkpoint saves it)
   }
   assert.throws(() => flags('--precision', 'int8'), isTorchError('ERR_USAGE', /--precision/));
   assert.match(flags('--precision', 'bf16').precision as string, /^bf16$/);
+});
+
+test('--precision bf16 with --conditional acgan (scores and class logits) and with --loss gan trains to finite losses', async () => {
+  for (const extra of [['--conditional', 'acgan'], ['--loss', 'gan']]) {
+    const r = await train('--precision', 'bf16', '--iters', '2', '--checkpoint-every', '2', '--out', path.join(tmp, extra.join('-')), ...extra);
+    assert.ok(Number.isFinite(r.last!.criticLoss) && Number.isFinite(r.last!.generatorLoss), `${extra.join(' ')}: ${JSON.stringify(r.last)}`);
+  }
 });
 
 test('a resume keeps the checkpoint\'s precision: --precision that contradicts it is refused; an old checkpoint without it ran in fp32', async () => {

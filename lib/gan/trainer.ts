@@ -143,7 +143,7 @@ export class GanTrainer {
     const xa = this.diffAugment.length > 0 ? diffAugment(x, this.diffAugment as never) : x;
     if (this.precision === 'fp32') return criticOutput(this.critic, this.conditional, xa, y);
     const out = this.mixed(() => criticOutput(this.critic, this.conditional!, xa, y));
-    return out.logits === undefined ? { score: out.score } : { score: out.score, logits: toFloat32(out.logits) };
+    return out.logits === undefined ? { score: toFloat32(out.score) } : { score: toFloat32(out.score), logits: toFloat32(out.logits) };
   }
 
   /** G(z), or G(z, y) for a conditional trainer. */
