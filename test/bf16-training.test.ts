@@ -253,8 +253,8 @@ test('--precision bf16 trains (the start line names it, the checkpoint saves it)
   assert.match(flags('--precision', 'bf16').precision as string, /^bf16$/);
 });
 
-test('--precision bf16 with --conditional acgan (scores and class logits) and with --loss gan trains to finite losses', async () => {
-  for (const extra of [['--conditional', 'acgan'], ['--loss', 'gan']]) {
+test('--precision bf16 with --conditional acgan (scores and class logits), --loss gan with R1, --loss dragan trains to finite losses', async () => {
+  for (const extra of [['--conditional', 'acgan'], ['--loss', 'gan', '--r1-gamma', '1'], ['--loss', 'dragan']]) {
     const r = await train('--precision', 'bf16', '--iters', '2', '--checkpoint-every', '2', '--out', path.join(tmp, extra.join('-')), ...extra);
     assert.ok(Number.isFinite(r.last!.criticLoss) && Number.isFinite(r.last!.generatorLoss), `${extra.join(' ')}: ${JSON.stringify(r.last)}`);
   }
