@@ -9,6 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fs from 'fs';
 import * as path from 'path';
+import { Worker } from 'worker_threads';
 import * as tg from '../lib';
 import { Tensor } from '../lib/tensor/tensor';
 import { autocast, autocastDtype, grad, isAutocastEnabled, noGrad } from '../lib/autograd';
@@ -107,6 +108,34 @@ test('bad options are refused naming the option: float16 on the CPU, an unknown 
     assert.match(e.message, /CPU-only/);
     assert.is(isAutocastEnabled('cpu'), false);
   }
+});
+
+test('the state is per thread: a worker thread starts with autocast off while the main thread is inside a region, and its region leaves the main thread\'s alone', async () => {
+  // the main thread blocks (Atomics.wait) inside its region while the worker runs; results come through shared memory
+  const shared = new Int32Array(new SharedArrayBuffer(16)); // [done, worker saw autocast on at start, its conv's dtype was bf16, its state after]
+  const root = path.join(__dirname, '..');
+  let worker: Worker | undefined;
+  const exited = new Promise<number>((resolve) => {
+    autocast(() => {
+      worker = new Worker(
+        `require('tsx/cjs'); const tg = require(${JSON.stringify(path.join(root, 'lib'))});
+         const { workerData } = require('worker_threads'); const s = new Int32Array(workerData);
+         s[1] = tg.autograd.isAutocastEnabled() ? 1 : 0;
+         const y = tg.autocast(() => tg.F.conv2d(tg.randn([1, 1, 4, 4]), tg.randn([2, 1, 3, 3])));
+         s[2] = y.dtype === 'bfloat16' ? 1 : 0;
+         s[3] = tg.autograd.isAutocastEnabled() ? 1 : 0;
+         Atomics.store(s, 0, 1); Atomics.notify(s, 0);`,
+        { eval: true, workerData: shared.buffer },
+      );
+      assert.is(Atomics.wait(shared, 0, 0, 60_000), 'ok', 'the worker finished within 60 s');
+      assert.is(isAutocastEnabled(), true, "the worker's region left the main thread's on");
+      assert.is(F.conv2d(x(), w()).dtype, 'bfloat16');
+    });
+    worker!.once('exit', resolve);
+  });
+  assert.is(await exited, 0);
+  assert.equal([...shared.slice(1)], [0, 1, 0], 'the worker: off at start, bf16 in its own region, off after it');
+  assert.is(isAutocastEnabled(), false);
 });
 
 // ---------------------------------------------------------------- kernel substitutions under autocast
