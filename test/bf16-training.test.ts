@@ -187,7 +187,7 @@ test('GanTrainer precision bf16: 20 WGAN-GP iterations without NaN, weights, gra
 });
 
 test('GanTrainer precision bf16: every critic and generator forward (critic update, penalty, generator update) runs under autocast; fp32 under none', () => {
-  for (const precision of ['fp32', 'bf16'] as const) {
+  for (const [precision, batchCriticForward] of [['fp32', false], ['bf16', false], ['bf16', true]] as const) {
     const seen: { who: string; autocast: boolean; dtype: string }[] = [];
     class Spy extends Module {
       constructor(readonly who: string, readonly inner: Module) { super(); this.registerModule('inner', inner); }
@@ -201,10 +201,10 @@ test('GanTrainer precision bf16: every critic and generator forward (critic upda
     tg.manualSeed(3);
     const G = new Spy('G', dcganGenerator({ imageSize: 28, noiseDim: 8, baseWidth: 4, channels: 1, normalization: 'instance' }));
     const D = new Spy('D', dcganCritic({ imageSize: 28, baseWidth: 4, channels: 1, normalization: 'instance' }));
-    const trainer = new GanTrainer({ generator: G, critic: D, optG: new Adam(G.parameters()), optD: new Adam(D.parameters()), loss: 'wgan-gp', nCritic: 1, precision, batches: () => tg.rand([4, 1, 28, 28]) });
+    const trainer = new GanTrainer({ generator: G, critic: D, optG: new Adam(G.parameters()), optD: new Adam(D.parameters()), loss: 'wgan-gp', nCritic: 1, precision, batchCriticForward, batches: () => tg.rand([4, 1, 28, 28]) });
     trainer.step();
-    // critic update: G (fakes), D(real), D(fake), D(x̂) in the penalty; generator update: G, D
-    assert.equal(seen.map((s) => s.who), ['G', 'D', 'D', 'D', 'G', 'D']);
+    // critic update: G (fakes), D(real) and D(fake) (one batched forward), D(x̂) in the penalty; generator update: G, D
+    assert.equal(seen.map((s) => s.who), batchCriticForward ? ['G', 'D', 'D', 'G', 'D'] : ['G', 'D', 'D', 'D', 'G', 'D']);
     for (const s of seen) {
       assert.is(s.autocast, precision === 'bf16', `${precision}: ${s.who} under autocast`);
       // 1.13's autocast runs the generator's transposed convolutions (and so its output) in float32

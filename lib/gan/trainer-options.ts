@@ -6,6 +6,7 @@ import { checkOptionKeys, describe, invalidArgument, invalidParameterError, is, 
 import type { Tensor } from '../tensor/tensor';
 import { AnyModule, Module } from '../nn/module';
 import { assertPenaltyCompatible, findBatchNorm } from './penalties';
+import { crossSampleModules } from '../nn/per-sample';
 import { parseDiffAugmentPolicy } from './diffaugment';
 import { noiseShapeOf } from './models';
 import { CheckedConditional, ConditionalTraining, checkConditional } from './conditional-step';
@@ -131,6 +132,15 @@ export interface GanTrainerOptions {
    */
   conditional?: ConditionalTraining;
   /**
+   * One critic forward over the real and fake batch together (2N rows) instead of two of N: the
+   * same numbers (to float rounding), fewer and larger kernel calls. 'auto' (default): when the
+   * critic treats samples independently (nn.crossSampleModules(critic) is empty: no batch norm,
+   * spectral norm or dropout, only layers that declare perSample). true: always (a critic with
+   * batch norm then normalises real and fake together: other numbers). false: never. The penalties
+   * keep their own forward.
+   */
+  batchCriticForward?: 'auto' | boolean;
+  /**
    * 'bf16': mixed precision. The critic's and generator's forward passes and the penalties'
    * forward and input-gradient computation run under autocast (bfloat16 convolutions and matrix
    * products on the CPU's matrix units, or CUDA's); the critic's scores and the generated samples
@@ -144,7 +154,7 @@ export const TRAINER_PRECISIONS: readonly TrainerPrecision[] = ['fp32', 'bf16'];
 const TRAINER_KEYS = [
   'generator', 'critic', 'optG', 'optD', 'loss', 'batches', 'nCritic', 'lambda', 'clamp', 'noise', 'batchSize',
   'oneSidedPenalty', 'draganSymmetric', 'allowBatchNormWithPenalty', 'callbacks', 'dataParallel',
-  'r1Gamma', 'r2Gamma', 'regEvery', 'diffAugment', 'conditional', 'precision',
+  'r1Gamma', 'r2Gamma', 'regEvery', 'diffAugment', 'conditional', 'batchCriticForward', 'precision',
 ] as const;
 
 function isOptimizer(o: unknown): o is OptimizerLike {
@@ -175,6 +185,8 @@ export interface CheckedTrainerOptions {
   regEvery: number;
   /** the DiffAugment operations ([] without) */
   diffAugment: readonly string[];
+  /** options.batchCriticForward resolved: run the critic once over real and fake */
+  batchCriticForward: boolean;
   precision: TrainerPrecision;
 }
 
@@ -263,6 +275,9 @@ export function checkTrainerOptions(options: GanTrainerOptions): CheckedTrainerO
   const diffAugment = o.diffAugment === undefined ? [] : parseDiffAugmentPolicy(o.diffAugment);
   // each rank would draw its own augmentations for its shard: not what one process draws for the global batch
   if (diffAugment.length > 0 && dataParallel) throw invalidArgument(`${where}: options.diffAugment is not supported with options.dataParallel (the augmentations are drawn per process, not for the global batch)`);
+  const batched = o.batchCriticForward ?? 'auto';
+  if (batched !== 'auto' && !is.bool(batched)) throw invalidParameterError(`${where} options.batchCriticForward`, "'auto', true or false", o.batchCriticForward);
+  const batchCriticForward = batched === 'auto' ? crossSampleModules(o.critic).length === 0 : batched;
   const precision = o.precision ?? 'fp32';
   if (!is.oneOf(precision, TRAINER_PRECISIONS)) {
     throw invalidParameterError(`${where} options.precision`, "'fp32' or 'bf16' (float16 would need loss scaling: not offered)", o.precision);
@@ -273,7 +288,7 @@ export function checkTrainerOptions(options: GanTrainerOptions): CheckedTrainerO
     if (other) throw invalidParameterError(`${where} options.precision`, "'fp32' for networks that are not float32 ('bf16' keeps float32 master weights)", `'bf16' with ${other.dtype} parameters`);
   }
   return {
-    generator: o.generator, critic: o.critic, optG: o.optG, optD: o.optD, loss: o.loss, batches: o.batches, conditional,
+    generator: o.generator, critic: o.critic, optG: o.optG, optD: o.optD, loss: o.loss, batches: o.batches, conditional, batchCriticForward,
     nCritic, lambda, clamp: { lower, upper }, noise: { shape, kind, scale }, batchSize: o.batchSize,
     oneSidedPenalty: o.oneSidedPenalty ?? false, draganSymmetric: o.draganSymmetric ?? false, allowBatchNormWithPenalty,
     dataParallel, callbacks: o.callbacks ?? {}, r1Gamma, r2Gamma, regEvery, diffAugment, precision,
