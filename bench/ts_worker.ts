@@ -10,6 +10,7 @@
 // npx tsx bench/ts_worker.ts --threads 2 [--data DIR] [--limit 10000]
 // TORCH_GAN_FAST_KERNELS=0 in the environment: exactly libtorch's own kernels.
 import * as readline from 'readline';
+import * as tg from '../lib';
 import { diagnostics, getNumThreads, manualSeed, setNumThreads } from '../lib';
 import { N } from '../lib/native';
 import { Batches, Workload, WORKLOADS, WorkloadName } from './workloads';
@@ -80,6 +81,7 @@ function handle(line: string): boolean {
       send({ workload: name, iters, calls_per_iter: total, by_function: perIter });
     } else if (cmd === 'run') {
       const { name, iters, w } = workloadOf(rest);
+      if (batched && name !== 'dcgan' && !w.trainer.batchCriticForward) throw new Error(`${name}: the batched critic forward did not resolve on (nn.crossSampleModules: ${tg.nn.crossSampleModules(w.D).join('; ')})`);
       const ms: number[] = [];
       let first = { d: NaN, g: NaN };
       let last = first;

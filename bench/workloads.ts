@@ -47,6 +47,9 @@ export function makeGenerator(inputSize: number, nFilters: number, norm: Norm = 
 
 /** DiscriminatorWGAN (or Discriminator with BatchNorm2d) without the final Sigmoid. */
 export class Critic extends nn.Module {
+  // each score depends on its own image alone (with instance norm), so the engine may score real
+  // and fake in one forward (GanTrainer batchCriticForward 'auto'; nn/per-sample.ts)
+  static readonly perSample = true;
   constructor(nFilters: number, norm: Norm = 'instance') {
     super();
     this.registerModule(
