@@ -29,8 +29,9 @@ const USAGE = `usage: npm run bench -- [options]
   --iters N                  iterations per round (default: wgan-gp 5, dragan 10, dcgan 10)
   --workload W               wgan-gp | dragan | dcgan | all (default) | none
   --threads N                intra-op threads everywhere (default: all cores, ${cores()})
-  --only LIST                implementations: ts,py,cpp (default all; ts means torch-gan's three variants:
-                             ts (the engine), ts-unbatched (two critic forwards), ts-plain (also libtorch's kernels))
+  --only LIST                implementations: ts,py,cpp,bf16 (default all; ts means torch-gan's three variants:
+                             ts (the engine), ts-unbatched (two critic forwards), ts-plain (also libtorch's kernels);
+                             bf16: torch-gan --precision bf16 and PyTorch under torch.autocast('cpu', bfloat16))
   --fast-kernels M           on | off | both (default both): torch-gan with its CPU
                              kernel substitutions, with exactly libtorch's kernels (TORCH_GAN_FAST_KERNELS=0), or both
   --micro                    also run the per-op micro benchmark (bench/micro.ts)
@@ -78,8 +79,8 @@ function options(): Options {
   }
   const fct = String(f.get('fast-kernels') ?? 'both');
   if (!['on', 'off', 'both'].includes(fct)) throw new Error(`--fast-kernels expects on, off or both, got '${fct}'`);
-  const only = String(f.get('only') ?? 'ts,py,cpp').split(',').map((s) => s.trim());
-  for (const o of only) if (!['ts', 'ts-unbatched', 'ts-plain', 'py', 'cpp'].includes(o)) throw new Error(`--only: unknown '${o}' (ts, ts-unbatched, ts-plain, py, cpp)`);
+  const only = String(f.get('only') ?? 'ts,py,cpp,bf16').split(',').map((s) => s.trim());
+  for (const o of only) if (!['ts', 'ts-unbatched', 'ts-plain', 'py', 'cpp', 'bf16'].includes(o)) throw new Error(`--only: unknown '${o}' (ts, ts-unbatched, ts-plain, py, cpp, bf16)`);
   const impls: ImplId[] = [];
   // 'ts' names torch-gan's three variants: the engine as it trains (kernel substitutions, batched
   // critic forward), the same with two critic forwards (what batching gives), and the plain one
@@ -88,6 +89,8 @@ function options(): Options {
   if ((only.includes('ts') && fct !== 'on') || only.includes('ts-plain')) impls.push('ts-plain');
   if (only.includes('py')) impls.push('py');
   if (only.includes('cpp')) impls.push('cpp');
+  // bf16 mixed precision: torch-gan's --precision bf16 and PyTorch's own torch.autocast
+  if (only.includes('bf16')) impls.push('ts-bf16', 'py-bf16');
   const json = f.get('json');
   const data = f.get('data');
   return {
@@ -141,11 +144,11 @@ async function main(): Promise<void> {
   // ---- which implementations can run
   const skipped: string[] = [];
   let impls = [...o.impls];
-  if (impls.includes('py')) {
+  if (impls.includes('py') || impls.includes('py-bf16')) {
     const why = pythonTorchProblem(o.python);
     if (why) {
       skipped.push(`PyTorch: skipped, ${why} (pass --python PATH)`);
-      impls = impls.filter((i) => i !== 'py');
+      impls = impls.filter((i) => i !== 'py' && i !== 'py-bf16');
     } else {
       const pyVersion = pythonTorchVersion(o.python) ?? '?';
       const same = pyVersion.split('.').slice(0, 2).join('.') === (('error' in lt) ? '' : lt.version).split('.').slice(0, 2).join('.');
@@ -226,6 +229,9 @@ async function main(): Promise<void> {
     if (has('ts') && has('py')) ratioCols.push(['ts', 'py', 'torch-gan/PyTorch']);
     if (has('ts') && has('cpp')) ratioCols.push(['ts', 'cpp', 'torch-gan/C++']);
     if (has('ts-unbatched') && has('py')) ratioCols.push(['ts-unbatched', 'py', 'two forwards/PyTorch']);
+    if (has('ts-bf16') && has('py')) ratioCols.push(['ts-bf16', 'py', 'bf16/PyTorch fp32']);
+    if (has('py-bf16') && has('py')) ratioCols.push(['py-bf16', 'py', 'PyTorch bf16/fp32']);
+    if (has('ts-bf16') && has('py-bf16')) ratioCols.push(['ts-bf16', 'py-bf16', 'bf16/PyTorch bf16']);
     if (has('ts-plain') && has('py')) ratioCols.push(['ts-plain', 'py', 'plain/PyTorch']);
     if (has('ts-plain') && has('cpp')) ratioCols.push(['ts-plain', 'cpp', 'plain/C++']);
     header.push(...ratioCols.map((r) => r[2]));
@@ -253,6 +259,7 @@ async function main(): Promise<void> {
       ]);
       log(table(['workload', ...ratioCols.map((r) => r[2])], paired));
     }
+    await peakFractions(o.workloads, cols, workers, results, log);
     log('');
     log("torch-gan = the TypeScript API (bench/workloads.ts) with its CPU kernel substitutions (this libtorch's defaults: diagnostics().fastKernelList);");
     log('torch-gan (plain kernels) = the same with TORCH_GAN_FAST_KERNELS=0, i.e. the kernels PyTorch and C++ run:');
@@ -294,6 +301,38 @@ async function main(): Promise<void> {
   }
 }
 
+/**
+ * Each implementation's share of the machine's matrix-product peak, measured now by the PyTorch
+ * worker (2048² products at the same threads, fp32 and bf16): the workload's FLOPs (torch's own
+ * counter, torch.utils.flop_counter, on PyTorch 2.x; the same work in every implementation) over
+ * its median ms/iteration, against the peak of its precision.
+ */
+async function peakFractions(workloads: string[], cols: ImplId[], workers: Map<ImplId, Worker>, results: Record<string, Record<string, { rounds: RoundResult[] }>>, log: (s?: string) => void): Promise<void> {
+  const py = workers.get('py') ?? workers.get('py-bf16');
+  if (!py) return;
+  const fp32 = (await py.request('peak 2048 float32')).gflops as number;
+  const bf16 = (await py.request('peak 2048 bfloat16')).gflops as number;
+  log('');
+  log(`Matrix-product peak of this machine now (torch.mm 2048x2048, best of 5): fp32 ${fmt(fp32, 0)} GFLOP/s, bf16 ${fmt(bf16, 0)} GFLOP/s`);
+  const rows: string[][] = [];
+  for (const wl of workloads) {
+    const gflop = (await py.request(`flops ${wl}`)).gflop as number | null;
+    if (gflop === null) {
+      log(`  ${wl}: no FLOP count (torch.utils.flop_counter needs PyTorch 2.x)`);
+      continue;
+    }
+    rows.push([wl, fmt(gflop, 1), ...cols.map((i) => {
+      const ms = median(results[wl][i].rounds.map((r) => r.msPerIter));
+      const peak = i.endsWith('bf16') ? bf16 : fp32;
+      return `${fmt((100 * gflop) / ((ms / 1000) * peak), 0)}%`;
+    })]);
+  }
+  if (rows.length > 0) {
+    log('Share of the peak (the FLOPs of one iteration / its median time, against the fp32 peak, or the bf16 one for the bf16 workers)');
+    log(table(['workload', 'GFLOP/iter', ...cols.map((c) => IMPL_LABEL[c])], rows));
+  }
+}
+
 function printSanity(wl: string, impls: ImplId[], res: Record<string, { firstLoss: Reply | null }>): void {
   const rows = impls.map((i) => {
     const r = res[i].firstLoss;
@@ -304,7 +343,8 @@ function printSanity(wl: string, impls: ImplId[], res: Record<string, { firstLos
   const bad = impls.filter((i) => !Number.isFinite(res[i].firstLoss?.d_loss) || !Number.isFinite(res[i].firstLoss?.g_loss));
   if (bad.length) console.log(`  WARNING: non-finite loss from ${bad.map((i) => IMPL_LABEL[i]).join(', ')}`);
   // Same seed, same initialisation and the same order of random draws: the losses agree closely.
-  const ds = impls.map((i) => res[i].firstLoss?.d_loss as number).filter(Number.isFinite);
+  // (bf16 workers round differently: they are shown, not compared)
+  const ds = impls.filter((i) => !i.endsWith('bf16')).map((i) => res[i].firstLoss?.d_loss as number).filter(Number.isFinite);
   if (ds.length > 1) {
     const spread = Math.max(...ds) - Math.min(...ds);
     const scale = Math.max(1e-3, ...ds.map(Math.abs));

@@ -111,7 +111,7 @@ export class Workload {
   readonly optD: optim.Adam;
   readonly trainer: gan.GanTrainer;
 
-  constructor(readonly name: WorkloadName, private readonly data: Batches, batched = true) {
+  constructor(readonly name: WorkloadName, private readonly data: Batches, batched = true, precision: 'fp32' | 'bf16' = 'fp32') {
     const norm: Norm = name === 'dcgan' ? 'batch' : 'instance';
     this.G = makeGenerator(Z, N_FILTERS, norm);
     this.D = new Critic(N_FILTERS, norm);
@@ -123,7 +123,7 @@ export class Workload {
       loss: name === 'wgan-gp' ? 'wgan-gp' : name === 'dragan' ? 'dragan' : 'gan',
       nCritic: name === 'wgan-gp' ? 5 : 1, batches: () => data.next(), noise: { shape: [Z, 1, 1] },
       ...(name === 'dcgan' ? {} : { lambda: 10 }),
-      batchCriticForward: batched ? 'auto' : false,
+      batchCriticForward: batched ? 'auto' : false, precision,
     });
   }
 
