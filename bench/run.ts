@@ -313,7 +313,7 @@ async function peakFractions(workloads: string[], cols: ImplId[], workers: Map<I
   const fp32 = (await py.request('peak 2048 float32')).gflops as number;
   const bf16 = (await py.request('peak 2048 bfloat16')).gflops as number;
   log('');
-  log(`Matrix-product peak of this machine now (torch.mm 2048x2048, best of 5): fp32 ${fmt(fp32, 0)} GFLOP/s, bf16 ${fmt(bf16, 0)} GFLOP/s`);
+  log(`Matrix-product peak now (the PyTorch worker's torch.mm, 2048x2048, best of 5, same threads; its BLAS): fp32 ${fmt(fp32, 0)} GFLOP/s, bf16 ${fmt(bf16, 0)} GFLOP/s`);
   const rows: string[][] = [];
   for (const wl of workloads) {
     const gflop = (await py.request(`flops ${wl}`)).gflop as number | null;
