@@ -217,6 +217,8 @@ async function main(): Promise<void> {
       }
       printSanity(wl, active, results[wl]);
     }
+    // the machine's matrix-product peak and each workload's FLOPs, in the same run (before the workers go)
+    const peak = await measurePeak(o.workloads, workers, log);
     for (const w of workers.values()) await w.close();
 
     // ---- the table
@@ -259,7 +261,7 @@ async function main(): Promise<void> {
       ]);
       log(table(['workload', ...ratioCols.map((r) => r[2])], paired));
     }
-    await peakFractions(o.workloads, cols, workers, results, log);
+    if (peak) printPeakFractions(peak, o.workloads, cols, results, log);
     log('');
     log("torch-gan = the TypeScript API (bench/workloads.ts) with its CPU kernel substitutions (this libtorch's defaults: diagnostics().fastKernelList);");
     log('torch-gan (plain kernels) = the same with TORCH_GAN_FAST_KERNELS=0, i.e. the kernels PyTorch and C++ run:');
@@ -301,38 +303,43 @@ async function main(): Promise<void> {
   }
 }
 
-/**
- * Each implementation's share of the machine's matrix-product peak, measured now by the PyTorch
- * worker (2048² products at the same threads, fp32 and bf16): the workload's FLOPs (torch's own
- * counter, torch.utils.flop_counter, on PyTorch 2.x; the same work in every implementation) over
- * its median ms/iteration, against the peak of its precision.
- */
 /** GFLOP per iteration by torch.utils.flop_counter's formulas on PyTorch 2.13 (the work does not depend on the version) */
 const GFLOP_COUNTED_ON_2_13: Record<string, number> = { 'wgan-gp': 26.29, dragan: 7.07, dcgan: 4.86 };
 
-async function peakFractions(workloads: string[], cols: ImplId[], workers: Map<ImplId, Worker>, results: Record<string, Record<string, { rounds: RoundResult[] }>>, log: (s?: string) => void): Promise<void> {
+interface Peak { fp32: number; bf16: number; gflop: Record<string, number> }
+
+/**
+ * The machine's matrix-product peak, measured now by the PyTorch worker (2048² torch.mm at the
+ * same threads, fp32 and bf16), and each workload's FLOPs (torch's own formulas, on PyTorch 2.x;
+ * the same work in every implementation).
+ */
+async function measurePeak(workloads: string[], workers: Map<ImplId, Worker>, log: (s?: string) => void): Promise<Peak | null> {
   const py = workers.get('py') ?? workers.get('py-bf16');
-  if (!py) return;
+  if (!py) return null;
   const fp32 = (await py.request('peak 2048 float32')).gflops as number;
   const bf16 = (await py.request('peak 2048 bfloat16')).gflops as number;
-  log('');
-  log(`Matrix-product peak now (the PyTorch worker's torch.mm, 2048x2048, best of 5, same threads; its BLAS): fp32 ${fmt(fp32, 0)} GFLOP/s, bf16 ${fmt(bf16, 0)} GFLOP/s`);
-  const rows: string[][] = [];
+  const gflop: Record<string, number> = {};
   for (const wl of workloads) {
     const counted = (await py.request(`flops ${wl}`)).gflop as number | null;
     // PyTorch 1.x has no FLOP formulas: the counts of PyTorch 2.13 for the same work
-    const gflop = counted ?? GFLOP_COUNTED_ON_2_13[wl];
-    if (counted === null) log(`  ${wl}: ${gflop} GFLOP/iteration as counted on PyTorch 2.13 (this PyTorch has no torch.utils.flop_counter)`);
-    rows.push([wl, fmt(gflop, 1), ...cols.map((i) => {
-      const ms = median(results[wl][i].rounds.map((r) => r.msPerIter));
-      const peak = i.endsWith('bf16') ? bf16 : fp32;
-      return `${fmt((100 * gflop) / ((ms / 1000) * peak), 0)}%`;
-    })]);
+    gflop[wl] = counted ?? GFLOP_COUNTED_ON_2_13[wl];
+    if (counted === null) log(`  ${wl}: ${gflop[wl]} GFLOP/iteration as counted on PyTorch 2.13 (this PyTorch has no torch.utils.flop_counter)`);
   }
-  if (rows.length > 0) {
-    log('Share of the peak (the FLOPs of one iteration / its median time, against the fp32 peak, or the bf16 one for the bf16 workers)');
-    log(table(['workload', 'GFLOP/iter', ...cols.map((c) => IMPL_LABEL[c])], rows));
-  }
+  return { fp32, bf16, gflop };
+}
+
+/** Each implementation's share of the peak of its precision: the workload's FLOPs over its median ms/iteration. */
+function printPeakFractions(peak: Peak, workloads: string[], cols: ImplId[], results: Record<string, Record<string, { rounds: RoundResult[] }>>, log: (s?: string) => void): void {
+  log('');
+  log(`Matrix-product peak in this run (the PyTorch worker's torch.mm, 2048x2048, best of 5, same threads; its BLAS): fp32 ${fmt(peak.fp32, 0)} GFLOP/s, bf16 ${fmt(peak.bf16, 0)} GFLOP/s`);
+  // Debian's PyTorch 1.13 multiplies fp32 matrices with OpenBLAS, here at OPENBLAS_NUM_THREADS=1: one core's
+  // BLAS, not the machine's peak (its convolutions run on oneDNN); the 2.x wheel's MKL reaches the peak
+  if (peak.fp32 < 100) log('  (this fp32 peak is one core of OpenBLAS, OPENBLAS_NUM_THREADS=1, not the machine\'s: compare with a PyTorch 2.x run\'s peak)');
+  log('Share of the peak: the FLOPs of one iteration / its median time, against the fp32 peak (the bf16 one for the bf16 workers)');
+  log(table(['workload', 'GFLOP/iter', ...cols.map((c) => IMPL_LABEL[c])], workloads.map((wl) => [wl, fmt(peak.gflop[wl], 2), ...cols.map((i) => {
+    const ms = median(results[wl][i].rounds.map((r) => r.msPerIter));
+    return `${fmt((100 * peak.gflop[wl]) / ((ms / 1000) * (i.endsWith('bf16') ? peak.bf16 : peak.fp32)), 0)}%`;
+  })])));
 }
 
 function printSanity(wl: string, impls: ImplId[], res: Record<string, { firstLoss: Reply | null }>): void {
