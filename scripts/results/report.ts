@@ -19,6 +19,7 @@ const NAMES: Record<string, string> = {
   'fashion-dragan': 'Fashion-MNIST DRAGAN', 'fashion-wgan': 'Fashion-MNIST WGAN (clipping)',
   'mnist-wgangp-diffaug': 'MNIST WGAN-GP + DiffAugment', 'fashion-gan-r1': 'Fashion-MNIST GAN + R1 (γ 10, lazy 16)',
   'fashion-hinge-sn': 'Fashion-MNIST hinge + SN critic', 'fashion-lsgan': 'Fashion-MNIST LSGAN',
+  'fashion-wgangp-bf16': 'Fashion-MNIST WGAN-GP, bf16 mixed precision',
   'mnist-wgangp-ema': 'MNIST WGAN-GP, EMA generator (0.999)', 'mnist-wgangp-ema:live': 'MNIST WGAN-GP, live generator',
 };
 // issue #19's parity runs (scripts/results/parity-run.sh); torch-gan's seed 1 is fashion-wgangp
