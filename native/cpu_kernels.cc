@@ -151,15 +151,22 @@ using torch::autograd::variable_list;
 //   the batch-transposed tensors with stride and dilation swapped (two transposed copies and a
 //   dilated oneDNN convolution with the batch as channels); here it is convolution_backward's
 //   own weight gradient on the tensors as they are;
-// - the input gradient of a convolution with 1-3 input channels (an image critic's first layer)
-//   is taken by the im2col kernel (_slow_conv2d_backward): oneDNN's is 3-12x slower there.
+// - a convolution with 1-3 input channels (an image critic's first layer) runs by im2col
+//   (_slow_conv2d_forward, and _slow_conv2d_backward for its input gradient): oneDNN's forward
+//   is 2-3x and its input gradient 3-12x slower there.
 //
 // Every backward is built from differentiable ATen ops, so gradients of any order work.
 struct ConvGeometry {
   std::vector<int64_t> stride, padding;
 };
 
+static bool FewInputChannels(const at::Tensor& w) { return w.size(1) <= 3; }
+
 static at::Tensor ConvForward(const at::Tensor& x, const at::Tensor& w, const ConvGeometry& g) {
+  // 1-3 input channels (an image critic's first layer): im2col and one matrix product per
+  // sample, 2.2-3x faster than oneDNN there on 2.13 and 1.7-2x on 1.13 (bench/kernels.ts);
+  // differentiable like at::convolution (its backward is _slow_conv2d_backward's).
+  if (FewInputChannels(w)) return at::_slow_conv2d_forward(x.contiguous(), w, {w.size(2), w.size(3)}, c10::nullopt, g.stride, g.padding);
   return at::convolution(x, w, c10::nullopt, g.stride, g.padding, {1, 1}, false, {0, 0}, 1);
 }
 
@@ -177,7 +184,7 @@ static ConvGeometry LoadGeometry(AutogradContext* ctx) {
   return {ctx->saved_data["stride"].toIntVector(), ctx->saved_data["padding"].toIntVector()};
 }
 
-static bool Im2colInputGrad(const at::Tensor& w) { return w.size(1) <= 3; }
+static bool Im2colInputGrad(const at::Tensor& w) { return FewInputChannels(w); }
 
 // gI = the input gradient for output gradient gO (x only gives the shape; gI does not depend on it).
 struct ConvInputGrad : public torch::autograd::Function<ConvInputGrad> {
