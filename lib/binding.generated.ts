@@ -238,6 +238,13 @@ export interface NativeBinding {
   nllLoss(input: NativeHandle, target: NativeHandle, weight: NativeHandle | null | undefined, reduction: 'mean' | 'sum' | 'none' | undefined, ignoreIndex: number): NativeHandle;
   crossEntropy(input: NativeHandle, target: NativeHandle, weight: NativeHandle | null | undefined, reduction: 'mean' | 'sum' | 'none' | undefined, ignoreIndex: number, labelSmoothing: number): NativeHandle;
 
+  // ---- native/profiler.cc
+  /** Starts recording every op's calls and time (one session per process at a time). */
+  profilerStart(): void;
+  /** Stops recording; per op name: calls, total and self nanoseconds. */
+  profilerStop(): { name: string; calls: number; totalNs: number; selfNs: number }[];
+  profilerRunning(): boolean;
+
   // ---- native/random.cc
   /**
    * manualSeed(seed): a non-negative integer number, or a bigint below 2^64 (libtorch's seeds are

@@ -131,6 +131,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterDistributed(env, exports);
   RegisterRandom(env, exports);
   RegisterAutocast(env, exports);
+  RegisterProfiler(env, exports);
   return exports;
 }
 
