@@ -1,6 +1,6 @@
 // Where one iteration's time goes, op by op: torch-gan's op profiler (lib/profiler.ts) over
 // iterations of a workload of bench/workloads.ts, beside torch.profiler over the same workload
-// of bench/pytorch_bench.py (bench/profile.py, a child process: --python, the PyTorch of the same
+// of bench/pytorch_bench.py (bench/pytorch_profile.py, a child process: --python, the PyTorch of the same
 // libtorch). Self time per iteration (an op's own, without the ops it called), top ops first.
 //
 //   npx tsx bench/profile.ts [--workload wgan-gp] [--iters 5] [--threads N] [--precision fp32|bf16] [--top 25] [--python PATH | --no-python]
@@ -61,9 +61,9 @@ function main(): void {
     console.log(`\nPyTorch side skipped: ${problem}`);
     return;
   }
-  const args = [path.join(BENCH, 'profile.py'), '--workload', workload, '--iters', String(iters), '--threads', String(threads), ...(precision === 'bf16' ? ['--autocast'] : [])];
+  const args = [path.join(BENCH, 'pytorch_profile.py'), '--workload', workload, '--iters', String(iters), '--threads', String(threads), ...(precision === 'bf16' ? ['--autocast'] : [])];
   const out = spawnSync(python, args, { encoding: 'utf8', env: childEnv(threads), cwd: BENCH, maxBuffer: 64 << 20 });
-  if (out.status !== 0) throw new Error(`bench/profile.py failed: ${(out.stderr || '').trim().split('\n').pop()}`);
+  if (out.status !== 0) throw new Error(`bench/pytorch_profile.py failed: ${(out.stderr || '').trim().split('\n').pop()}`);
   print(`PyTorch (${python}) ${workload}${precision === 'bf16' ? ' under torch.autocast bf16' : ''}`, JSON.parse(out.stdout) as Row[], top);
 }
 

@@ -1,4 +1,4 @@
-"""The PyTorch side of bench/profile.ts: torch.profiler over iterations of a workload of
+"""The PyTorch side of bench/profile.ts (not named profile.py: that would shadow the standard library module cProfile imports): torch.profiler over iterations of a workload of
 bench/pytorch_bench.py, as JSON rows {name, calls, selfMs, totalMs} (per iteration) on stdout."""
 import argparse
 import json
