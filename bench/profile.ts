@@ -3,7 +3,8 @@
 // of bench/pytorch_bench.py (bench/pytorch_profile.py, a child process: --python, the PyTorch of the same
 // libtorch). Self time per iteration (an op's own, without the ops it called), top ops first.
 //
-//   npx tsx bench/profile.ts [--workload wgan-gp] [--iters 5] [--threads N] [--precision fp32|bf16] [--top 25] [--python PATH | --no-python]
+//   npx tsx bench/profile.ts [--workload wgan-gp] [--iters 5] [--threads N] [--precision fp32|bf16] [--top 25] [--by-caller] [--python PATH | --no-python]
+//   (--by-caller: torch-gan's ops keyed by the op that called each: where the copies come from)
 import { spawnSync } from 'child_process';
 import * as path from 'path';
 import { manualSeed, setNumThreads, profileOps } from '../lib';
@@ -32,9 +33,9 @@ function print(title: string, rows: Row[], top: number): void {
 
 function main(): void {
   const f = parseFlags(process.argv.slice(2));
-  checkFlags(f, ['workload', 'iters', 'threads', 'precision', 'top', 'python', 'no-python', 'help']);
+  checkFlags(f, ['workload', 'iters', 'threads', 'precision', 'top', 'python', 'no-python', 'by-caller', 'help']);
   if (f.has('help')) {
-    console.log('Usage: npx tsx bench/profile.ts [--workload wgan-gp|dragan|dcgan] [--iters 5] [--threads N] [--precision fp32|bf16] [--top 25] [--python PATH | --no-python]');
+    console.log('Usage: npx tsx bench/profile.ts [--workload wgan-gp|dragan|dcgan] [--iters 5] [--threads N] [--precision fp32|bf16] [--top 25] [--by-caller] [--python PATH | --no-python]');
     return;
   }
   const workload = String(f.get('workload') ?? 'wgan-gp') as WorkloadName;
@@ -51,7 +52,7 @@ function main(): void {
   const t0 = performance.now();
   const { profile } = profileOps(() => {
     for (let i = 0; i < iters; i++) w.iteration();
-  });
+  }, { byCaller: f.has('by-caller') });
   const wall = (performance.now() - t0) / iters;
   print(`torch-gan ${workload} ${precision} (${threads} threads, ${iters} iterations, ${wall.toFixed(1)} ms/iteration with the profiler on)`, perIteration(profile.ops, iters), top);
   if (f.has('no-python')) return;

@@ -239,8 +239,11 @@ export interface NativeBinding {
   crossEntropy(input: NativeHandle, target: NativeHandle, weight: NativeHandle | null | undefined, reduction: 'mean' | 'sum' | 'none' | undefined, ignoreIndex: number, labelSmoothing: number): NativeHandle;
 
   // ---- native/profiler.cc
-  /** Starts recording every op's calls and time (one session per process at a time). */
-  profilerStart(): void;
+  /**
+   * Starts recording every op's calls and time (one session per process at a time); byCaller:
+   * each op keyed by the op that called it too.
+   */
+  profilerStart(byCaller?: boolean | null): void;
   /** Stops recording; per op name: calls, total and self nanoseconds. */
   profilerStop(): { name: string; calls: number; totalNs: number; selfNs: number }[];
   profilerRunning(): boolean;

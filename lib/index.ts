@@ -11,7 +11,7 @@ export * as optim from './optim';
 export { diagnostics, setFastKernels } from './diagnostics';
 export type { Diagnostics } from './diagnostics';
 export { profileOps, startProfiler, stopProfiler, formatOpProfile } from './profiler';
-export type { OpProfile, OpProfileRow } from './profiler';
+export type { OpProfile, OpProfileRow, ProfilerOptions } from './profiler';
 export { saveSafetensors, loadSafetensors, readSafetensorsHeader } from './io/safetensors';
 export { saveModule, loadModule, saveOptimizer, loadOptimizer } from './io/state';
 export type { SafetensorsHeader, SafetensorsEntry, LoadSafetensorsOptions } from './io/safetensors';

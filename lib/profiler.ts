@@ -3,7 +3,7 @@
 // (native/profiler.cc). Self time is the op's own: its total minus the ops it called.
 // One session at a time per process (libtorch's callbacks are global).
 import { N } from './native';
-import { TorchError, invalidParameterError } from './errors';
+import { TorchError, checkOptionKeys, invalidParameterError } from './errors';
 
 export interface OpProfileRow {
   name: string;
@@ -23,10 +23,17 @@ function profilerError(message: string): TorchError {
   return new TorchError(message, { code: 'ERR_INVALID_STATE' });
 }
 
+export interface ProfilerOptions {
+  /** key each op by its caller too ('aten::copy_ in aten::_to_copy'): where an op's calls come from */
+  byCaller?: boolean;
+}
+
 /** Starts recording (refused while a session runs). */
-export function startProfiler(): void {
+export function startProfiler(options: ProfilerOptions = {}): void {
+  checkOptionKeys('startProfiler()', options, ['byCaller']);
+  if (options.byCaller !== undefined && typeof options.byCaller !== 'boolean') throw invalidParameterError('options.byCaller', 'a boolean', options.byCaller);
   if (N.profilerRunning()) throw profilerError('the op profiler is already running (one session per process): stopProfiler() first');
-  N.profilerStart();
+  N.profilerStart(options.byCaller ?? false);
 }
 
 /** Stops recording and returns what ran since startProfiler(). */
@@ -39,10 +46,10 @@ export function stopProfiler(): OpProfile {
 }
 
 /** Profiles fn (sync or async): its result and the ops it ran. */
-export function profileOps<T>(fn: () => T): T extends Promise<infer R> ? Promise<{ result: R; profile: OpProfile }> : { result: T; profile: OpProfile };
-export function profileOps<T>(fn: () => T): unknown {
+export function profileOps<T>(fn: () => T, options?: ProfilerOptions): T extends Promise<infer R> ? Promise<{ result: R; profile: OpProfile }> : { result: T; profile: OpProfile };
+export function profileOps<T>(fn: () => T, options: ProfilerOptions = {}): unknown {
   if (typeof fn !== 'function') throw invalidParameterError('fn', 'a function', fn);
-  startProfiler();
+  startProfiler(options);
   let result: T;
   try {
     result = fn();

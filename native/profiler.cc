@@ -23,6 +23,8 @@ struct Frame {
   Clock::time_point start;
   int64_t childNs;
   uint64_t session;
+  // the op's name, read by the ops it calls while it runs (so the pointer is alive)
+  const char* name;
 };
 
 struct OpStat {
@@ -39,10 +41,12 @@ at::CallbackHandle gHandle = 0;
 // Frames of ops that started in an earlier session and never saw their end (the callback was
 // removed while they ran) are skipped by their session number.
 std::atomic<uint64_t> gSession{0};
+// Key each op by its caller too ("aten::copy_ in aten::_to_copy"): where an op's calls come from.
+std::atomic<bool> gByCaller{false};
 thread_local std::vector<Frame> tStack;
 
-std::unique_ptr<at::ObserverContext> OnOpStart(const at::RecordFunction&) {
-  tStack.push_back({Clock::now(), 0, gSession.load(std::memory_order_relaxed)});
+std::unique_ptr<at::ObserverContext> OnOpStart(const at::RecordFunction& fn) {
+  tStack.push_back({Clock::now(), 0, gSession.load(std::memory_order_relaxed), fn.name()});
   return nullptr;
 }
 
@@ -54,8 +58,10 @@ void OnOpEnd(const at::RecordFunction& fn, at::ObserverContext*) {
   tStack.pop_back();
   int64_t total = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - frame.start).count();
   if (!tStack.empty()) tStack.back().childNs += total;
+  std::string key = fn.name();
+  if (gByCaller.load(std::memory_order_relaxed)) key += tStack.empty() ? std::string(" (top level)") : std::string(" in ") + tStack.back().name;
   std::lock_guard<std::mutex> lock(gStatsMutex);
-  OpStat& s = gStats[fn.name()];
+  OpStat& s = gStats[key];
   s.calls += 1;
   s.totalNs += total;
   s.selfNs += total - frame.childNs;
@@ -64,8 +70,10 @@ void OnOpEnd(const at::RecordFunction& fn, at::ObserverContext*) {
 }  // namespace
 
 void RegisterProfiler(Napi::Env env, Napi::Object exports) {
-  // Starts recording every op's calls and time (one session per process at a time).
+  // Starts recording every op's calls and time (one session per process at a time); byCaller:
+  // each op keyed by the op that called it too.
   TG_OP(exports, "profilerStart", {
+    bool byCaller = OptBoolArg(info, 0, "byCaller").value_or(false);
     std::lock_guard<std::mutex> lock(gSessionMutex);
     if (gRunning) throw std::runtime_error("the op profiler is already running (one session per process); stop it first");
     {
@@ -73,6 +81,7 @@ void RegisterProfiler(Napi::Env env, Napi::Object exports) {
       gStats.clear();
     }
     gSession.fetch_add(1);
+    gByCaller.store(byCaller);
     gHandle = at::addGlobalCallback(
         at::RecordFunctionCallback(OnOpStart, OnOpEnd).scopes({at::RecordScope::FUNCTION, at::RecordScope::BACKWARD_FUNCTION}));
     gRunning = true;

@@ -32,6 +32,17 @@ test('profileOps: counts each op called inside fn, and the autograd nodes of a b
   b.dispose();
 });
 
+test('byCaller: each op keyed by the op that called it', () => {
+  const a = tg.randn([16, 16]);
+  const { profile } = tg.profileOps(() => tg.tidy(() => a.matmul(a)), { byCaller: true });
+  assert.is(row(profile, 'aten::mm in aten::matmul')?.calls, 1);
+  assert.is(row(profile, 'aten::matmul (top level)')?.calls, 1);
+  assert.is(row(profile, 'aten::mm'), undefined);
+  assert.is(torchError(() => tg.profileOps(() => 0, { byCaller: 1 as unknown as boolean })).parameter, 'options.byCaller');
+  assert.not.ok(tg.profileOps(() => 0).profile.ops.some((r) => / in /.test(r.name)), 'a later session without byCaller keys by name only');
+  a.dispose();
+});
+
 test('nothing is recorded outside a session, and a new session starts empty', () => {
   const x = tg.randn([8, 8]);
   tg.tidy(() => x.mm(x));
