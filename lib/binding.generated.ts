@@ -241,7 +241,7 @@ export interface NativeBinding {
   // ---- native/profiler.cc
   /**
    * Starts recording every op's calls and time (one session per process at a time); byCaller:
-   * each op keyed by the op that called it too.
+   * each op keyed by its caller and the caller's caller too.
    */
   profilerStart(byCaller?: boolean | null): void;
   /** Stops recording; per op name: calls, total and self nanoseconds. */

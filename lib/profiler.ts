@@ -24,7 +24,7 @@ function profilerError(message: string): TorchError {
 }
 
 export interface ProfilerOptions {
-  /** key each op by its caller too ('aten::copy_ in aten::_to_copy'): where an op's calls come from */
+  /** key each op by its caller and the caller's caller too ('aten::copy_ in aten::_to_copy in aten::to'; 'aten::mm (top level)' when called directly): where an op's calls come from */
   byCaller?: boolean;
 }
 

@@ -41,7 +41,8 @@ at::CallbackHandle gHandle = 0;
 // Frames of ops that started in an earlier session and never saw their end (the callback was
 // removed while they ran) are skipped by their session number.
 std::atomic<uint64_t> gSession{0};
-// Key each op by its caller too ("aten::copy_ in aten::_to_copy"): where an op's calls come from.
+// Key each op by its caller and the caller's caller too ("aten::copy_ in aten::_to_copy in aten::to"):
+// where an op's calls come from.
 std::atomic<bool> gByCaller{false};
 thread_local std::vector<Frame> tStack;
 
@@ -59,7 +60,12 @@ void OnOpEnd(const at::RecordFunction& fn, at::ObserverContext*) {
   int64_t total = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - frame.start).count();
   if (!tStack.empty()) tStack.back().childNs += total;
   std::string key = fn.name();
-  if (gByCaller.load(std::memory_order_relaxed)) key += tStack.empty() ? std::string(" (top level)") : std::string(" in ") + tStack.back().name;
+  if (gByCaller.load(std::memory_order_relaxed)) {
+    // the caller and its caller: "aten::copy_ in aten::clone in aten::contiguous"
+    size_t depth = tStack.size();
+    if (depth == 0) key += " (top level)";
+    for (size_t up = 1; up <= 2 && up <= depth; ++up) key += std::string(" in ") + tStack[depth - up].name;
+  }
   std::lock_guard<std::mutex> lock(gStatsMutex);
   OpStat& s = gStats[key];
   s.calls += 1;
@@ -71,7 +77,7 @@ void OnOpEnd(const at::RecordFunction& fn, at::ObserverContext*) {
 
 void RegisterProfiler(Napi::Env env, Napi::Object exports) {
   // Starts recording every op's calls and time (one session per process at a time); byCaller:
-  // each op keyed by the op that called it too.
+  // each op keyed by its caller and the caller's caller too.
   TG_OP(exports, "profilerStart", {
     bool byCaller = OptBoolArg(info, 0, "byCaller").value_or(false);
     std::lock_guard<std::mutex> lock(gSessionMutex);

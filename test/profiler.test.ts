@@ -32,10 +32,14 @@ test('profileOps: counts each op called inside fn, and the autograd nodes of a b
   b.dispose();
 });
 
-test('byCaller: each op keyed by the op that called it', () => {
+test('byCaller: each op keyed by its caller and the caller\'s caller', () => {
   const a = tg.randn([16, 16]);
   const { profile } = tg.profileOps(() => tg.tidy(() => a.matmul(a)), { byCaller: true });
   assert.is(row(profile, 'aten::mm in aten::matmul')?.calls, 1);
+  const b = tg.randn([16, 16]).requiresGrad_(true);
+  const deep = tg.profileOps(() => tg.tidy(() => b.matmul(a).sum().backward()), { byCaller: true }).profile;
+  assert.ok(deep.ops.some((r) => /^aten::mm in MmBackward0 in autograd::engine::evaluate_function: MmBackward0$/.test(r.name)), deep.ops.map((r) => r.name).join('; '));
+  b.dispose();
   assert.is(row(profile, 'aten::matmul (top level)')?.calls, 1);
   assert.is(row(profile, 'aten::mm'), undefined);
   assert.is(torchError(() => tg.profileOps(() => 0, { byCaller: 1 as unknown as boolean })).parameter, 'options.byCaller');
