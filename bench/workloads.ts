@@ -17,6 +17,7 @@
 //          step (non-saturating BCE); Adam(2e-4, betas [0.5, 0.999]).
 // dcgan:   as dragan without the penalty, BatchNorm2d networks.
 import { gan, loadFashionMnist, nn, optim, randn, tensor, tidy, Tensor } from '../lib';
+import type { MemoryFormat } from '../lib';
 
 const { gradientPenalty, draganPenalty, wassersteinCriticLoss, bceDiscriminatorLoss, nonSaturatingGeneratorLoss } = gan;
 
@@ -102,10 +103,12 @@ export class Workload {
   readonly optG: optim.Adam;
   readonly optD: optim.Adam;
 
-  constructor(readonly name: WorkloadName, private readonly data: Batches) {
+  // memoryFormat 'channelsLast': both networks' weights NHWC (bench/channels-last.ts). The batches
+  // need no conversion: [N, 1, H, W] images and [N, Z, 1, 1] noise are laid out alike either way.
+  constructor(readonly name: WorkloadName, private readonly data: Batches, memoryFormat: MemoryFormat = 'contiguous') {
     const norm: Norm = name === 'dcgan' ? 'batch' : 'instance';
-    this.G = makeGenerator(Z, N_FILTERS, norm);
-    this.D = new Critic(N_FILTERS, norm);
+    this.G = makeGenerator(Z, N_FILTERS, norm).toMemoryFormat(memoryFormat);
+    this.D = new Critic(N_FILTERS, norm).toMemoryFormat(memoryFormat);
     const hyper: optim.AdamOptions = name === 'wgan-gp' ? { lr: 1e-4, betas: [0.5, 0.9] } : { lr: 2e-4, betas: [0.5, 0.999] };
     this.optG = new optim.Adam(this.G.parameters(), hyper);
     this.optD = new optim.Adam(this.D.parameters(), hyper);
