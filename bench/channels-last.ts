@@ -54,6 +54,7 @@ function main(): void {
       const t = performance.now();
       for (let i = 0; i < iters; i++) v.losses = v.w.iteration();
       v.ms.push((performance.now() - t) / iters);
+      process.stderr.write(`round ${r + 1}: ${v.label} ${fmt(v.ms[r], 1)} ms/it\n`); // progress: the full run takes minutes on a busy machine
     }
   }
   setFastKernels(true);
