@@ -11,10 +11,11 @@ export const BENCH = __dirname;
 export const BUILD_DIR = path.join(BENCH, '.build');
 export const CPP_BIN = path.join(BUILD_DIR, 'bench');
 
-export type ImplId = 'ts' | 'ts-plain' | 'py' | 'cpp';
+export type ImplId = 'ts' | 'ts-unbatched' | 'ts-plain' | 'py' | 'cpp';
 export const IMPL_LABEL: Record<ImplId, string> = {
   ts: 'torch-gan',
-  'ts-plain': 'torch-gan (plain kernels)',
+  'ts-unbatched': 'torch-gan (two critic forwards)',
+  'ts-plain': 'torch-gan (plain kernels, two forwards)',
   py: 'PyTorch',
   cpp: 'C++ (libtorch)',
 };
@@ -215,10 +216,13 @@ export function workerCommand(impl: ImplId, o: SpawnOptions): { cmd: string; arg
   if (o.limit !== undefined) common.push('--limit', String(o.limit));
   switch (impl) {
     case 'ts':
+    case 'ts-unbatched':
     case 'ts-plain': {
-      const args = ['--require', require.resolve('tsx/cjs'), path.join(BENCH, 'ts_worker.ts'), '--impl', impl, ...common];
+      // ts-plain is the textbook loop on exactly libtorch's kernels: PyTorch's work, through torch-gan
+      const args = ['--require', require.resolve('tsx/cjs'), path.join(BENCH, 'ts_worker.ts'), '--impl', impl, ...common,
+        '--batched', impl === 'ts' ? 'on' : 'off'];
       if (o.dataDir) args.push('--data', o.dataDir);
-      return { cmd: process.execPath, args, env: childEnv(o.threads, { TORCH_GAN_FAST_KERNELS: impl === 'ts' ? '1' : '0' }) };
+      return { cmd: process.execPath, args, env: childEnv(o.threads, { TORCH_GAN_FAST_KERNELS: impl === 'ts-plain' ? '0' : '1' }) };
     }
     case 'py': {
       const args = [path.join(BENCH, 'pytorch_bench.py'), ...common];

@@ -29,7 +29,8 @@ const USAGE = `usage: npm run bench -- [options]
   --iters N                  iterations per round (default: wgan-gp 5, dragan 10, dcgan 10)
   --workload W               wgan-gp | dragan | dcgan | all (default) | none
   --threads N                intra-op threads everywhere (default: all cores, ${cores()})
-  --only LIST                implementations: ts,py,cpp (default all; ts-plain also accepted)
+  --only LIST                implementations: ts,py,cpp (default all; ts means torch-gan's three variants:
+                             ts (the engine), ts-unbatched (two critic forwards), ts-plain (also libtorch's kernels))
   --fast-kernels M           on | off | both (default both): torch-gan with its CPU
                              kernel substitutions, with exactly libtorch's kernels (TORCH_GAN_FAST_KERNELS=0), or both
   --micro                    also run the per-op micro benchmark (bench/micro.ts)
@@ -78,9 +79,12 @@ function options(): Options {
   const fct = String(f.get('fast-kernels') ?? 'both');
   if (!['on', 'off', 'both'].includes(fct)) throw new Error(`--fast-kernels expects on, off or both, got '${fct}'`);
   const only = String(f.get('only') ?? 'ts,py,cpp').split(',').map((s) => s.trim());
-  for (const o of only) if (!['ts', 'ts-plain', 'py', 'cpp'].includes(o)) throw new Error(`--only: unknown '${o}' (ts, py, cpp)`);
+  for (const o of only) if (!['ts', 'ts-unbatched', 'ts-plain', 'py', 'cpp'].includes(o)) throw new Error(`--only: unknown '${o}' (ts, ts-unbatched, ts-plain, py, cpp)`);
   const impls: ImplId[] = [];
-  if (only.includes('ts') && fct !== 'off') impls.push('ts');
+  // 'ts' names torch-gan's three variants: the engine as it trains (kernel substitutions, batched
+  // critic forward), the same with two critic forwards (what batching gives), and the plain one
+  if (only.includes('ts') && fct !== 'off') impls.push('ts', 'ts-unbatched');
+  else if (only.includes('ts-unbatched')) impls.push('ts-unbatched');
   if ((only.includes('ts') && fct !== 'on') || only.includes('ts-plain')) impls.push('ts-plain');
   if (only.includes('py')) impls.push('py');
   if (only.includes('cpp')) impls.push('cpp');
@@ -221,6 +225,7 @@ async function main(): Promise<void> {
     const ratioCols: [ImplId, ImplId, string][] = [];
     if (has('ts') && has('py')) ratioCols.push(['ts', 'py', 'torch-gan/PyTorch']);
     if (has('ts') && has('cpp')) ratioCols.push(['ts', 'cpp', 'torch-gan/C++']);
+    if (has('ts-unbatched') && has('py')) ratioCols.push(['ts-unbatched', 'py', 'two forwards/PyTorch']);
     if (has('ts-plain') && has('py')) ratioCols.push(['ts-plain', 'py', 'plain/PyTorch']);
     if (has('ts-plain') && has('cpp')) ratioCols.push(['ts-plain', 'cpp', 'plain/C++']);
     header.push(...ratioCols.map((r) => r[2]));

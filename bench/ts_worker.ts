@@ -20,6 +20,8 @@ function arg(name: string): string | undefined {
 }
 
 const impl = arg('--impl') ?? 'ts';
+// the engine's batched critic forward (GanTrainer batchCriticForward 'auto'), or two forwards
+const batched = (arg('--batched') ?? 'on') !== 'off';
 const threads = Number(arg('--threads') ?? 0);
 if (threads > 0) setNumThreads(threads);
 manualSeed(3);
@@ -39,7 +41,7 @@ function workloadOf(rest: string[]): { name: WorkloadName; iters: number; w: Wor
   if (!WORKLOADS.includes(name)) throw new Error(`unknown workload '${rest[0]}'`);
   data ??= new Batches({ dir: arg('--data'), limit: Number(arg('--limit') ?? 10000) });
   let w = workloads.get(name);
-  if (!w) workloads.set(name, (w = new Workload(name, data)));
+  if (!w) workloads.set(name, (w = new Workload(name, data, batched)));
   return { name, iters, w };
 }
 
@@ -53,7 +55,7 @@ function handle(line: string): boolean {
       send({
         torch: d.libtorch.version, node: process.version, threads: getNumThreads(),
         openblas_num_threads: process.env.OPENBLAS_NUM_THREADS ?? '', fast_kernels: d.fastKernels,
-        blas: d.blas, mkldnn: d.mkldnn,
+        blas: d.blas, mkldnn: d.mkldnn, batched_critic: batched,
       });
     } else if (cmd === 'calls') {
       // Counts every call into the addon (the binding's unit of overhead) by wrapping N's functions.

@@ -16,10 +16,8 @@
 // dragan:  one critic step (BCE-with-logits real/fake + DRAGAN penalty), one generator
 //          step (non-saturating BCE); Adam(2e-4, betas [0.5, 0.999]).
 // dcgan:   as dragan without the penalty, BatchNorm2d networks.
-import { gan, loadFashionMnist, nn, optim, randn, tensor, tidy, Tensor } from '../lib';
+import { gan, loadFashionMnist, nn, optim, tensor, Tensor } from '../lib';
 import type { MemoryFormat } from '../lib';
-
-const { gradientPenalty, draganPenalty, wassersteinCriticLoss, bceDiscriminatorLoss, nonSaturatingGeneratorLoss } = gan;
 
 export const WORKLOADS = ['wgan-gp', 'dragan', 'dcgan'] as const;
 export type WorkloadName = (typeof WORKLOADS)[number];
@@ -97,72 +95,44 @@ export interface Losses {
   g: number;
 }
 
+/**
+ * One workload as torch-gan's engine runs it (GanTrainer: what `torch-gan train` and TrainingRun
+ * use), with the networks above. It draws its random numbers in the order the hand-written loops
+ * of bench/pytorch_bench.py and bench/cpp do, so the same seed gives the same losses.
+ * batched: the engine's one critic forward over real and fake (batchCriticForward 'auto': on for the
+ * instance-norm critics, off for dcgan's batch norm, where it would change the numbers).
+ */
 export class Workload {
   readonly G: nn.Sequential;
   readonly D: Critic;
   readonly optG: optim.Adam;
   readonly optD: optim.Adam;
+  readonly trainer: gan.GanTrainer;
 
   // memoryFormat 'channelsLast': both networks' weights NHWC (bench/channels-last.ts). The batches
   // need no conversion: [N, 1, H, W] images and [N, Z, 1, 1] noise are laid out alike either way.
-  constructor(readonly name: WorkloadName, private readonly data: Batches, memoryFormat: MemoryFormat = 'contiguous') {
+  constructor(readonly name: WorkloadName, private readonly data: Batches, batched = true, memoryFormat: MemoryFormat = 'contiguous') {
     const norm: Norm = name === 'dcgan' ? 'batch' : 'instance';
     this.G = makeGenerator(Z, N_FILTERS, norm).toMemoryFormat(memoryFormat);
     this.D = new Critic(N_FILTERS, norm).toMemoryFormat(memoryFormat);
     const hyper: optim.AdamOptions = name === 'wgan-gp' ? { lr: 1e-4, betas: [0.5, 0.9] } : { lr: 2e-4, betas: [0.5, 0.999] };
     this.optG = new optim.Adam(this.G.parameters(), hyper);
     this.optD = new optim.Adam(this.D.parameters(), hyper);
-  }
-
-  private noise(): Tensor {
-    return randn([BATCH, Z, 1, 1]);
+    this.trainer = new gan.GanTrainer({
+      generator: this.G, critic: this.D, optG: this.optG, optD: this.optD,
+      loss: name === 'wgan-gp' ? 'wgan-gp' : name === 'dragan' ? 'dragan' : 'gan',
+      nCritic: name === 'wgan-gp' ? 5 : 1, batches: () => data.next(), noise: { shape: [Z, 1, 1] },
+      ...(name === 'dcgan' ? {} : { lambda: 10 }),
+      batchCriticForward: batched ? 'auto' : false,
+    });
   }
 
   /** One iteration; returns the last critic loss and the generator loss. */
   iteration(): Losses {
-    const { G, D, optG, optD, data } = this;
     let d = NaN;
-    if (this.name === 'wgan-gp') {
-      for (let k = 0; k < 5; k++) {
-        d = tidy(() => {
-          const real = data.next();
-          const fake = G.forward(this.noise()).detach();
-          optD.zeroGrad();
-          const dReal = D.forward(real);
-          const dFake = D.forward(fake);
-          const { penalty } = gradientPenalty(D, real, fake, { lambda: 10 });
-          const loss = wassersteinCriticLoss(dReal, dFake).add(penalty);
-          loss.backward();
-          optD.step();
-          return loss.item();
-        });
-      }
-      const g = tidy(() => {
-        optG.zeroGrad();
-        const loss = D.forward(G.forward(this.noise())).mean().neg();
-        loss.backward();
-        optG.step();
-        return loss.item();
-      });
-      return { d, g };
-    }
-    d = tidy(() => {
-      const real = data.next();
-      const fake = G.forward(this.noise()).detach();
-      optD.zeroGrad();
-      let loss = bceDiscriminatorLoss(D.forward(real), D.forward(fake));
-      if (this.name === 'dragan') loss = loss.add(draganPenalty(D, real, { lambda: 10 }).penalty);
-      loss.backward();
-      optD.step();
-      return loss.item();
-    });
-    const g = tidy(() => {
-      optG.zeroGrad();
-      const loss = nonSaturatingGeneratorLoss(D.forward(G.forward(this.noise())));
-      loss.backward();
-      optG.step();
-      return loss.item();
-    });
+    for (let k = 0; k < this.trainer.nCritic; k++) d = this.trainer.criticStep().criticLoss;
+    const g = this.trainer.generatorStep();
+    this.trainer.iteration++;
     return { d, g };
   }
 }

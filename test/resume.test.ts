@@ -3,6 +3,7 @@
 // a broken state.json / optimizer / RNG file are refused naming the file; a torn losses.jsonl
 // line does not block it; stale temporaries of dead writers are cleaned; one writer per folder.
 import { test } from 'uvu';
+import { writeIdxFiles } from './helpers/idx-files';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -29,19 +30,7 @@ const deadPid = (): number => spawnSync(process.execPath, ['-e', '0']).pid!;
 
 /** MNIST-format IDX files of n images whose pixels are (i * 7 + k + salt) mod 256. */
 function writeIdx(dir: string, n: number, salt: number): string {
-  fs.mkdirSync(dir, { recursive: true });
-  const im = Buffer.alloc(16 + n * 784);
-  im.writeUInt32BE(0x803, 0);
-  im.writeUInt32BE(n, 4);
-  im.writeUInt32BE(28, 8);
-  im.writeUInt32BE(28, 12);
-  for (let i = 0; i < n * 784; i++) im[16 + i] = (i * 7 + salt) % 256;
-  const lb = Buffer.alloc(8 + n);
-  lb.writeUInt32BE(0x801, 0);
-  lb.writeUInt32BE(n, 4);
-  fs.writeFileSync(path.join(dir, 'train-images-idx3-ubyte'), im);
-  fs.writeFileSync(path.join(dir, 'train-labels-idx1-ubyte'), lb);
-  return dir;
+  return writeIdxFiles(dir, n, (i, k) => (i * 784 + k) * 7 + salt);
 }
 
 const fashionOut = path.join(tmp, 'fashion');

@@ -4,6 +4,7 @@
 // class (row r is class r: equal to generate --class r); the label consistency of evaluate equals a
 // hand count; bad input is refused naming the flag.
 import { test } from 'uvu';
+import { writeIdxFiles } from './helpers/idx-files';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -32,20 +33,7 @@ const quiet = () => {};
 
 /** MNIST-format IDX files of n images; image i has label i mod 10 and pixels (i·7 + k·3) mod 256. */
 function writeIdx(dir: string, n: number): string {
-  fs.mkdirSync(dir, { recursive: true });
-  const im = Buffer.alloc(16 + n * 784);
-  im.writeUInt32BE(0x803, 0);
-  im.writeUInt32BE(n, 4);
-  im.writeUInt32BE(28, 8);
-  im.writeUInt32BE(28, 12);
-  for (let i = 0; i < n; i++) for (let k = 0; k < 784; k++) im[16 + i * 784 + k] = (i * 7 + k * 3) % 256;
-  const lb = Buffer.alloc(8 + n);
-  lb.writeUInt32BE(0x801, 0);
-  lb.writeUInt32BE(n, 4);
-  for (let i = 0; i < n; i++) lb[8 + i] = i % 10;
-  fs.writeFileSync(path.join(dir, 'train-images-idx3-ubyte'), im);
-  fs.writeFileSync(path.join(dir, 'train-labels-idx1-ubyte'), lb);
-  return dir;
+  return writeIdxFiles(dir, n, (i, k) => i * 7 + k * 3, (i) => i % 10);
 }
 
 const data = writeIdx(path.join(tmp, 'idx'), 256);

@@ -6,6 +6,7 @@
 // --truncation replays truncatedNoise and is refused for uniform noise; evaluate --log-dir writes
 // scalars TensorBoard reads at the checkpoint's step.
 import { test } from 'uvu';
+import { findTensorBoardPython } from './helpers/tensorboard-python';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -250,10 +251,11 @@ test('generate --truncation with uniform noise is refused naming --truncation; a
 
 const haveClassifier = fs.existsSync(path.join(__dirname, '..', 'models', 'classifier-mnist.safetensors'));
 const READER = path.join(__dirname, '..', 'scripts', 'fixtures', 'read_tensorboard.py');
-const PY = process.env.TORCH_GAN_TEST_PYTHON;
+const TB = findTensorBoardPython();
+const PY = TB.py ?? undefined;
 const why = !haveClassifier ? 'no models/classifier-mnist.safetensors' : null;
 const withClassifier = testUnless(why);
-const withReader = testUnless(why ?? (PY ? null : 'TORCH_GAN_TEST_PYTHON is not set (a Python with tensorboard, e.g. /work/venv213/bin/python): the TensorBoard read-back is skipped'));
+const withReader = testUnless(why ?? (PY ? null : TB.why));
 
 async function smallReal() {
   const clf = loadClassifier('mnist');

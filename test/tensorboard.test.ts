@@ -2,6 +2,7 @@
 // read back here, and the files read by TensorBoard's own Python code
 // (scripts/fixtures/read_tensorboard.py) — skipped, saying why, where no Python has tensorboard.
 import { test } from 'uvu';
+import { findTensorBoardPython } from './helpers/tensorboard-python';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -166,23 +167,7 @@ test('bad arguments are refused naming the parameter, what was expected and what
 
 // ---- TensorBoard itself
 
-/** The first Python that imports tensorboard: $TORCH_GAN_TEST_PYTHON, CI's venv, the system's; or why none. */
-function findPython(): { py: string | null; why: string } {
-  const candidates = [
-    process.env.TORCH_GAN_TEST_PYTHON,
-    path.join(os.homedir(), '.cache', 'torch-gan-ci', 'venv-torch2.13', 'bin', 'python'),
-    '/usr/bin/python3',
-    'python3',
-  ].filter((p): p is string => !!p);
-  const why: string[] = [];
-  for (const py of [...new Set(candidates)]) {
-    const r = spawnSync(py, [READER, 'check'], { encoding: 'utf8', timeout: 60_000 });
-    if (r.status === 0) return { py, why: `tensorboard ${r.stdout.trim()} in ${py}` };
-    why.push(`${py}: ${r.error ? (r.error as NodeJS.ErrnoException).code : (r.stderr.trim().split('\n').pop() ?? `exit ${r.status}`)}`);
-  }
-  return { py: null, why: `no Python with the tensorboard package (set TORCH_GAN_TEST_PYTHON, or pip install tensorboard): ${why.join('; ')}` };
-}
-const PY = findPython();
+const PY = findTensorBoardPython();
 console.log(PY.py ? `tensorboard.test.ts: reading back with ${PY.why}` : `tensorboard.test.ts: the TensorBoard reader tests are skipped: ${PY.why}`);
 const tbTest = PY.py ? test : test.skip;
 

@@ -23,6 +23,8 @@ import {
 import { writeJsonAtomic } from '../io/atomic';
 import { SummaryWriter } from '../io/tensorboard';
 import { GENERATOR_WEIGHTS, GeneratorWeights, loadSamplingGenerator } from '../gan/sampling-weights';
+import { truncatedNoise } from '../gan/truncation';
+import { checkTruncation } from './truncation-flag';
 import { FASHION_MNIST_CLASSES, MNIST_CLASSES } from '../data/sources';
 import type { LabelConsistency } from '../metrics';
 
@@ -41,6 +43,7 @@ export const evaluateFlags = {
   device: { type: 'string', default: 'cpu', help: 'cpu, cuda or cuda:N' },
   json: { type: 'string', help: 'also write the numbers to this JSON file' },
   weights: { type: 'choice', choices: GENERATOR_WEIGHTS, help: "the generator's EMA weights or the live ones (default: ema when the checkpoint has generator_ema, else live); the JSON says which" },
+  truncation: { type: 'number', help: 'sample with the truncation trick, as generate --truncation: noise from N(0, 1) truncated to [-PSI, PSI] (normal noise only); the JSON records PSI' },
   'log-dir': { type: 'string', help: "append the metrics as TensorBoard scalars (eval/fid, eval/kid, eval/classifier_score, eval/tvd) at the checkpoint's step to this folder (e.g. the run's train --log-dir)" },
 } as const;
 
@@ -50,6 +53,8 @@ export interface CheckpointEvaluation {
   config: RunConfig;
   /** the generator weights measured: the EMA's or the live generator's */
   weights: GeneratorWeights;
+  /** the truncation threshold ψ of the noise (evaluate --truncation); absent: plain noise */
+  truncation?: number;
   dset: MetricDset;
   generated: QualityReport;
   /** test half A vs test half B */
@@ -72,6 +77,7 @@ export function realSide(dset: MetricDset, classifier: ReturnType<typeof loadCla
 export function evaluateCheckpoint(dir: string, o: {
   n?: number; dset?: MetricDset; classifier?: string; kidSubsets?: number; kidSubsetSize?: number; splits?: number;
   tvdDims?: number; seed?: number; batchSize?: number; device?: string; log?: (m: string) => void; weights?: GeneratorWeights;
+  truncation?: number;
   real?: { test: ClassifierOutputs; train: ClassifierOutputs; note: string };
 } = {}): CheckpointEvaluation {
   const log = o.log ?? (() => {});
@@ -83,6 +89,7 @@ export function evaluateCheckpoint(dir: string, o: {
   const dset = o.dset ?? (config.dataset === 'mnist' || config.dataset === 'fashion' ? config.dataset : undefined);
   if (dset === undefined) throw usageError(`the run was trained on '${config.dataset}'; the metrics classifier is for 28×28 mnist or fashion (pass --dset to force one)`);
   if (config.imgDim !== 28 || config.channels !== 1) throw usageError(`the generator makes ${config.channels}×${config.imgDim}×${config.imgDim} images; the metrics classifier needs 1×28×28`);
+  const psi = checkTruncation(o.truncation, '--truncation', config.noiseKind, ckDir);
   const clfFile = o.classifier ?? classifierPath(dset);
   if (!fs.existsSync(clfFile)) {
     throw usageError(`no classifier weights at ${clfFile}; train them with (from a checkout of torch-gan): npx tsx scripts/train-classifier.ts --dset ${dset}`);
@@ -99,7 +106,7 @@ export function evaluateCheckpoint(dir: string, o: {
       splits: o.splits ?? 10,
       tvd: { dims: o.tvdDims ?? 2 },
     };
-    log(`checkpoint ${ckDir} (iteration ${st.step}, ${config.loss} on ${config.dataset}, ${st.weights} weights); classifier ${clfFile}`);
+    log(`checkpoint ${ckDir} (iteration ${st.step}, ${config.loss} on ${config.dataset}, ${st.weights} weights${psi !== undefined ? `, truncation ${psi}` : ''}); classifier ${clfFile}`);
     const real = o.real ?? realSide(dset, classifier, n);
     log(`real: ${real.note}`);
     const ref = qualityReference(real.test, { tvdDims: quality.tvd.dims });
@@ -108,11 +115,12 @@ export function evaluateCheckpoint(dir: string, o: {
     }
     const generated = evaluateGenerator(generator, classifier, ref, {
       n, batchSize: o.batchSize ?? 500, seed: o.seed ?? 0, noiseScale: config.noiseScale, noiseKind: config.noiseKind, ...quality,
+      ...(psi !== undefined ? { noise: (shape: number[], fo: { device: tg.Device; dtype: tg.DType }) => truncatedNoise(shape, psi, fo) } : {}),
       ...(config.numClasses !== undefined ? { numClasses: config.numClasses } : {}),
     });
     const baselineHalves = realBaseline(real.test, { ...quality, tvdDims: quality.tvd.dims });
     const baselineTrain = compareToReference(ref, real.train, quality);
-    return { checkpoint: ckDir, step: st.step, config, weights: st.weights, dset, generated, baselineHalves, baselineTrain, realNote: real.note };
+    return { checkpoint: ckDir, step: st.step, config, weights: st.weights, ...(psi !== undefined ? { truncation: psi } : {}), dset, generated, baselineHalves, baselineTrain, realNote: real.note };
   } finally {
     generator.dispose();
     classifier.dispose();
@@ -213,6 +221,7 @@ export function evaluateCommand(argv: string[]): void {
       kidSubsets: f.kidSubsets as number, kidSubsetSize: f.kidSubsetSize as number, splits: f.splits as number,
       tvdDims: f.tvdDims as number, seed: f.seed as number, batchSize: f.batchSize as number, device: f.device as string,
       log: (m) => console.log(m), ...(f.weights !== undefined ? { weights: f.weights as GeneratorWeights } : {}),
+      ...(f.truncation !== undefined ? { truncation: f.truncation as number } : {}),
     });
     console.log('');
     console.log(evaluationTable(e));

@@ -20,6 +20,7 @@ import { imageGrid } from '../io/png';
 import type { AnyModule } from '../nn/module';
 import { writeFileAtomic } from '../io/atomic';
 import { checkpointArgument } from './pretrained';
+import { checkTruncation } from './truncation-flag';
 
 export const generateFlags: FlagSpecs = {
   checkpoint: { type: 'string', aliases: ['--model-load-path'], help: "a run's checkpoints folder, one ckpt-N folder, a run's --out folder, or a file inside a ckpt-N folder" },
@@ -106,14 +107,7 @@ export function generateMain(f: ParsedFlags): void {
     fs.mkdirSync(outFile, { recursive: true });
     outFile = path.join(outFile, 'generated.png');
   }
-  const psi = f.truncation as number | undefined;
-  if (psi !== undefined) {
-    const flag = flagSpelling(f, 'truncation');
-    if (!(psi > 0)) throw usageError(`${flag} expects a positive number (the truncation threshold), received ${psi}`, { parameter: flag, expected: 'a positive number', received: String(psi) });
-    if (config.noiseKind !== 'normal') {
-      throw usageError(`${flag} truncates normal noise; ${dir} was trained with --noise-kind ${config.noiseKind}: drop ${flag}`, { parameter: flag, expected: 'a checkpoint trained with normal noise', received: `noise kind ${config.noiseKind}` });
-    }
-  }
+  const psi = checkTruncation(f.truncation as number | undefined, flagSpelling(f, 'truncation'), config.noiseKind, dir);
   // the run's noise kind at scale 1 (N(0, 1), or its truncation to [-psi, psi]; U[-1, 1)), the run's scale applied after
   const normal = (shape: number[]): tg.Tensor => (config.noiseKind === 'uniform' ? tg.tidy(() => tg.rand(shape).mul(2).sub(1)) : psi !== undefined ? truncatedNoise(shape, psi) : tg.randn(shape));
   const n = (f.n as number | undefined) ?? (toy ? 1000 : 64);

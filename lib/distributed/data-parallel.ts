@@ -120,31 +120,33 @@ export class DataParallel {
    * layout). Returns the number of buckets.
    */
   syncGradients(params: Tensor[] | AnyModule): number {
-    const t0 = performance.now();
-    try {
+    return this.counted('syncGradients()', () => {
       const buckets = allReduceGradients(params, { group: this.group, bucketMB: this.bucketMB, average: true });
-      this.traffic.collectives += buckets;
-      for (const p of params instanceof Module ? params.parameters() : params) if (p.requiresGrad) this.traffic.elements += p.numel();
-      return buckets;
-    } catch (e) {
-      if (e instanceof TypeError) throw e;
-      this.fail('syncGradients()', e);
-    } finally {
-      this.traffic.ms += performance.now() - t0;
-    }
+      let elements = 0;
+      for (const p of params instanceof Module ? params.parameters() : params) if (p.requiresGrad) elements += p.numel();
+      return { result: buckets, collectives: buckets, elements };
+    });
   }
 
   /** Sums `t` (a dense contiguous CPU tensor) over the ranks, in place. Returns it. */
   allReduceSum(t: Tensor): Tensor {
+    return this.counted('allReduceSum()', () => {
+      this.group.allReduce(t, { op: 'sum' });
+      return { result: t, collectives: 1, elements: t.numel() };
+    });
+  }
+
+  /** Runs a collective, adds its count, size and wall time to `traffic`, and re-throws a failure with fail(). */
+  private counted<T>(what: string, run: () => { result: T; collectives: number; elements: number }): T {
     const t0 = performance.now();
     try {
-      this.group.allReduce(t, { op: 'sum' });
-      this.traffic.collectives++;
-      this.traffic.elements += t.numel();
-      return t;
+      const r = run();
+      this.traffic.collectives += r.collectives;
+      this.traffic.elements += r.elements;
+      return r.result;
     } catch (e) {
       if (e instanceof TypeError) throw e;
-      this.fail('allReduceSum()', e);
+      this.fail(what, e);
     } finally {
       this.traffic.ms += performance.now() - t0;
     }

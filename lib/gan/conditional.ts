@@ -82,6 +82,7 @@ export function conditionalDcganGenerator(options: ConditionalDcganGeneratorOpti
  * φ = `features` (x -> [N, featureDim]); one score per sample, shape [N].
  */
 export class ProjectionCritic extends Module<[Tensor, Tensor], Tensor> {
+  static readonly perSample = true;
   readonly numClasses: number;
   readonly featureDim: number;
 
@@ -139,6 +140,7 @@ export class ProjectionCritic extends Module<[Tensor, Tensor], Tensor> {
  * forward(x) -> [scores [N], class logits [N, numClasses]].
  */
 export class AuxiliaryClassifierCritic extends Module<[Tensor], [Tensor, Tensor]> {
+  static readonly perSample = true;
   readonly numClasses: number;
   constructor(features: AnyModule, featureDim: number, numClasses: number, opts: FactoryOptions = {}) {
     super();

@@ -220,6 +220,7 @@ export function dcganGenerator(options: DcganGeneratorOptions = {}): Sequential 
  */
 /** The critic's layers, with its input checked against the image size it was built for. */
 class DcganCritic extends Sequential {
+  static override readonly perSample = true;
   constructor(readonly imageSize: ImageSize, readonly channels: number, layers: Module[]) {
     super(...layers);
   }

@@ -6,6 +6,7 @@ import { checkOptionKeys, describe, invalidArgument, invalidParameterError, is, 
 import type { Tensor } from '../tensor/tensor';
 import { AnyModule, Module } from '../nn/module';
 import { assertPenaltyCompatible, findBatchNorm } from './penalties';
+import { crossSampleModules } from '../nn/per-sample';
 import { parseDiffAugmentPolicy } from './diffaugment';
 import { noiseShapeOf } from './models';
 import { CheckedConditional, ConditionalTraining, checkConditional } from './conditional-step';
@@ -130,11 +131,20 @@ export interface GanTrainerOptions {
    * [scores, logits] and adds acganWeight × the classification loss to both updates.
    */
   conditional?: ConditionalTraining;
+  /**
+   * One critic forward over the real and fake batch together (2N rows) instead of two of N: the
+   * same numbers (to float rounding), fewer and larger kernel calls. 'auto' (default): when the
+   * critic treats samples independently (nn.crossSampleModules(critic) is empty: no batch norm,
+   * spectral norm or dropout, only layers that declare perSample). true: always (a critic with
+   * batch norm then normalises real and fake together: other numbers). false: never. The penalties
+   * keep their own forward.
+   */
+  batchCriticForward?: 'auto' | boolean;
 }
 const TRAINER_KEYS = [
   'generator', 'critic', 'optG', 'optD', 'loss', 'batches', 'nCritic', 'lambda', 'clamp', 'noise', 'batchSize',
   'oneSidedPenalty', 'draganSymmetric', 'allowBatchNormWithPenalty', 'callbacks', 'dataParallel',
-  'r1Gamma', 'r2Gamma', 'regEvery', 'diffAugment', 'conditional',
+  'r1Gamma', 'r2Gamma', 'regEvery', 'diffAugment', 'conditional', 'batchCriticForward',
 ] as const;
 
 function isOptimizer(o: unknown): o is OptimizerLike {
@@ -165,6 +175,8 @@ export interface CheckedTrainerOptions {
   regEvery: number;
   /** the DiffAugment operations ([] without) */
   diffAugment: readonly string[];
+  /** options.batchCriticForward resolved: run the critic once over real and fake */
+  batchCriticForward: boolean;
 }
 
 /** The GanTrainer constructor's checks, in their order (the first that fails throws). */
@@ -252,8 +264,11 @@ export function checkTrainerOptions(options: GanTrainerOptions): CheckedTrainerO
   const diffAugment = o.diffAugment === undefined ? [] : parseDiffAugmentPolicy(o.diffAugment);
   // each rank would draw its own augmentations for its shard: not what one process draws for the global batch
   if (diffAugment.length > 0 && dataParallel) throw invalidArgument(`${where}: options.diffAugment is not supported with options.dataParallel (the augmentations are drawn per process, not for the global batch)`);
+  const batched = o.batchCriticForward ?? 'auto';
+  if (batched !== 'auto' && !is.bool(batched)) throw invalidParameterError(`${where} options.batchCriticForward`, "'auto', true or false", o.batchCriticForward);
+  const batchCriticForward = batched === 'auto' ? crossSampleModules(o.critic).length === 0 : batched;
   return {
-    generator: o.generator, critic: o.critic, optG: o.optG, optD: o.optD, loss: o.loss, batches: o.batches, conditional,
+    generator: o.generator, critic: o.critic, optG: o.optG, optD: o.optD, loss: o.loss, batches: o.batches, conditional, batchCriticForward,
     nCritic, lambda, clamp: { lower, upper }, noise: { shape, kind, scale }, batchSize: o.batchSize,
     oneSidedPenalty: o.oneSidedPenalty ?? false, draganSymmetric: o.draganSymmetric ?? false, allowBatchNormWithPenalty,
     dataParallel, callbacks: o.callbacks ?? {}, r1Gamma, r2Gamma, regEvery, diffAugment,

@@ -19,7 +19,7 @@
 import { invalidArgument, invalidParameterError, is, TorchError } from '../errors';
 import { Tensor } from '../tensor/tensor';
 import { tidy } from '../tensor/scope';
-import { randn, rand, randint } from '../tensor/creation';
+import { cat, randn, rand, randint } from '../tensor/creation';
 import type { Device, DType } from '../tensor/dtype';
 import { noGrad } from '../autograd';
 import { AnyModule, Module } from '../nn/module';
@@ -74,6 +74,8 @@ export class GanTrainer {
   readonly conditional: CheckedConditional | null;
   private readonly pair: LossPair;
   private lastBatch = 0;
+  /** one critic forward over real and fake together (options.batchCriticForward, resolved) */
+  batchCriticForward: boolean;
 
   constructor(options: GanTrainerOptions) {
     const c = checkTrainerOptions(options);
@@ -98,6 +100,7 @@ export class GanTrainer {
     this.r2Gamma = c.r2Gamma;
     this.regEvery = c.regEvery;
     this.diffAugment = c.diffAugment;
+    this.batchCriticForward = c.batchCriticForward;
     this.d = this.diffAugment.length > 0 ? withDiffAugment(c.critic, this.diffAugment as never) : (c.critic as unknown as { forward(x: Tensor): Tensor });
     const base = c.loss === 'wgan-gp' ? 'wgan' : c.loss === 'dragan' ? 'gan' : c.loss;
     this.pair = ganLoss(base);
@@ -140,6 +143,27 @@ export class GanTrainer {
     return criticOutput(this.critic, this.conditional, xa, y);
   }
 
+  /**
+   * score() of real and fake from one critic forward over both (rows 0..n-1 real, n..2n-1 fake);
+   * each batch is augmented on its own first, so DiffAugment draws what two score() calls draw.
+   * null (and batching off from then on) when the output does not have 2n rows, as when a
+   * flattening layer merged the samples: the caller scores them one batch at a time.
+   */
+  private scoreTogether(real: Tensor, labels: Tensor | undefined, fake: Tensor, yFake: Tensor | undefined): [{ score: Tensor; logits?: Tensor }, { score: Tensor; logits?: Tensor }] | null {
+    const n = real.shape[0];
+    if (fake.shape[0] !== n) return null;
+    const augment = (x: Tensor) => (this.diffAugment.length > 0 ? diffAugment(x, this.diffAugment as never) : x);
+    const x = cat([augment(real), augment(fake)], 0);
+    const y = labels !== undefined && yFake !== undefined ? cat([labels, yFake], 0) : undefined;
+    const out = criticOutput(this.critic, this.conditional, x, y);
+    if (out.score.shape[0] !== 2 * n || (out.logits !== undefined && out.logits.shape[0] !== 2 * n)) {
+      this.batchCriticForward = false;
+      return null;
+    }
+    const half = (t: Tensor | undefined, i: number) => (t === undefined ? undefined : t.narrow(0, i * n, n));
+    return [0, 1].map((i) => ({ score: half(out.score, i)!, logits: half(out.logits, i) })) as [{ score: Tensor; logits?: Tensor }, { score: Tensor; logits?: Tensor }];
+  }
+
   /** G(z), or G(z, y) for a conditional trainer. */
   private generateFrom(z: Tensor, y: Tensor | undefined): Tensor {
     return (y === undefined ? this.generator.forward(z) : (this.generator as AnyModule).forward(z, y)) as Tensor;
@@ -171,8 +195,9 @@ export class GanTrainer {
       const yFake = this.conditional ? this.drawLabels(n) : undefined;
       const fake = noGrad(() => this.generateFrom(z, yFake));
       this.optD.zeroGrad();
-      const outReal = this.score(real, labels);
-      const outFake = this.score(fake, yFake);
+      const pair = this.batchCriticForward ? this.scoreTogether(real, labels, fake, yFake) : null;
+      const outReal = pair ? pair[0] : this.score(real, labels);
+      const outFake = pair ? pair[1] : this.score(fake, yFake);
       const dReal = outReal.score;
       const dFake = outFake.score;
       let loss = this.pair.critic(dReal, dFake);

@@ -8,6 +8,7 @@
 // evaluateGenerator saves and restores the torch RNG state and the generator's train/eval
 // mode, so calling it from a training callback (qualityCallback) changes nothing about the
 // training run itself.
+import type { Device, DType } from '../tensor/dtype';
 import { Tensor } from '../tensor/tensor';
 import { tidy } from '../tensor/scope';
 import { getRngState, manualSeed, rand, randn, setRngState, tensor } from '../tensor/creation';
@@ -119,6 +120,11 @@ export interface GenerateOptions {
   /** seed of the noise (default 0); the global RNG state is restored afterwards */
   seed?: number;
   /**
+   * Draws the noise of one batch, of the given shape, at scale 1 (noiseScale is applied after):
+   * instead of noiseKind's randn / rand, e.g. a truncated normal (the CLI's evaluate --truncation).
+   */
+  noise?: (shape: number[], placement: { device: Device; dtype: DType }) => Tensor;
+  /**
    * A class-conditional generator, forward(z, labels): sample i is asked for class i mod
    * numClasses (every class alike); the report adds the label consistency.
    */
@@ -155,7 +161,8 @@ export function generatedOutputs(generator: AnyModule, classifier: Classifier, o
     return classifierOutputs(
       classifier,
       (start, size) => tidy(() => noGrad(() => {
-        const z = kind === 'normal' ? randn([size, ...shape], { device, dtype }).mul(scale) : rand([size, ...shape], { device, dtype }).mul(2 * scale).sub(scale);
+        const z = options.noise !== undefined ? options.noise([size, ...shape], { device, dtype }).mul(scale)
+          : kind === 'normal' ? randn([size, ...shape], { device, dtype }).mul(scale) : rand([size, ...shape], { device, dtype }).mul(2 * scale).sub(scale);
         const labels = k === undefined ? undefined : tensor(BigInt64Array.from({ length: size }, (_, j) => BigInt(requestedClass(start + j, k))), [size], { device });
         const x = (labels === undefined ? generator.forward(z) : generator.forward(z, labels)) as Tensor;
         if (!(x instanceof Tensor) || x.shape.length !== 4 || x.shape[1] !== 1 || x.shape[2] !== 28 || x.shape[3] !== 28) {

@@ -49,6 +49,12 @@ for name in "${names[@]}"; do
       TORCH_GAN_NUM_THREADS=$THREADS nice -n 19 npx torch-gan evaluate --checkpoint "$out/checkpoints" --dset "$dset" --weights live \
         --json "$out/metrics/iter-$k-live.json" >>"$out/eval.log" 2>&1
     fi
+    # keep the evaluated checkpoint (training keeps only the newest two), so a table row can be
+    # regenerated or exported as a pretrained generator later; the optimizer state is left out
+    ckpt=$(sed -E 's/.*"checkpoint": *"([^"]+)".*/\1/' <<<"$(tr -d '\n' <"$out/checkpoints/latest.json")")
+    mkdir -p "$out/evaluated/$ckpt.tmp"
+    cp "$out/checkpoints/$ckpt"/{generator*.safetensors,critic.safetensors,state.json} "$out/evaluated/$ckpt.tmp/"
+    rm -rf "$out/evaluated/$ckpt"; mv "$out/evaluated/$ckpt.tmp" "$out/evaluated/$ckpt"
     mv "$out/metrics/iter-$k.json.tmp" "$out/metrics/iter-$k.json"
   done
 done

@@ -1,7 +1,8 @@
 // The results page's generated parts, from the long runs' evaluations (scripts/results/long-run.sh):
 //   docs/results/fid.svg             classifier-FID over generator iterations, every run (log scale)
 //   docs/results/NAME.png            each run's latest fixed-noise grid (the last evaluated step)
-//   docs/results.md                  each run's metric table, between <!-- table:NAME --> and <!-- /table:NAME -->
+//   docs/results.md                  each run's metric table, between <!-- table:NAME --> and <!-- /table:NAME -->,
+//                                    with the training wall-clock to each row and the chunk's it/s (losses.jsonl)
 //   npx tsx scripts/results/report.ts RUNS_DIR
 import * as fs from 'fs';
 import * as path from 'path';
@@ -32,10 +33,30 @@ function rowsOf(key: string): Row[] {
   }).sort((a, b) => a.step - b.step);
 }
 
+/**
+ * Training seconds from the start to each iteration, from losses.jsonl: each (re)started train
+ * process counts `seconds` from 0, so a drop starts a new segment; evaluation time is not in it.
+ */
+function trainingClock(name: string): Map<number, number> {
+  const file = path.join(runs, name, 'losses.jsonl');
+  const clock = new Map<number, number>();
+  if (!fs.existsSync(file)) return clock;
+  let total = 0, prev = 0;
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const r = JSON.parse(line) as { iter: number; seconds: number };
+    total += r.seconds >= prev ? r.seconds - prev : r.seconds;
+    prev = r.seconds;
+    clock.set(r.iter, total);
+  }
+  return clock;
+}
+const hours = (s: number) => (s >= 36000 ? (s / 3600).toFixed(0) : (s / 3600).toFixed(1));
+
 const all = Object.keys(NAMES).map((name) => ({ name, rows: rowsOf(name) })).filter((r) => r.rows.length > 0);
 fs.mkdirSync(path.join(docs, 'results'), { recursive: true });
 const svg = linePlotSvg({
-  title: 'classifier-FID against the test set (10,000 samples)', xLabel: 'generator iterations', yLabel: 'FID (log scale)', logY: true, width: 720, height: 400,
+  title: 'classifier-FID against the test set (10,000 samples; each data set its own classifier)', xLabel: 'generator iterations', yLabel: 'FID (log scale)', logY: true, width: 720, height: 400,
   series: all.map((r, i) => ({ name: NAMES[r.name], x: r.rows.map((q) => q.step), values: r.rows.map((q) => q.fid), color: COLORS[i % COLORS.length] })),
 });
 writeFileAtomic(path.join(docs, 'results', 'fid.svg'), svg);
@@ -43,9 +64,17 @@ let md = fs.readFileSync(path.join(docs, 'results.md'), 'utf8');
 for (const r of all) {
   const png = path.join(runs, r.name.split(':')[0], 'latest.png');
   if (!r.name.includes(':') && fs.existsSync(png)) writeFileAtomic(path.join(docs, 'results', `${r.name}.png`), fs.readFileSync(png));
-  const table = ['| iteration | classifier FID | KID ×1000 | classifier score | TVD (2-D PCA) |', '| ---: | ---: | ---: | ---: | ---: |',
-    ...r.rows.map((q) => `| ${q.step.toLocaleString('en-US')} | ${q.fid.toFixed(1)} | ${q.kid.toFixed(1)} | ${q.score.toFixed(2)} | ${q.tvd.toFixed(3)} |`)].join('\n');
-  const re = new RegExp(`<!-- table:${r.name} -->[\\s\\S]*?<!-- /table:${r.name} -->`);
+  const clock = trainingClock(r.name.split(':')[0]);
+  const timing = (q: Row, i: number) => {
+    const t = clock.get(q.step);
+    if (t === undefined) return '| — | — |';
+    const from = i === 0 ? 0 : r.rows[i - 1].step;
+    const t0 = from === 0 ? 0 : clock.get(from);
+    return `| ${hours(t)} | ${t0 === undefined ? '—' : ((q.step - from) / (t - t0)).toFixed(2)} |`;
+  };
+  const table = ['| iteration | classifier FID | KID ×1000 | classifier score | TVD (2-D PCA) | training hours | it/s |', '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...r.rows.map((q, i) => `| ${q.step.toLocaleString('en-US')} | ${q.fid.toFixed(1)} | ${q.kid.toFixed(1)} | ${q.score.toFixed(2)} | ${q.tvd.toFixed(3)} ${timing(q, i)}`)].join('\n');
+  const re = new RegExp(`<!-- table:${r.name} -->[\\s\\S]*?<!-- /table:${r.name} -->`); // names hold [a-z0-9:-] only
   if (re.test(md)) md = md.replace(re, `<!-- table:${r.name} -->\n${table}\n<!-- /table:${r.name} -->`);
   const last = r.rows[r.rows.length - 1];
   console.log(`${r.name}: ${r.rows.length} evaluations, last ${last.step}: FID ${last.fid.toFixed(2)}, score ${last.score.toFixed(2)}`);

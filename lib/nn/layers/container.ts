@@ -9,6 +9,7 @@ import { AnyModule, Module } from '../module';
  * the next layer has run (the autograd graph keeps what it needs on its own).
  */
 export class Sequential extends Module {
+  static readonly perSample = true;
   constructor(...modules: AnyModule[]) {
     super();
     modules.forEach((m, i) => {

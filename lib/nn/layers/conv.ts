@@ -75,6 +75,7 @@ abstract class ConvNd extends Module {
 
 /** 2-D convolution over NCHW (or CHW) input; weight [out, in/groups, kh, kw] (torch.nn.Conv2d). */
 export class Conv2d extends ConvNd {
+  static readonly perSample = true;
   constructor(inChannels: number, outChannels: number, kernelSize: Pair, opts?: Conv2dOptions) {
     super('Conv2d()', false, inChannels, outChannels, kernelSize, opts);
   }
@@ -88,6 +89,7 @@ export class Conv2d extends ConvNd {
  * (torch.nn.ConvTranspose2d). Output size: (H-1)*stride - 2*padding + dilation*(k-1) + outputPadding + 1.
  */
 export class ConvTranspose2d extends ConvNd {
+  static readonly perSample = true;
   constructor(inChannels: number, outChannels: number, kernelSize: Pair, opts?: ConvTranspose2dOptions) {
     super('ConvTranspose2d()', true, inChannels, outChannels, kernelSize, opts);
   }

@@ -12,6 +12,7 @@ import { factory, FACTORY_KEYS, FactoryOptions, options, positiveInt } from './u
  * The gradient reaches only the rows that were looked up. Reads `this.weight`, so spectralNorm applies.
  */
 export class Embedding extends Module {
+  static readonly perSample = true;
   readonly numEmbeddings: number;
   readonly embeddingDim: number;
 

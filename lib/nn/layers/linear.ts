@@ -13,6 +13,7 @@ export interface LinearOptions extends FactoryOptions {
 
 /** y = x Wᵀ + b, W: [outFeatures, inFeatures] (torch.nn.Linear). */
 export class Linear extends Module {
+  static readonly perSample = true;
   static readonly initRole: InitRole = 'weight';
   readonly inFeatures: number;
   readonly outFeatures: number;

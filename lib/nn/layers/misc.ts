@@ -19,6 +19,7 @@ export interface UpsampleOptions {
 
 /** Resamples NCHW input to a size or by a factor (torch.nn.Upsample). */
 export class Upsample extends Module {
+  static readonly perSample = true;
   readonly size: [number, number] | null;
   readonly sizeGiven: Pair | null;
   readonly scaleFactor: [number, number] | null;
@@ -132,6 +133,7 @@ export class Unpool2d extends Module {
 
 /** Flattens dims startDim..endDim into one (torch.nn.Flatten; default 1..-1). */
 export class Flatten extends Module {
+  static readonly perSample = true;
   readonly startDim: number;
   readonly endDim: number;
   constructor(startDim = 1, endDim = -1) {
@@ -147,6 +149,7 @@ export class Flatten extends Module {
 
 /** Splits dim into unflattenedSize (torch.nn.Unflatten); one size may be -1. */
 export class Unflatten extends Module {
+  static readonly perSample = true;
   readonly dim: number;
   readonly unflattenedSize: number[];
   constructor(dim: number, unflattenedSize: number[]) {

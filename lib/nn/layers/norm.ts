@@ -116,6 +116,7 @@ export class BatchNorm2d extends BatchNormBase {
  * trackRunningStats=false.
  */
 export class InstanceNorm2d extends NormBase {
+  static readonly perSample = true;
   constructor(numFeatures: number, opts?: NormOptions) {
     super('InstanceNorm2d()', numFeatures, opts, { affine: false, track: false });
     if (this.momentum === null) throw invalidParameterError('options.momentum', 'a number in [0, 1] (InstanceNorm has no cumulative average)', null);
@@ -154,6 +155,7 @@ export interface LayerNormOptions extends FactoryOptions {
 
 /** Normalises over the last dims given by normalizedShape (torch.nn.LayerNorm). */
 export class LayerNorm extends Module {
+  static readonly perSample = true;
   static readonly initRole: InitRole = 'norm';
   readonly normalizedShape: number[];
   readonly eps: number;
@@ -197,6 +199,7 @@ export interface GroupNormOptions extends FactoryOptions {
 
 /** Normalises over groups of channels (torch.nn.GroupNorm); input (N, C, *). */
 export class GroupNorm extends Module {
+  static readonly perSample = true;
   static readonly initRole: InitRole = 'norm';
   readonly numGroups: number;
   readonly numChannels: number;
