@@ -262,6 +262,12 @@ export interface NativeBinding {
   transpose(self: NativeHandle, dim0: number, dim1: number): NativeHandle;
   /** contiguous(self, memoryFormat = 'contiguous'): self when already laid out so, else a copy that is. */
   contiguous(self: NativeHandle, memoryFormat?: 'contiguous' | 'channelsLast'): NativeHandle;
+  /**
+   * toMemoryFormat(self, memoryFormat): self when its strides already are memoryFormat's, else a copy
+   * with memoryFormat's strides (PyTorch's tensor.to(memory_format=...)): unlike contiguous(), a
+   * tensor that is dense in both layouts (one channel) is restrided, so kernels read it as meant.
+   */
+  toMemoryFormat(self: NativeHandle, memoryFormat?: 'contiguous' | 'channelsLast'): NativeHandle;
   /** The layout libtorch's kernels pick for self's outputs: 'channelsLast' when its strides are NHWC's. */
   suggestMemoryFormat(self: NativeHandle): 'contiguous' | 'channelsLast';
   expand(self: NativeHandle, shape: number | number[]): NativeHandle;

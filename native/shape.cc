@@ -56,6 +56,19 @@ void RegisterShape(Napi::Env env, Napi::Object exports) {
     }
     return Wrap(info.Env(), a.contiguous(f));
   });
+  // toMemoryFormat(self, memoryFormat): self when its strides already are memoryFormat's, else a copy
+  // with memoryFormat's strides (PyTorch's tensor.to(memory_format=...)): unlike contiguous(), a
+  // tensor that is dense in both layouts (one channel) is restrided, so kernels read it as meant.
+  TG_OP(exports, "toMemoryFormat", {
+    auto& a = TensorArg(info, 0, "self");
+    at::MemoryFormat f = MemoryFormatArg(info, 1, "memoryFormat");
+    if (f == at::MemoryFormat::ChannelsLast && a.dim() != 4) {
+      ThrowInvalid(info.Env(), "memoryFormat", "'contiguous' for a tensor that is not 4-D ('channelsLast' needs [N, C, H, W])",
+                   "'channelsLast' for " + DescribeTensor(a));
+    }
+    if (a.is_contiguous(f) && a.suggest_memory_format() == f) return Wrap(info.Env(), a);
+    return Wrap(info.Env(), a.clone(f));
+  });
   // The layout libtorch's kernels pick for self's outputs: 'channelsLast' when its strides are NHWC's.
   // returns: 'contiguous' | 'channelsLast'
   TG_OP(exports, "suggestMemoryFormat", {

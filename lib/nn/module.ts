@@ -321,8 +321,9 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
       throw invalidParameterError('memoryFormat', "'contiguous' or 'channelsLast'", memoryFormat);
     }
     // Other ranks have no such layout; a tensor already laid out so is kept (same object).
-    const relaid = (t: Tensor): Tensor | null =>
-      t.ndim !== 4 || t.isContiguous(memoryFormat) ? null : noGrad(() => t.detach().contiguous(memoryFormat));
+    // As PyTorch's module.to(memory_format=...): by the strides (a weight with one input channel
+    // is dense in both layouts; left with NCHW strides, oneDNN runs that layer NCHW)
+    const relaid = (t: Tensor): Tensor | null => (t.ndim !== 4 ? null : noGrad(() => t.detach().toMemoryFormat(memoryFormat)));
     for (const m of this.modules()) {
       for (const [n, t] of m._parameters) {
         if (t === null) continue;

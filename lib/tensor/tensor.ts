@@ -222,6 +222,8 @@ export class Tensor {
    * a new Tensor object over the same storage when already so. 'channelsLast' needs a 4-D tensor.
    */
   contiguous(memoryFormat?: MemoryFormat): Tensor { return new Tensor(N.contiguous(this._h, memoryFormat)); }
+  /** These values with memoryFormat's strides (PyTorch's to(memory_format=)): restrides even a tensor dense in both layouts. */
+  toMemoryFormat(memoryFormat: MemoryFormat): Tensor { return new Tensor(N.toMemoryFormat(this._h, memoryFormat)); }
   expand(...shape: number[] | [number[]]): Tensor { return new Tensor(N.expand(this._h, flatShape(shape))); }
   repeat(...repeats: number[] | [number[]]): Tensor { return new Tensor(N.repeat(this._h, flatShape(repeats))); }
   flip(dims: number | number[]): Tensor { return new Tensor(N.flip(this._h, dims)); }
