@@ -11,12 +11,14 @@ export const BENCH = __dirname;
 export const BUILD_DIR = path.join(BENCH, '.build');
 export const CPP_BIN = path.join(BUILD_DIR, 'bench');
 
-export type ImplId = 'ts' | 'ts-unbatched' | 'ts-plain' | 'py' | 'cpp';
+export type ImplId = 'ts' | 'ts-unbatched' | 'ts-plain' | 'ts-bf16' | 'py' | 'py-bf16' | 'cpp';
 export const IMPL_LABEL: Record<ImplId, string> = {
   ts: 'torch-gan',
   'ts-unbatched': 'torch-gan (two critic forwards)',
   'ts-plain': 'torch-gan (plain kernels, two forwards)',
+  'ts-bf16': 'torch-gan bf16',
   py: 'PyTorch',
+  'py-bf16': 'PyTorch bf16 autocast',
   cpp: 'C++ (libtorch)',
 };
 
@@ -217,15 +219,17 @@ export function workerCommand(impl: ImplId, o: SpawnOptions): { cmd: string; arg
   switch (impl) {
     case 'ts':
     case 'ts-unbatched':
-    case 'ts-plain': {
+    case 'ts-plain':
+    case 'ts-bf16': {
       // ts-plain is the textbook loop on exactly libtorch's kernels: PyTorch's work, through torch-gan
       const args = ['--require', require.resolve('tsx/cjs'), path.join(BENCH, 'ts_worker.ts'), '--impl', impl, ...common,
-        '--batched', impl === 'ts' ? 'on' : 'off'];
+        '--batched', impl === 'ts' || impl === 'ts-bf16' ? 'on' : 'off', '--precision', impl === 'ts-bf16' ? 'bf16' : 'fp32'];
       if (o.dataDir) args.push('--data', o.dataDir);
       return { cmd: process.execPath, args, env: childEnv(o.threads, { TORCH_GAN_FAST_KERNELS: impl === 'ts-plain' ? '0' : '1' }) };
     }
-    case 'py': {
-      const args = [path.join(BENCH, 'pytorch_bench.py'), ...common];
+    case 'py':
+    case 'py-bf16': {
+      const args = [path.join(BENCH, 'pytorch_bench.py'), ...common, '--impl', impl, ...(impl === 'py-bf16' ? ['--autocast'] : [])];
       if (o.dataDir) args.push('--data', path.join(o.dataDir, 'train-images-idx3-ubyte.gz'));
       return { cmd: o.python ?? defaultPython(), args, env: childEnv(o.threads) };
     }

@@ -98,12 +98,12 @@ class Critic(nn.Module):
 
 
 def penalty_at(critic, x_hat, lambda_gp=10.0):
-    """λ·mean((‖∇D(x̂)‖₂ per sample − 1)²), differentiable (create_graph)."""
+    """λ·mean((‖∇D(x̂)‖₂ per sample − 1)²), differentiable (create_graph); the norm in float32."""
     x_hat.requires_grad_(True)
     out = critic(x_hat)
     g = torch.autograd.grad(outputs=out, inputs=x_hat, grad_outputs=torch.ones_like(out),
                             create_graph=True, retain_graph=True)[0]
-    return lambda_gp * ((g.view(g.size(0), -1).norm(2, dim=1) - 1) ** 2).mean()
+    return lambda_gp * ((g.float().view(g.size(0), -1).norm(2, dim=1) - 1) ** 2).mean()
 
 
 def bce(logits, target):
@@ -111,9 +111,13 @@ def bce(logits, target):
 
 
 class Workload:
-    def __init__(self, name, data):
+    """amp: the forwards (and the penalty's) under torch.autocast('cpu', bfloat16), PyTorch's own
+    mixed precision; scores cast to float32 before the losses, backward outside the region."""
+
+    def __init__(self, name, data, amp=False):
         self.name = name
         self.data = data
+        self.amp = amp
         norm = 'batch' if name == 'dcgan' else 'instance'
         self.G = make_generator_network(Z, N_FILTERS, norm)
         self.D = Critic(N_FILTERS, norm)
@@ -124,42 +128,51 @@ class Workload:
     def noise(self):
         return torch.randn(BATCH, Z, 1, 1)
 
+    def region(self):
+        return torch.autocast('cpu', dtype=torch.bfloat16, enabled=self.amp)
+
     def iteration(self):
         G, D = self.G, self.D
         if self.name == 'wgan-gp':
             for _ in range(5):
                 real = self.data.next()
-                fake = G(self.noise()).detach()
+                with self.region():
+                    fake = G(self.noise()).detach().float()
                 D.zero_grad(set_to_none=True)
-                d_real = D(real)
-                d_fake = D(fake)
-                with torch.no_grad():
-                    eps = torch.rand(BATCH, 1, 1, 1)
-                    x_hat = eps * real + (1 - eps) * fake
-                loss = d_fake.mean() - d_real.mean() + penalty_at(D, x_hat)
+                with self.region():
+                    d_real = D(real).float()
+                    d_fake = D(fake).float()
+                    with torch.no_grad():
+                        eps = torch.rand(BATCH, 1, 1, 1)
+                        x_hat = eps * real + (1 - eps) * fake
+                    loss = d_fake.mean() - d_real.mean() + penalty_at(D, x_hat)
                 loss.backward()
                 self.opt_d.step()
                 d_loss = loss.item()
             G.zero_grad(set_to_none=True)
-            g_loss = -D(G(self.noise())).mean()
+            with self.region():
+                g_loss = -D(G(self.noise()).float()).float().mean()
             g_loss.backward()
             self.opt_g.step()
             return d_loss, g_loss.item()
         real = self.data.next()
-        fake = G(self.noise()).detach()
+        with self.region():
+            fake = G(self.noise()).detach().float()
         D.zero_grad(set_to_none=True)
-        loss = bce(D(real), 1.0) + bce(D(fake), 0.0)
-        if self.name == 'dragan':
-            with torch.no_grad():
-                x_p = real + 0.5 * real.std() * torch.rand_like(real)
-                alpha = torch.rand(BATCH, 1, 1, 1)
-                x_hat = alpha * real + (1 - alpha) * x_p
-            loss = loss + penalty_at(D, x_hat)
+        with self.region():
+            loss = bce(D(real).float(), 1.0) + bce(D(fake).float(), 0.0)
+            if self.name == 'dragan':
+                with torch.no_grad():
+                    x_p = real + 0.5 * real.std() * torch.rand_like(real)
+                    alpha = torch.rand(BATCH, 1, 1, 1)
+                    x_hat = alpha * real + (1 - alpha) * x_p
+                loss = loss + penalty_at(D, x_hat)
         loss.backward()
         self.opt_d.step()
         d_loss = loss.item()
         G.zero_grad(set_to_none=True)
-        g_loss = bce(D(G(self.noise())), 1.0)
+        with self.region():
+            g_loss = bce(D(G(self.noise()).float()).float(), 1.0)
         g_loss.backward()
         self.opt_g.step()
         return d_loss, g_loss.item()
@@ -174,6 +187,8 @@ def main():
     ap.add_argument('--threads', type=int, default=0)
     ap.add_argument('--data', default='/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz')
     ap.add_argument('--limit', type=int, default=10000)
+    ap.add_argument('--impl', default='py', help="the name the replies carry ('py-bf16' with --autocast)")
+    ap.add_argument('--autocast', action='store_true', help="torch.autocast('cpu', bfloat16) around the forwards")
     args = ap.parse_args()
     if args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -186,7 +201,7 @@ def main():
         out.write(json.dumps(obj) + '\n')
         out.flush()
 
-    send({'ready': True, 'impl': 'py'})
+    send({'ready': True, 'impl': args.impl})
     for line in sys.stdin:
         parts = line.split()
         if not parts:
@@ -196,10 +211,50 @@ def main():
             if cmd == 'quit':
                 break
             if cmd == 'info':
-                send({'impl': 'py', 'torch': torch.__version__, 'python': sys.version.split()[0],
+                send({'impl': args.impl, 'torch': torch.__version__, 'python': sys.version.split()[0],
                       'threads': torch.get_num_threads(), 'interop_threads': torch.get_num_interop_threads(),
                       'openblas_num_threads': os.environ.get('OPENBLAS_NUM_THREADS', ''),
                       'fast_kernels': False, 'parallel_info': torch.__config__.parallel_info()})
+            elif cmd == 'peak':
+                # the machine's matrix-product rate at these threads: n x n products, best of 5
+                n, dtype = int(parts[1]), {'float32': torch.float32, 'bfloat16': torch.bfloat16}[parts[2]]
+                a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+                torch.mm(a, b)
+                best = float('inf')
+                for _ in range(5):
+                    t = time.perf_counter()
+                    for _ in range(5):
+                        torch.mm(a, b)
+                    best = min(best, (time.perf_counter() - t) / 5)
+                send({'impl': args.impl, 'peak': parts[2], 'n': n, 'gflops': 2 * n ** 3 / best / 1e9})
+            elif cmd == 'flops':
+                # floating-point operations of one iteration, by torch's own formulas (2.x only)
+                # (a dispatch mode over torch's formulas: FlopCounterMode's module tracker refuses autograd.grad)
+                name = parts[1]
+                try:
+                    from torch.utils.flop_counter import flop_registry
+                    from torch.utils._python_dispatch import TorchDispatchMode
+                except ImportError:
+                    send({'impl': args.impl, 'workload': name, 'gflop': None})
+                    continue
+
+                class FlopCount(TorchDispatchMode):
+                    total = 0
+
+                    def __torch_dispatch__(self, func, types, fargs=(), fkwargs=None):
+                        fkwargs = fkwargs or {}
+                        out = func(*fargs, **fkwargs)
+                        formula = flop_registry.get(func._overloadpacket)
+                        if formula is not None:
+                            FlopCount.total += formula(*fargs, **fkwargs, out_val=out)
+                        return out
+
+                if data is None:
+                    data = Data(load_images(args.data, args.limit))
+                w = Workload(name, data, amp=args.autocast)
+                with FlopCount():
+                    w.iteration()
+                send({'impl': args.impl, 'workload': name, 'gflop': FlopCount.total / 1e9})
             elif cmd == 'run':
                 name, iters = parts[1], int(parts[2])
                 if name not in ('wgan-gp', 'dragan', 'dcgan'):
@@ -208,7 +263,7 @@ def main():
                     data = Data(load_images(args.data, args.limit))
                 w = workloads.get(name)
                 if w is None:
-                    w = workloads[name] = Workload(name, data)
+                    w = workloads[name] = Workload(name, data, amp=args.autocast)
                 ms = []
                 first = last = (float('nan'), float('nan'))
                 t0 = time.perf_counter()
@@ -219,13 +274,13 @@ def main():
                     if i == 0:
                         first = last
                 total = (time.perf_counter() - t0) * 1e3
-                send({'impl': 'py', 'workload': name, 'iters': iters, 'total_ms': total, 'iter_ms': ms,
+                send({'impl': args.impl, 'workload': name, 'iters': iters, 'total_ms': total, 'iter_ms': ms,
                       'd_loss': num(first[0]), 'g_loss': num(first[1]),
                       'last_d_loss': num(last[0]), 'last_g_loss': num(last[1])})
             else:
                 raise ValueError(f"unknown command '{cmd}'")
         except Exception as e:  # report and keep serving
-            send({'impl': 'py', 'error': f'{type(e).__name__}: {e}'})
+            send({'impl': args.impl, 'error': f'{type(e).__name__}: {e}'})
 
 
 if __name__ == '__main__':

@@ -29,8 +29,9 @@ const USAGE = `usage: npm run bench -- [options]
   --iters N                  iterations per round (default: wgan-gp 5, dragan 10, dcgan 10)
   --workload W               wgan-gp | dragan | dcgan | all (default) | none
   --threads N                intra-op threads everywhere (default: all cores, ${cores()})
-  --only LIST                implementations: ts,py,cpp (default all; ts means torch-gan's three variants:
-                             ts (the engine), ts-unbatched (two critic forwards), ts-plain (also libtorch's kernels))
+  --only LIST                implementations: ts,py,cpp,bf16 (default all; ts means torch-gan's three variants:
+                             ts (the engine), ts-unbatched (two critic forwards), ts-plain (also libtorch's kernels);
+                             bf16: torch-gan --precision bf16 and PyTorch under torch.autocast('cpu', bfloat16))
   --fast-kernels M           on | off | both (default both): torch-gan with its CPU
                              kernel substitutions, with exactly libtorch's kernels (TORCH_GAN_FAST_KERNELS=0), or both
   --micro                    also run the per-op micro benchmark (bench/micro.ts)
@@ -78,8 +79,8 @@ function options(): Options {
   }
   const fct = String(f.get('fast-kernels') ?? 'both');
   if (!['on', 'off', 'both'].includes(fct)) throw new Error(`--fast-kernels expects on, off or both, got '${fct}'`);
-  const only = String(f.get('only') ?? 'ts,py,cpp').split(',').map((s) => s.trim());
-  for (const o of only) if (!['ts', 'ts-unbatched', 'ts-plain', 'py', 'cpp'].includes(o)) throw new Error(`--only: unknown '${o}' (ts, ts-unbatched, ts-plain, py, cpp)`);
+  const only = String(f.get('only') ?? 'ts,py,cpp,bf16').split(',').map((s) => s.trim());
+  for (const o of only) if (!['ts', 'ts-unbatched', 'ts-plain', 'py', 'cpp', 'bf16'].includes(o)) throw new Error(`--only: unknown '${o}' (ts, ts-unbatched, ts-plain, py, cpp, bf16)`);
   const impls: ImplId[] = [];
   // 'ts' names torch-gan's three variants: the engine as it trains (kernel substitutions, batched
   // critic forward), the same with two critic forwards (what batching gives), and the plain one
@@ -88,6 +89,8 @@ function options(): Options {
   if ((only.includes('ts') && fct !== 'on') || only.includes('ts-plain')) impls.push('ts-plain');
   if (only.includes('py')) impls.push('py');
   if (only.includes('cpp')) impls.push('cpp');
+  // bf16 mixed precision: torch-gan's --precision bf16 and PyTorch's own torch.autocast
+  if (only.includes('bf16')) impls.push('ts-bf16', 'py-bf16');
   const json = f.get('json');
   const data = f.get('data');
   return {
@@ -141,11 +144,11 @@ async function main(): Promise<void> {
   // ---- which implementations can run
   const skipped: string[] = [];
   let impls = [...o.impls];
-  if (impls.includes('py')) {
+  if (impls.includes('py') || impls.includes('py-bf16')) {
     const why = pythonTorchProblem(o.python);
     if (why) {
       skipped.push(`PyTorch: skipped, ${why} (pass --python PATH)`);
-      impls = impls.filter((i) => i !== 'py');
+      impls = impls.filter((i) => i !== 'py' && i !== 'py-bf16');
     } else {
       const pyVersion = pythonTorchVersion(o.python) ?? '?';
       const same = pyVersion.split('.').slice(0, 2).join('.') === (('error' in lt) ? '' : lt.version).split('.').slice(0, 2).join('.');
@@ -214,6 +217,8 @@ async function main(): Promise<void> {
       }
       printSanity(wl, active, results[wl]);
     }
+    // the machine's matrix-product peak and each workload's FLOPs, in the same run (before the workers go)
+    const peak = await measurePeak(o.workloads, workers, log);
     for (const w of workers.values()) await w.close();
 
     // ---- the table
@@ -226,6 +231,9 @@ async function main(): Promise<void> {
     if (has('ts') && has('py')) ratioCols.push(['ts', 'py', 'torch-gan/PyTorch']);
     if (has('ts') && has('cpp')) ratioCols.push(['ts', 'cpp', 'torch-gan/C++']);
     if (has('ts-unbatched') && has('py')) ratioCols.push(['ts-unbatched', 'py', 'two forwards/PyTorch']);
+    if (has('ts-bf16') && has('py')) ratioCols.push(['ts-bf16', 'py', 'bf16/PyTorch fp32']);
+    if (has('py-bf16') && has('py')) ratioCols.push(['py-bf16', 'py', 'PyTorch bf16/fp32']);
+    if (has('ts-bf16') && has('py-bf16')) ratioCols.push(['ts-bf16', 'py-bf16', 'bf16/PyTorch bf16']);
     if (has('ts-plain') && has('py')) ratioCols.push(['ts-plain', 'py', 'plain/PyTorch']);
     if (has('ts-plain') && has('cpp')) ratioCols.push(['ts-plain', 'cpp', 'plain/C++']);
     header.push(...ratioCols.map((r) => r[2]));
@@ -253,6 +261,7 @@ async function main(): Promise<void> {
       ]);
       log(table(['workload', ...ratioCols.map((r) => r[2])], paired));
     }
+    if (peak) printPeakFractions(peak, o.workloads, cols, results, log);
     log('');
     log("torch-gan = the TypeScript API (bench/workloads.ts) with its CPU kernel substitutions (this libtorch's defaults: diagnostics().fastKernelList);");
     log('torch-gan (plain kernels) = the same with TORCH_GAN_FAST_KERNELS=0, i.e. the kernels PyTorch and C++ run:');
@@ -294,6 +303,45 @@ async function main(): Promise<void> {
   }
 }
 
+/** GFLOP per iteration by torch.utils.flop_counter's formulas on PyTorch 2.13 (the work does not depend on the version) */
+const GFLOP_COUNTED_ON_2_13: Record<string, number> = { 'wgan-gp': 26.29, dragan: 7.07, dcgan: 4.86 };
+
+interface Peak { fp32: number; bf16: number; gflop: Record<string, number> }
+
+/**
+ * The machine's matrix-product peak, measured now by the PyTorch worker (2048² torch.mm at the
+ * same threads, fp32 and bf16), and each workload's FLOPs (torch's own formulas, on PyTorch 2.x;
+ * the same work in every implementation).
+ */
+async function measurePeak(workloads: string[], workers: Map<ImplId, Worker>, log: (s?: string) => void): Promise<Peak | null> {
+  const py = workers.get('py') ?? workers.get('py-bf16');
+  if (!py) return null;
+  const fp32 = (await py.request('peak 2048 float32')).gflops as number;
+  const bf16 = (await py.request('peak 2048 bfloat16')).gflops as number;
+  const gflop: Record<string, number> = {};
+  for (const wl of workloads) {
+    const counted = (await py.request(`flops ${wl}`)).gflop as number | null;
+    // PyTorch 1.x has no FLOP formulas: the counts of PyTorch 2.13 for the same work
+    gflop[wl] = counted ?? GFLOP_COUNTED_ON_2_13[wl];
+    if (counted === null) log(`  ${wl}: ${gflop[wl]} GFLOP/iteration as counted on PyTorch 2.13 (this PyTorch has no torch.utils.flop_counter)`);
+  }
+  return { fp32, bf16, gflop };
+}
+
+/** Each implementation's share of the peak of its precision: the workload's FLOPs over its median ms/iteration. */
+function printPeakFractions(peak: Peak, workloads: string[], cols: ImplId[], results: Record<string, Record<string, { rounds: RoundResult[] }>>, log: (s?: string) => void): void {
+  log('');
+  log(`Matrix-product peak in this run (the PyTorch worker's torch.mm, 2048x2048, best of 5, same threads; its BLAS): fp32 ${fmt(peak.fp32, 0)} GFLOP/s, bf16 ${fmt(peak.bf16, 0)} GFLOP/s`);
+  // Debian's PyTorch 1.13 multiplies fp32 matrices with OpenBLAS, here at OPENBLAS_NUM_THREADS=1: one core's
+  // BLAS, not the machine's peak (its convolutions run on oneDNN); the 2.x wheel's MKL reaches the peak
+  if (peak.fp32 < 100) log('  (this fp32 peak is one core of OpenBLAS, OPENBLAS_NUM_THREADS=1, not the machine\'s: compare with a PyTorch 2.x run\'s peak)');
+  log('Share of the peak: the FLOPs of one iteration / its median time, against the fp32 peak (the bf16 one for the bf16 workers)');
+  log(table(['workload', 'GFLOP/iter', ...cols.map((c) => IMPL_LABEL[c])], workloads.map((wl) => [wl, fmt(peak.gflop[wl], 2), ...cols.map((i) => {
+    const ms = median(results[wl][i].rounds.map((r) => r.msPerIter));
+    return `${fmt((100 * peak.gflop[wl]) / ((ms / 1000) * (i.endsWith('bf16') ? peak.bf16 : peak.fp32)), 0)}%`;
+  })])));
+}
+
 function printSanity(wl: string, impls: ImplId[], res: Record<string, { firstLoss: Reply | null }>): void {
   const rows = impls.map((i) => {
     const r = res[i].firstLoss;
@@ -304,7 +352,8 @@ function printSanity(wl: string, impls: ImplId[], res: Record<string, { firstLos
   const bad = impls.filter((i) => !Number.isFinite(res[i].firstLoss?.d_loss) || !Number.isFinite(res[i].firstLoss?.g_loss));
   if (bad.length) console.log(`  WARNING: non-finite loss from ${bad.map((i) => IMPL_LABEL[i]).join(', ')}`);
   // Same seed, same initialisation and the same order of random draws: the losses agree closely.
-  const ds = impls.map((i) => res[i].firstLoss?.d_loss as number).filter(Number.isFinite);
+  // (bf16 workers round differently: they are shown, not compared)
+  const ds = impls.filter((i) => !i.endsWith('bf16')).map((i) => res[i].firstLoss?.d_loss as number).filter(Number.isFinite);
   if (ds.length > 1) {
     const spread = Math.max(...ds) - Math.min(...ds);
     const scale = Math.max(1e-3, ...ds.map(Math.abs));

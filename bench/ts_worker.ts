@@ -10,6 +10,7 @@
 // npx tsx bench/ts_worker.ts --threads 2 [--data DIR] [--limit 10000]
 // TORCH_GAN_FAST_KERNELS=0 in the environment: exactly libtorch's own kernels.
 import * as readline from 'readline';
+import * as tg from '../lib';
 import { diagnostics, getNumThreads, manualSeed, setNumThreads } from '../lib';
 import { N } from '../lib/native';
 import { Batches, Workload, WORKLOADS, WorkloadName } from './workloads';
@@ -22,6 +23,8 @@ function arg(name: string): string | undefined {
 const impl = arg('--impl') ?? 'ts';
 // the engine's batched critic forward (GanTrainer batchCriticForward 'auto'), or two forwards
 const batched = (arg('--batched') ?? 'on') !== 'off';
+// GanTrainer precision: 'bf16' runs the forwards under CPU autocast (bfloat16)
+const precision = (arg('--precision') ?? 'fp32') as 'fp32' | 'bf16';
 const threads = Number(arg('--threads') ?? 0);
 if (threads > 0) setNumThreads(threads);
 manualSeed(3);
@@ -41,7 +44,7 @@ function workloadOf(rest: string[]): { name: WorkloadName; iters: number; w: Wor
   if (!WORKLOADS.includes(name)) throw new Error(`unknown workload '${rest[0]}'`);
   data ??= new Batches({ dir: arg('--data'), limit: Number(arg('--limit') ?? 10000) });
   let w = workloads.get(name);
-  if (!w) workloads.set(name, (w = new Workload(name, data, batched)));
+  if (!w) workloads.set(name, (w = new Workload(name, data, batched, precision)));
   return { name, iters, w };
 }
 
@@ -55,7 +58,7 @@ function handle(line: string): boolean {
       send({
         torch: d.libtorch.version, node: process.version, threads: getNumThreads(),
         openblas_num_threads: process.env.OPENBLAS_NUM_THREADS ?? '', fast_kernels: d.fastKernels,
-        blas: d.blas, mkldnn: d.mkldnn, batched_critic: batched,
+        blas: d.blas, mkldnn: d.mkldnn, batched_critic: batched, precision,
       });
     } else if (cmd === 'calls') {
       // Counts every call into the addon (the binding's unit of overhead) by wrapping N's functions.
@@ -80,6 +83,7 @@ function handle(line: string): boolean {
       send({ workload: name, iters, calls_per_iter: total, by_function: perIter });
     } else if (cmd === 'run') {
       const { name, iters, w } = workloadOf(rest);
+      if (batched && name !== 'dcgan' && !w.trainer.batchCriticForward) throw new Error(`${name}: the batched critic forward did not resolve on (nn.crossSampleModules: ${tg.nn.crossSampleModules(w.D).join('; ')})`);
       const ms: number[] = [];
       let first = { d: NaN, g: NaN };
       let last = first;

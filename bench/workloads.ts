@@ -48,6 +48,9 @@ export function makeGenerator(inputSize: number, nFilters: number, norm: Norm = 
 
 /** DiscriminatorWGAN (or Discriminator with BatchNorm2d) without the final Sigmoid. */
 export class Critic extends nn.Module {
+  // each score depends on its own image alone (with instance norm), so the engine may score real
+  // and fake in one forward (GanTrainer batchCriticForward 'auto'; nn/per-sample.ts)
+  static readonly perSample = true;
   constructor(nFilters: number, norm: Norm = 'instance') {
     super();
     this.registerModule(
@@ -109,9 +112,8 @@ export class Workload {
   readonly optD: optim.Adam;
   readonly trainer: gan.GanTrainer;
 
-  // memoryFormat 'channelsLast': both networks' weights NHWC (bench/channels-last.ts). The batches
-  // need no conversion: [N, 1, H, W] images and [N, Z, 1, 1] noise are laid out alike either way.
-  constructor(readonly name: WorkloadName, private readonly data: Batches, batched = true, memoryFormat: MemoryFormat = 'contiguous') {
+  // memoryFormat 'channelsLast': both networks' weights NHWC (bench/channels-last.ts).
+  constructor(readonly name: WorkloadName, private readonly data: Batches, batched = true, precision: 'fp32' | 'bf16' = 'fp32', memoryFormat: MemoryFormat = 'contiguous') {
     const norm: Norm = name === 'dcgan' ? 'batch' : 'instance';
     this.G = makeGenerator(Z, N_FILTERS, norm).toMemoryFormat(memoryFormat);
     this.D = new Critic(N_FILTERS, norm).toMemoryFormat(memoryFormat);
@@ -123,7 +125,7 @@ export class Workload {
       loss: name === 'wgan-gp' ? 'wgan-gp' : name === 'dragan' ? 'dragan' : 'gan',
       nCritic: name === 'wgan-gp' ? 5 : 1, batches: () => data.next(), noise: { shape: [Z, 1, 1] },
       ...(name === 'dcgan' ? {} : { lambda: 10 }),
-      batchCriticForward: batched ? 'auto' : false,
+      batchCriticForward: batched ? 'auto' : false, precision,
     });
   }
 

@@ -82,7 +82,7 @@ export async function startService(options: ServiceOptions = {}): Promise<Servic
   const trainer = await TrainingWorker.start(options.config ?? {}, { out, ...(options.resume ? { resume: true } : {}) });
   const cfg = trainer.config;
   log(`data: ${trainer.info.dataSource}`);
-  log(`training ${cfg.loss} on ${cfg.dataset} (${cfg.iters} iterations of batch ${cfg.batchSize}) in a worker thread; output in ${out}`);
+  log(`training ${cfg.loss} on ${cfg.dataset} (${cfg.iters} iterations of batch ${cfg.batchSize}, precision ${cfg.precision ?? 'fp32'}) in a worker thread; output in ${out}`);
 
   const statusBody = () => ({ ...trainer.status(), loss: cfg.loss, dataset: cfg.dataset, batchSize: cfg.batchSize, out });
   const live = new LiveFeed(statusBody, options.keepAliveMs !== undefined ? { keepAliveMs: options.keepAliveMs } : {});

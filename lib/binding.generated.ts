@@ -22,6 +22,20 @@ export interface NativeBinding {
   setNumThreads(n: number): void;
   maxNumThreads(): number;
 
+  // ---- native/autocast.cc
+  /** This thread's autocast state for the device: whether it is on, and its dtype. */
+  autocastState(device: 'cpu' | 'cuda'): { enabled: boolean; dtype: DType };
+  /**
+   * Opens an autocast region: sets enabled and dtype, counts one more level of nesting; returns
+   * the state before, for autocastExit.
+   */
+  autocastEnter(device: 'cpu' | 'cuda', enabled: boolean, dtype: 'bfloat16' | 'float16'): { enabled: boolean; dtype: DType };
+  /**
+   * Closes a region: restores the state autocastEnter returned and, when this was the outermost
+   * region, clears the cast cache. true when it cleared it.
+   */
+  autocastExit(device: 'cpu' | 'cuda', enabled: boolean, dtype: 'bfloat16' | 'float16'): boolean;
+
   // ---- native/autograd.cc
   requiresGrad(self: NativeHandle): boolean;
   setRequiresGrad(self: NativeHandle, requiresGrad: boolean): void;
@@ -224,6 +238,16 @@ export interface NativeBinding {
   mseLoss(input: NativeHandle, target: NativeHandle, reduction?: 'mean' | 'sum' | 'none'): NativeHandle;
   nllLoss(input: NativeHandle, target: NativeHandle, weight: NativeHandle | null | undefined, reduction: 'mean' | 'sum' | 'none' | undefined, ignoreIndex: number): NativeHandle;
   crossEntropy(input: NativeHandle, target: NativeHandle, weight: NativeHandle | null | undefined, reduction: 'mean' | 'sum' | 'none' | undefined, ignoreIndex: number, labelSmoothing: number): NativeHandle;
+
+  // ---- native/profiler.cc
+  /**
+   * Starts recording every op's calls and time (one session per process at a time); byCaller:
+   * each op keyed by its caller and the caller's caller too.
+   */
+  profilerStart(byCaller?: boolean | null): void;
+  /** Stops recording; per op name: calls, total and self nanoseconds. */
+  profilerStop(): { name: string; calls: number; totalNs: number; selfNs: number }[];
+  profilerRunning(): boolean;
 
   // ---- native/random.cc
   /**

@@ -53,6 +53,11 @@ export class TorchError extends Error {
   }
 }
 
+/** A value as option errors quote it: strings in quotes, the rest as JSON ('adam', 0.5, [1,2]). */
+export function quoteValue(value: unknown): string {
+  return typeof value === 'string' ? `'${value}'` : JSON.stringify(value) ?? String(value);
+}
+
 /** Describes a received value for an error message. */
 export function describe(value: unknown): string {
   if (value === null) return 'null';

@@ -1,7 +1,7 @@
 // torch-gan: GAN training in Node on libtorch.
 export * from './tensor';
 export * as autograd from './autograd';
-export { noGrad, enableGrad } from './autograd';
+export { noGrad, enableGrad, autocast } from './autograd';
 export * as F from './nn/functional';
 export { TorchError } from './errors';
 export type { ErrorFields } from './errors';
@@ -10,6 +10,8 @@ export * as nn from './nn';
 export * as optim from './optim';
 export { diagnostics, setFastKernels } from './diagnostics';
 export type { Diagnostics } from './diagnostics';
+export { profileOps, startProfiler, stopProfiler, formatOpProfile } from './profiler';
+export type { OpProfile, OpProfileRow, ProfilerOptions } from './profiler';
 export { saveSafetensors, loadSafetensors, readSafetensorsHeader } from './io/safetensors';
 export { saveModule, loadModule, saveOptimizer, loadOptimizer } from './io/state';
 export type { SafetensorsHeader, SafetensorsEntry, LoadSafetensorsOptions } from './io/safetensors';

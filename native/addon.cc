@@ -130,6 +130,8 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterDevice(env, exports);
   RegisterDistributed(env, exports);
   RegisterRandom(env, exports);
+  RegisterAutocast(env, exports);
+  RegisterProfiler(env, exports);
   return exports;
 }
 

@@ -9,9 +9,15 @@
 // - libtorch 1.x's slow CPU kernels (transposed convolution without oneDNN, 1.x's double
 //   backward of convolution) are the reason for most kernel substitutions: which apply on
 //   which version is the table in cpu_kernels.cc, decided from bench/kernels.ts on each;
+// - layer_norm of a bfloat16 input with float32 affine parameters: refused by 1.13 (LayerNorm below);
+// - autocast's thread-local state (autocast.cc, cpu_kernels.cc): 1.13 has one function per
+//   device (set_cpu_enabled, set_autocast_cpu_dtype, is_cpu_enabled; the CUDA ones are the
+//   unprefixed set_enabled / *_gpu_dtype), 2.x one function taking the device type
+//   (set_autocast_enabled(kCPU, b), ...), the per-device names kept only as deprecated wrappers;
 // - c10d (torch.distributed's C++ core, used by distributed.cc only: see the section at the end).
 #pragma once
 
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 
@@ -33,6 +39,51 @@ using NodeRef = std::decay_t<decltype(std::declval<const at::Tensor&>().grad_fn(
 template <typename P>
 inline torch::autograd::Node* RawNode(const P& p) {
   return p.get();
+}
+
+// Autocast state of this thread for a device type (kCPU or kCUDA: the only two torch-gan uses).
+inline bool AutocastEnabled(c10::DeviceType device) {
+#if TORCH_VERSION_MAJOR >= 2
+  return at::autocast::is_autocast_enabled(device);
+#else
+  return device == c10::DeviceType::CPU ? at::autocast::is_cpu_enabled() : at::autocast::is_enabled();
+#endif
+}
+inline void SetAutocastEnabled(c10::DeviceType device, bool enabled) {
+#if TORCH_VERSION_MAJOR >= 2
+  at::autocast::set_autocast_enabled(device, enabled);
+#else
+  device == c10::DeviceType::CPU ? at::autocast::set_cpu_enabled(enabled) : at::autocast::set_enabled(enabled);
+#endif
+}
+inline at::ScalarType AutocastDtype(c10::DeviceType device) {
+#if TORCH_VERSION_MAJOR >= 2
+  return at::autocast::get_autocast_dtype(device);
+#else
+  return device == c10::DeviceType::CPU ? at::autocast::get_autocast_cpu_dtype() : at::autocast::get_autocast_gpu_dtype();
+#endif
+}
+// The dtype CPU autocast runs conv_transpose2d in: on the lower-precision list from 2.0 on, on
+// the fp32 list in 1.13 (measured with PyTorch 1.13 and 2.13: scripts/fixtures/make_autocast_fixtures.py).
+inline at::ScalarType AutocastConvTransposeDtype(at::ScalarType lower) { return kLibtorch1x ? at::kFloat : lower; }
+// layer_norm of a bfloat16 input (a convolution's output under autocast) with float32 affine
+// parameters: 2.x takes the mixed dtypes and computes in float; 1.13 refuses them ("expected scalar
+// type BFloat16 but found Float", PyTorch 1.13's own autocast included). There it is computed in
+// float and cast back, so it gives 2.x's dtype and its arithmetic.
+inline at::Tensor LayerNorm(const at::Tensor& x, at::IntArrayRef shape, const c10::optional<at::Tensor>& weight,
+                            const c10::optional<at::Tensor>& bias, double eps) {
+  auto mixed = [&](const c10::optional<at::Tensor>& p) { return p && p->defined() && p->scalar_type() != x.scalar_type(); };
+  if (kLibtorch1x && x.scalar_type() == at::kBFloat16 && (mixed(weight) || mixed(bias))) {
+    return at::layer_norm(x.to(at::kFloat), shape, weight, bias, eps, true).to(x.scalar_type());
+  }
+  return at::layer_norm(x, shape, weight, bias, eps, true);
+}
+inline void SetAutocastDtype(c10::DeviceType device, at::ScalarType dtype) {
+#if TORCH_VERSION_MAJOR >= 2
+  at::autocast::set_autocast_dtype(device, dtype);
+#else
+  device == c10::DeviceType::CPU ? at::autocast::set_autocast_cpu_dtype(dtype) : at::autocast::set_autocast_gpu_dtype(dtype);
+#endif
 }
 
 }  // namespace tg

@@ -79,6 +79,35 @@ static bool OnCpuFloat(Kernel k, const at::Tensor& x, const at::Tensor& w) {
          w.scalar_type() == x.scalar_type() && x.dim() == 4 && w.dim() == 4 && !x.is_mkldnn();
 }
 
+// The same, bfloat16 included: for the substitutions whose ops (linear, mm) libtorch runs in
+// bfloat16 on every version. The others (im2col, this file's own backward) were measured and
+// checked in float only, so a bfloat16 convolution goes to libtorch's.
+static bool OnCpuFloatOrBf16(Kernel k, const at::Tensor& x, const at::Tensor& w) {
+  if (x.scalar_type() != at::kBFloat16) return OnCpuFloat(k, x, w);
+  return KernelOn(k) && x.device().is_cpu() && w.scalar_type() == x.scalar_type() && x.dim() == 4 && w.dim() == 4 && !x.is_mkldnn();
+}
+
+// ------------------------------------------------------------ autocast
+//
+// The bindings call Conv2d / ConvTranspose2d directly, not through the dispatcher, so libtorch's
+// autocast never sees the convolution itself: only the ops a substitution calls, and those
+// inconsistently (linear and mm are on autocast's lower-precision list, convolution and
+// convolution_backward on none, so a substituted float convolution would silently stay float).
+// Under CPU autocast the convolution's tensors are therefore cast here as libtorch's autocast
+// kernel for that op casts them (the same cached casts of weights), and the op runs with autocast
+// excluded, as inside that kernel: a substitution sees exactly the dtypes libtorch's op would run
+// in, or leaves a bfloat16 convolution to libtorch (OnCpuFloat). Which dtype each op gets is
+// compat.h's AutocastConvTransposeDtype.
+struct AutocastCast {
+  bool on = AutocastEnabled(c10::DeviceType::CPU);
+  at::ScalarType lower = on ? AutocastDtype(c10::DeviceType::CPU) : at::kFloat;
+  at::Tensor operator()(const at::Tensor& t, at::ScalarType to) const { return at::autocast::cached_cast(to, t, c10::DeviceType::CPU); }
+  c10::optional<at::Tensor> operator()(const c10::optional<at::Tensor>& t, at::ScalarType to) const {
+    if (!t || !t->defined()) return t;
+    return at::autocast::cached_cast(to, *t, c10::DeviceType::CPU);
+  }
+};
+
 static int64_t Pick(const std::vector<int64_t>& v, size_t i) { return v.size() == 1 ? v[0] : v.at(i); }
 static std::vector<int64_t> Expand2(const std::vector<int64_t>& v) { return v.size() == 1 ? std::vector<int64_t>{v[0], v[0]} : v; }
 static bool AllEqual(const std::vector<int64_t>& v, int64_t value) {
@@ -98,7 +127,7 @@ static bool AllPositive(const std::vector<int64_t>& v) {
 // kernel == input size, no padding: one output position per sample, y[n, o] = <x[n], w[o]>.
 static bool WholeInputConvApplies(const at::Tensor& x, const at::Tensor& w, const std::vector<int64_t>& stride,
                                   const std::vector<int64_t>& padding, const std::vector<int64_t>& dilation, int64_t groups) {
-  return OnCpuFloat(Kernel::MatrixProductConv, x, w) && groups == 1 && AllEqual(padding, 0) && AllOnes(dilation) && AllPositive(stride) &&
+  return OnCpuFloatOrBf16(Kernel::MatrixProductConv, x, w) && groups == 1 && AllEqual(padding, 0) && AllOnes(dilation) && AllPositive(stride) &&
          x.size(1) == w.size(1) && x.size(2) == w.size(2) && x.size(3) == w.size(3);
 }
 
@@ -106,7 +135,7 @@ static bool WholeInputConvApplies(const at::Tensor& x, const at::Tensor& w, cons
 static bool PointInputConvTransposeApplies(const at::Tensor& x, const at::Tensor& w, const std::vector<int64_t>& stride,
                                            const std::vector<int64_t>& padding, const std::vector<int64_t>& outputPadding,
                                            const std::vector<int64_t>& dilation, int64_t groups) {
-  return OnCpuFloat(Kernel::MatrixProductConv, x, w) && groups == 1 && AllEqual(padding, 0) && AllEqual(outputPadding, 0) && AllOnes(dilation) &&
+  return OnCpuFloatOrBf16(Kernel::MatrixProductConv, x, w) && groups == 1 && AllEqual(padding, 0) && AllEqual(outputPadding, 0) && AllOnes(dilation) &&
          AllPositive(stride) && x.size(2) == 1 && x.size(3) == 1 && x.size(1) == w.size(0);
 }
 
@@ -122,15 +151,22 @@ using torch::autograd::variable_list;
 //   the batch-transposed tensors with stride and dilation swapped (two transposed copies and a
 //   dilated oneDNN convolution with the batch as channels); here it is convolution_backward's
 //   own weight gradient on the tensors as they are;
-// - the input gradient of a convolution with 1-3 input channels (an image critic's first layer)
-//   is taken by the im2col kernel (_slow_conv2d_backward): oneDNN's is 3-12x slower there.
+// - a convolution with 1-3 input channels (an image critic's first layer) runs by im2col
+//   (_slow_conv2d_forward, and _slow_conv2d_backward for its input gradient): oneDNN's forward
+//   is 2-3x and its input gradient 3-12x slower there.
 //
 // Every backward is built from differentiable ATen ops, so gradients of any order work.
 struct ConvGeometry {
   std::vector<int64_t> stride, padding;
 };
 
+static bool FewInputChannels(const at::Tensor& w) { return w.size(1) <= 3; }
+
 static at::Tensor ConvForward(const at::Tensor& x, const at::Tensor& w, const ConvGeometry& g) {
+  // 1-3 input channels (an image critic's first layer): im2col and one matrix product per
+  // sample, 2.2-3x faster than oneDNN there on 2.13 and 1.7-2x on 1.13 (bench/kernels.ts);
+  // differentiable like at::convolution (its backward is _slow_conv2d_backward's).
+  if (FewInputChannels(w)) return at::_slow_conv2d_forward(x.contiguous(), w, {w.size(2), w.size(3)}, c10::nullopt, g.stride, g.padding);
   return at::convolution(x, w, c10::nullopt, g.stride, g.padding, {1, 1}, false, {0, 0}, 1);
 }
 
@@ -148,7 +184,7 @@ static ConvGeometry LoadGeometry(AutogradContext* ctx) {
   return {ctx->saved_data["stride"].toIntVector(), ctx->saved_data["padding"].toIntVector()};
 }
 
-static bool Im2colInputGrad(const at::Tensor& w) { return w.size(1) <= 3; }
+static bool Im2colInputGrad(const at::Tensor& w) { return FewInputChannels(w); }
 
 // t dense in the layout it already suggests: a channels-last (NHWC) tensor stays channels-last,
 // so oneDNN keeps running NHWC and no NCHW<->NHWC copy is paid; anything else becomes NCHW.
@@ -240,8 +276,8 @@ static bool OwnBackwardConvApplies(const at::Tensor& x, const at::Tensor& w, con
          at::GradMode::is_enabled() && (x.requires_grad() || w.requires_grad());
 }
 
-at::Tensor Conv2d(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& bias, const std::vector<int64_t>& stride,
-                  const std::vector<int64_t>& padding, const std::vector<int64_t>& dilation, int64_t groups) {
+static at::Tensor Conv2dAsGiven(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& bias, const std::vector<int64_t>& stride,
+                                const std::vector<int64_t>& padding, const std::vector<int64_t>& dilation, int64_t groups) {
   if (WholeInputConvApplies(x, w, stride, padding, dilation, groups)) {
     int64_t n = x.size(0), out = w.size(0);
     return at::linear(x.reshape({n, -1}), w.reshape({out, -1}), bias).view({n, out, 1, 1});
@@ -254,6 +290,16 @@ at::Tensor Conv2d(const at::Tensor& x, const at::Tensor& w, const c10::optional<
     return y;
   }
   return at::conv2d(x, w, bias, stride, padding, dilation, groups);
+}
+
+at::Tensor Conv2d(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& bias, const std::vector<int64_t>& stride,
+                  const std::vector<int64_t>& padding, const std::vector<int64_t>& dilation, int64_t groups) {
+  AutocastCast cast;
+  if (!cast.on || !x.device().is_cpu()) return Conv2dAsGiven(x, w, bias, stride, padding, dilation, groups);
+  // conv2d is on autocast's lower-precision list in every libtorch version
+  at::ScalarType to = cast.lower;
+  c10::impl::ExcludeDispatchKeyGuard noAutocast(c10::DispatchKey::AutocastCPU);
+  return Conv2dAsGiven(cast(x, to), cast(w, to), cast(bias, to), stride, padding, dilation, groups);
 }
 
 // ------------------------------------------------------------ transposed convolution
@@ -288,9 +334,9 @@ static at::Tensor ConvTranspose2dViaConvBackward(const at::Tensor& x, const at::
   return y;
 }
 
-at::Tensor ConvTranspose2d(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& bias,
-                           const std::vector<int64_t>& stride, const std::vector<int64_t>& padding,
-                           const std::vector<int64_t>& outputPadding, int64_t groups, const std::vector<int64_t>& dilation) {
+static at::Tensor ConvTranspose2dAsGiven(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& bias,
+                                         const std::vector<int64_t>& stride, const std::vector<int64_t>& padding,
+                                         const std::vector<int64_t>& outputPadding, int64_t groups, const std::vector<int64_t>& dilation) {
   if (PointInputConvTransposeApplies(x, w, stride, padding, outputPadding, dilation, groups)) {
     int64_t n = x.size(0), out = w.size(1);
     at::Tensor y = at::mm(x.reshape({n, -1}), w.reshape({w.size(0), -1})).view({n, out, w.size(2), w.size(3)});
@@ -315,6 +361,16 @@ at::Tensor ConvTranspose2d(const at::Tensor& x, const at::Tensor& w, const c10::
   return at::conv_transpose2d(x, w, bias, stride, padding, outputPadding, groups, dilation);
 }
 
+at::Tensor ConvTranspose2d(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& bias,
+                           const std::vector<int64_t>& stride, const std::vector<int64_t>& padding,
+                           const std::vector<int64_t>& outputPadding, int64_t groups, const std::vector<int64_t>& dilation) {
+  AutocastCast cast;
+  if (!cast.on || !x.device().is_cpu()) return ConvTranspose2dAsGiven(x, w, bias, stride, padding, outputPadding, groups, dilation);
+  at::ScalarType to = AutocastConvTransposeDtype(cast.lower);
+  c10::impl::ExcludeDispatchKeyGuard noAutocast(c10::DispatchKey::AutocastCPU);
+  return ConvTranspose2dAsGiven(cast(x, to), cast(w, to), cast(bias, to), stride, padding, outputPadding, groups, dilation);
+}
+
 // ------------------------------------------------------------ instance normalisation
 
 static bool Absent(const c10::optional<at::Tensor>& t) { return !t || !t->defined(); }
@@ -324,6 +380,8 @@ static bool Absent(const c10::optional<at::Tensor>& t) { return !t || !t->define
 static bool AffineFits(const c10::optional<at::Tensor>& t, const at::Tensor& x) {
   return Absent(t) || (t->dim() == 1 && t->size(0) == x.size(1) && t->scalar_type() == x.scalar_type() && t->device() == x.device());
 }
+
+static bool FloatOrAbsent(const c10::optional<at::Tensor>& t) { return Absent(t) || t->scalar_type() == at::kFloat; }
 
 at::Tensor InstanceNorm(const at::Tensor& x, const c10::optional<at::Tensor>& weight, const c10::optional<at::Tensor>& bias,
                         const c10::optional<at::Tensor>& runningMean, const c10::optional<at::Tensor>& runningVar, bool useInputStats,
@@ -339,6 +397,15 @@ at::Tensor InstanceNorm(const at::Tensor& x, const c10::optional<at::Tensor>& we
     if (!Absent(weight)) return y * weight->view(perChannel);
     if (!Absent(bias)) return y + bias->view(perChannel);
     return y;
+  }
+  // A bfloat16 activation (a convolution's output under autocast): normalised in float by the
+  // fused kernels and rounded back, as libtorch's bfloat16 norms accumulate in float anyway.
+  // libtorch's own (a batch norm over [1, N·C, H, W]) made the penalty's double backward of a
+  // DCGAN critic 1.3x slower in bf16 than in fp32 on 1.13; the casts are two elementwise passes.
+  if (x.scalar_type() == at::kBFloat16 && KernelOn(Kernel::FusedInstanceNorm) && x.device().is_cpu() && useInputStats && Absent(runningMean) &&
+      Absent(runningVar) && FloatOrAbsent(weight) && FloatOrAbsent(bias)) {
+    at::Tensor xf = x.to(at::kFloat);
+    if (FusedInstanceNormApplies(xf)) return InstanceNorm(xf, weight, bias, runningMean, runningVar, useInputStats, momentum, eps).to(at::kBFloat16);
   }
   return at::instance_norm(x, weight, bias, runningMean, runningVar, useInputStats, momentum, eps, true);
 }

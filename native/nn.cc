@@ -1,5 +1,6 @@
 // Functional NN ops: convolutions, normalisation, pooling, resampling, losses.
 #include "common.h"
+#include "compat.h"
 #include "cpu_kernels.h"
 
 #include <torch/version.h>
@@ -131,8 +132,8 @@ void RegisterNN(Napi::Env env, Napi::Object exports) {
                                          BoolArg(info, 5, "useInputStats"), NumArg(info, 6, "momentum"), NumArg(info, 7, "eps")));
   });
   TG_OP(exports, "layerNorm", {
-    return Wrap(info.Env(), at::layer_norm(TensorArg(info, 0, "input"), IntListArg(info, 1, "normalizedShape"), OptTensorArg(info, 2, "weight"),
-                                           OptTensorArg(info, 3, "bias"), NumArg(info, 4, "eps"), true));
+    return Wrap(info.Env(), LayerNorm(TensorArg(info, 0, "input"), IntListArg(info, 1, "normalizedShape"), OptTensorArg(info, 2, "weight"),
+                                      OptTensorArg(info, 3, "bias"), NumArg(info, 4, "eps")));
   });
   TG_OP(exports, "groupNorm", {
     return Wrap(info.Env(), at::group_norm(TensorArg(info, 0, "input"), IntArg(info, 1, "numGroups"), OptTensorArg(info, 2, "weight"),

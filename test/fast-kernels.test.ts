@@ -104,6 +104,22 @@ for (const c of convCases) {
   });
 }
 
+// The first layer's forward runs by im2col (_slow_conv2d_forward) inside the double backward
+// too (ConvInputGrad's and ConvWeightGrad's backward), so its own derivative is reached at the
+// third order: differentiate a function of the penalty-like second-order gradients once more.
+test('conv2d with 1 input channel: third-order gradients with and without the substitutions', () => {
+  const [fast, plain] = onAndOff(() => {
+    const opts = { dtype: 'float64' as const };
+    const x = tg.randn([3, 1, 10, 10], opts).requiresGrad_(true);
+    const w = tg.randn([4, 1, 4, 4], opts).mul(0.3).requiresGrad_(true);
+    const y = tg.F.conv2d(x, w, null, { stride: 2, padding: 1 });
+    const [gx, gw] = tg.autograd.grad(y.square().sum(), [x, w], { createGraph: true }) as Tensor[];
+    const [sw, sx] = tg.autograd.grad(gx.square().sum().add(gw.square().sum()), [w, x], { createGraph: true }) as Tensor[];
+    return tg.autograd.grad(sw.square().sum().add(sx.mul(x).sum()), [x, w]) as Tensor[];
+  });
+  assertSame('third order', fast, plain, 1e-10);
+});
+
 const convTCases = [
   { name: '16 -> 8 channels, 4x4 stride 2 padding 1', x: [4, 16, 7, 7], w: [16, 8, 4, 4], o: { stride: 2, padding: 1 } },
   // few output channels: the transposed convolution by the im2col kernel when a gradient is recorded

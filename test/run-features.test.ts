@@ -262,7 +262,7 @@ test('--help of train, generate and evaluate lists the new flags (derived from R
 });
 
 test('no feature may change on a resume (RUN_OPTIONS: not resumable)', () => {
-  for (const k of ['emaDecay', 'emaWarmup', 'r1Gamma', 'r2Gamma', 'regEvery', 'criticSpectralNorm', 'diffAugment'] as const) assert.not.ok(RUN_OPTIONS[k].resumable, k);
+  for (const k of ['emaDecay', 'emaWarmup', 'r1Gamma', 'r2Gamma', 'regEvery', 'criticSpectralNorm', 'diffAugment', 'precision'] as const) assert.not.ok(RUN_OPTIONS[k].resumable, k);
 });
 
 test('TrainingRun: lazy R1 gives the critic Adam lr·k/(k+1) and betas^(k/(k+1)); the generator keeps the recipe', async () => {

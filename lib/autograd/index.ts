@@ -71,3 +71,4 @@ export const noGrad = <T>(fn: () => T): T => withGradMode(false, fn);
 /** Runs fn with gradient recording on (torch.enable_grad). */
 export const enableGrad = <T>(fn: () => T): T => withGradMode(true, fn);
 export { gradcheck, gradgradcheck, type GradcheckOptions } from './gradcheck';
+export { autocast, isAutocastEnabled, autocastDtype, type AutocastOptions, type AutocastDtype, type AutocastDevice } from './autocast';

@@ -130,7 +130,7 @@ async function trainPrepared(out: string, ckptDir: string, prepared: PreparedRun
   try {
     if (run.resumedFrom) log(`resuming from ${run.resumedFrom.dir} (iteration ${run.resumedFrom.step})`);
     const batch = dp ? `${config.batchSize} (${config.batchSize / dp.worldSize} on each of ${dp.worldSize} ranks)` : `${config.batchSize}`;
-    log(`model: generator ${run.generator.numParameters()} parameters, critic ${run.critic.numParameters()}; ${config.loss}, n_critic ${config.nCritic}, ${config.optD} lr ${config.lrD}; ${config.iters} iterations of batch ${batch} on ${config.device}`);
+    log(`model: generator ${run.generator.numParameters()} parameters, critic ${run.critic.numParameters()}; ${config.loss}, n_critic ${config.nCritic}, ${config.optD} lr ${config.lrD}; ${config.iters} iterations of batch ${batch} on ${config.device}, precision ${config.precision ?? 'fp32'}`);
     const progress = new Progress(config.iters, run.iteration);
     const showWasserstein = config.loss === 'wgan-gp' || config.loss === 'wgan';
     const printer: RunObserver = {

@@ -46,7 +46,7 @@ export function checkAgainstCheckpoint(spec: RunSpec, saved: RunConfig, name: Op
 }
 
 /** What a saved config without the practitioner options means: each one off (DiffAugment: absent). */
-const FEATURES_OFF: Readonly<Record<string, number | boolean>> = Object.freeze({ criticSpectralNorm: false, r1Gamma: 0, r2Gamma: 0, regEvery: 1, emaDecay: 0, emaWarmup: true });
+const FEATURES_OFF: Readonly<Record<string, number | boolean | string>> = Object.freeze({ criticSpectralNorm: false, r1Gamma: 0, r2Gamma: 0, regEvery: 1, emaDecay: 0, emaWarmup: true, precision: 'fp32' });
 
 /**
  * A saved config in the current names. Checkpoints before the one-config schema (torch-gan 0.1,
@@ -70,7 +70,7 @@ export function upgradeSavedConfig(config: Record<string, unknown>): Record<stri
     c.beta2 ??= c.betas[1];
     delete c.betas;
   }
-  // checkpoints before the practitioner options (EMA, R1/R2, spectral norm, DiffAugment): they ran without them
+  // checkpoints before the practitioner options (EMA, R1/R2, spectral norm, DiffAugment, precision): they ran without them
   for (const [k, off] of Object.entries(FEATURES_OFF)) if (!(k in c)) c[k] = off;
   return c;
 }

@@ -217,6 +217,8 @@ export class TrainingRun {
         ...(config.regEvery !== undefined ? { regEvery: config.regEvery } : {}),
         ...(config.diffAugment !== undefined ? { diffAugment: config.diffAugment } : {}),
         ...(config.conditional !== undefined ? { conditional: conditionalOf(config) } : {}),
+        // a saved config from before precision existed ran in fp32 (resume.ts upgrades it; a hand-made one may lack it)
+        precision: config.precision ?? 'fp32',
       });
       let resumedFrom: ResumedFrom | null = null;
       if (options.resumeFrom !== undefined) {

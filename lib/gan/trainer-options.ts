@@ -140,11 +140,21 @@ export interface GanTrainerOptions {
    * keep their own forward.
    */
   batchCriticForward?: 'auto' | boolean;
+  /**
+   * 'bf16': mixed precision. The critic's and generator's forward passes and the penalties'
+   * forward and input-gradient computation run under autocast (bfloat16 convolutions and matrix
+   * products on the CPU's matrix units, or CUDA's); the critic's scores and the generated samples
+   * are cast to float32, so the losses and the penalty's gradient norm are float32; weights,
+   * gradients and optimizer state stay float32. Default 'fp32'.
+   */
+  precision?: TrainerPrecision;
 }
+export type TrainerPrecision = 'fp32' | 'bf16';
+export const TRAINER_PRECISIONS: readonly TrainerPrecision[] = ['fp32', 'bf16'];
 const TRAINER_KEYS = [
   'generator', 'critic', 'optG', 'optD', 'loss', 'batches', 'nCritic', 'lambda', 'clamp', 'noise', 'batchSize',
   'oneSidedPenalty', 'draganSymmetric', 'allowBatchNormWithPenalty', 'callbacks', 'dataParallel',
-  'r1Gamma', 'r2Gamma', 'regEvery', 'diffAugment', 'conditional', 'batchCriticForward',
+  'r1Gamma', 'r2Gamma', 'regEvery', 'diffAugment', 'conditional', 'batchCriticForward', 'precision',
 ] as const;
 
 function isOptimizer(o: unknown): o is OptimizerLike {
@@ -177,6 +187,7 @@ export interface CheckedTrainerOptions {
   diffAugment: readonly string[];
   /** options.batchCriticForward resolved: run the critic once over real and fake */
   batchCriticForward: boolean;
+  precision: TrainerPrecision;
 }
 
 /** The GanTrainer constructor's checks, in their order (the first that fails throws). */
@@ -267,11 +278,20 @@ export function checkTrainerOptions(options: GanTrainerOptions): CheckedTrainerO
   const batched = o.batchCriticForward ?? 'auto';
   if (batched !== 'auto' && !is.bool(batched)) throw invalidParameterError(`${where} options.batchCriticForward`, "'auto', true or false", o.batchCriticForward);
   const batchCriticForward = batched === 'auto' ? crossSampleModules(o.critic).length === 0 : batched;
+  const precision = o.precision ?? 'fp32';
+  if (!is.oneOf(precision, TRAINER_PRECISIONS)) {
+    throw invalidParameterError(`${where} options.precision`, "'fp32' or 'bf16' (float16 would need loss scaling: not offered)", o.precision);
+  }
+  if (precision === 'bf16') {
+    // autocast casts float32 only: float64 weights would silently train in float64
+    const other = [...o.generator.parameters(), ...o.critic.parameters()].find((p) => p.dtype !== 'float32');
+    if (other) throw invalidParameterError(`${where} options.precision`, "'fp32' for networks that are not float32 ('bf16' keeps float32 master weights)", `'bf16' with ${other.dtype} parameters`);
+  }
   return {
     generator: o.generator, critic: o.critic, optG: o.optG, optD: o.optD, loss: o.loss, batches: o.batches, conditional, batchCriticForward,
     nCritic, lambda, clamp: { lower, upper }, noise: { shape, kind, scale }, batchSize: o.batchSize,
     oneSidedPenalty: o.oneSidedPenalty ?? false, draganSymmetric: o.draganSymmetric ?? false, allowBatchNormWithPenalty,
-    dataParallel, callbacks: o.callbacks ?? {}, r1Gamma, r2Gamma, regEvery, diffAugment,
+    dataParallel, callbacks: o.callbacks ?? {}, r1Gamma, r2Gamma, regEvery, diffAugment, precision,
   };
 }
 

@@ -21,7 +21,7 @@ import { Tensor } from '../tensor/tensor';
 import { tidy } from '../tensor/scope';
 import { cat, randn, rand, randint } from '../tensor/creation';
 import type { Device, DType } from '../tensor/dtype';
-import { noGrad } from '../autograd';
+import { autocast, noGrad } from '../autograd';
 import { AnyModule, Module } from '../nn/module';
 import { Adam, RMSprop } from '../optim';
 import { ganLoss, LossPair } from './losses';
@@ -31,13 +31,13 @@ import { diffAugment, withDiffAugment } from './diffaugment';
 import { Recipe, RecipeName, recipes } from './recipes';
 import { CheckedConditional, classLoss, criticOutput, cyclicLabels, splitBatch } from './conditional-step';
 import { checkTrainerOptions } from './trainer-options';
-import type { GanTrainerOptions, OptimizerLike, StepStats, TrainerCallbacks, TrainerDataParallel, TrainerLoss } from './trainer-options';
+import type { GanTrainerOptions, OptimizerLike, StepStats, TrainerCallbacks, TrainerDataParallel, TrainerLoss, TrainerPrecision } from './trainer-options';
 import { averageStats, drawGlobalRows, globalStd, syncGradients } from './trainer-parallel';
 
 export { recipes, RECIPE_NAMES } from './recipes';
 export type { Recipe, RecipeName } from './recipes';
-export { TRAINER_LOSSES } from './trainer-options';
-export type { GanTrainerOptions, NoiseOptions, OptimizerLike, StepStats, TrainerCallbacks, TrainerDataParallel, TrainerLoss } from './trainer-options';
+export { TRAINER_LOSSES, TRAINER_PRECISIONS } from './trainer-options';
+export type { GanTrainerOptions, NoiseOptions, OptimizerLike, StepStats, TrainerCallbacks, TrainerDataParallel, TrainerLoss, TrainerPrecision } from './trainer-options';
 export { shardRows } from './trainer-parallel';
 
 export class GanTrainer {
@@ -72,6 +72,8 @@ export class GanTrainer {
   readonly batches: () => Tensor | { x: Tensor; y?: Tensor };
   /** options.conditional, checked (null: unconditional) */
   readonly conditional: CheckedConditional | null;
+  /** 'bf16': forward passes and penalties under autocast (options.precision) */
+  readonly precision: TrainerPrecision;
   private readonly pair: LossPair;
   private lastBatch = 0;
   /** one critic forward over real and fake together (options.batchCriticForward, resolved) */
@@ -101,7 +103,9 @@ export class GanTrainer {
     this.regEvery = c.regEvery;
     this.diffAugment = c.diffAugment;
     this.batchCriticForward = c.batchCriticForward;
-    this.d = this.diffAugment.length > 0 ? withDiffAugment(c.critic, this.diffAugment as never) : (c.critic as unknown as { forward(x: Tensor): Tensor });
+    this.precision = c.precision;
+    const d = this.diffAugment.length > 0 ? withDiffAugment(c.critic, this.diffAugment as never) : (c.critic as unknown as { forward(x: Tensor): Tensor });
+    this.d = this.precision === 'fp32' ? d : { forward: (x: Tensor) => this.mixed(() => d.forward(x)) };
     const base = c.loss === 'wgan-gp' ? 'wgan' : c.loss === 'dragan' ? 'gan' : c.loss;
     this.pair = ganLoss(base);
   }
@@ -140,7 +144,14 @@ export class GanTrainer {
   private score(x: Tensor, y: Tensor | undefined): { score: Tensor; logits?: Tensor } {
     if (this.conditional === null) return { score: this.d.forward(x) as Tensor };
     const xa = this.diffAugment.length > 0 ? diffAugment(x, this.diffAugment as never) : x;
-    return criticOutput(this.critic, this.conditional, xa, y);
+    return this.criticOutput(xa, y);
+  }
+
+  /** criticOutput() of the critic; precision 'bf16': under autocast, score and logits cast to float32. */
+  private criticOutput(x: Tensor, y: Tensor | undefined): { score: Tensor; logits?: Tensor } {
+    if (this.precision === 'fp32') return criticOutput(this.critic, this.conditional, x, y);
+    const out = this.mixed(() => criticOutput(this.critic, this.conditional, x, y));
+    return out.logits === undefined ? { score: toFloat32(out.score) } : { score: toFloat32(out.score), logits: toFloat32(out.logits) };
   }
 
   /**
@@ -155,7 +166,7 @@ export class GanTrainer {
     const augment = (x: Tensor) => (this.diffAugment.length > 0 ? diffAugment(x, this.diffAugment as never) : x);
     const x = cat([augment(real), augment(fake)], 0);
     const y = labels !== undefined && yFake !== undefined ? cat([labels, yFake], 0) : undefined;
-    const out = criticOutput(this.critic, this.conditional, x, y);
+    const out = this.criticOutput(x, y);
     if (out.score.shape[0] !== 2 * n || (out.logits !== undefined && out.logits.shape[0] !== 2 * n)) {
       this.batchCriticForward = false;
       return null;
@@ -166,7 +177,21 @@ export class GanTrainer {
 
   /** G(z), or G(z, y) for a conditional trainer. */
   private generateFrom(z: Tensor, y: Tensor | undefined): Tensor {
-    return (y === undefined ? this.generator.forward(z) : (this.generator as AnyModule).forward(z, y)) as Tensor;
+    const run = () => (y === undefined ? this.generator.forward(z) : (this.generator as AnyModule).forward(z, y)) as Tensor;
+    return this.precision === 'fp32' ? run() : this.mixed(run);
+  }
+
+  /**
+   * precision 'bf16': fn under autocast on the networks' device type, its tensor result cast to
+   * float32 (scores, samples), so what the losses and the penalties' norms see is float32; nested
+   * regions (a critic call inside a penalty) share the outer region's weight casts. Inside the
+   * caller's tidy().
+   */
+  private mixed<T>(fn: () => T): T {
+    if (this.precision === 'fp32') return fn();
+    const device = this.generatorPlacement().device === 'cpu' ? 'cpu' : 'cuda';
+    const r = autocast(fn, { dtype: 'bfloat16', device });
+    return (r instanceof Tensor ? toFloat32(r) : r) as T;
   }
 
   /** rand(shape of the global batch) sharded: this rank's rows of a per-sample draw (only called data-parallel). */
@@ -212,7 +237,7 @@ export class GanTrainer {
         // data-parallel: the per-sample draws of the global batch, in the order the penalties draw them
         const sharded = this.dataParallel !== null && this.dataParallel.shard.worldSize > 1;
         const perSample = [n, ...real.shape.slice(1).map(() => 1)];
-        const res = this.loss === 'wgan-gp'
+        const res = this.mixed(() => this.loss === 'wgan-gp'
           ? gradientPenalty(scored, real, fake, {
             lambda: this.lambda, oneSided: this.oneSidedPenalty, allowBatchNormWithPenalty: this.allowBatchNormWithPenalty,
             ...(sharded ? { eps: this.drawUniform(perSample, real) } : {}),
@@ -220,7 +245,7 @@ export class GanTrainer {
           : draganPenalty(scored, real, {
             lambda: this.lambda, oneSided: this.oneSidedPenalty, symmetric: this.draganSymmetric, allowBatchNormWithPenalty: this.allowBatchNormWithPenalty,
             ...(sharded ? { noise: this.drawUniform(real.shape, real), std: globalStd(this.dataParallel!, real), alpha: this.drawUniform(perSample, real) } : {}),
-          });
+          }));
         loss = loss.add(res.penalty);
         penalty = res.penalty.item();
         gradNorm = res.gradNorm;
@@ -262,8 +287,8 @@ export class GanTrainer {
     const opts = (gamma: number) => ({ gamma, interval, allowBatchNormWithPenalty: this.allowBatchNormWithPenalty });
     // a conditional critic: R1 under the reals' labels, R2 under the fakes'
     const at = (y: Tensor | undefined) => (this.conditional === null ? this.d : (x: Tensor) => this.score(x, y).score);
-    if (this.r1Gamma > 0) parts.push(r1Penalty(at(labels), real, opts(this.r1Gamma)));
-    if (this.r2Gamma > 0) parts.push(r2Penalty(at(yFake), fake, opts(this.r2Gamma)));
+    if (this.r1Gamma > 0) parts.push(this.mixed(() => r1Penalty(at(labels), real, opts(this.r1Gamma))));
+    if (this.r2Gamma > 0) parts.push(this.mixed(() => r2Penalty(at(yFake), fake, opts(this.r2Gamma))));
     const penalty = parts.length === 1 ? parts[0].penalty : parts[0].penalty.add(parts[1].penalty);
     // the gradient norm at the reals when R1 is on (the one usually watched), else at the fakes
     return { penalty, value: penalty.item(), gradNorm: parts[0].gradNorm };
@@ -350,6 +375,11 @@ export class GanTrainer {
     }
   }
 
+}
+
+/** t as float32 (a bf16 score or sample under precision 'bf16'); t itself when it is float32 already. */
+function toFloat32(t: Tensor): Tensor {
+  return t.dtype === 'float32' ? t : t.float();
 }
 
 // ---------------------------------------------------------------- recipes (./recipes.ts)

@@ -10,7 +10,8 @@
 #   names: fashion-wgangp mnist-wgangp fashion-dcgan fashion-dragan fashion-wgan (default: all, in that order),
 #          mnist-wgangp-ema (the MNIST run keeping a generator EMA: evaluated with the EMA (iter-N.json)
 #          and with the live generator (iter-N-live.json), the same run, so the two compare exactly),
-#          mnist-wgangp-diffaug fashion-gan-r1 fashion-hinge-sn fashion-lsgan (issue #18's features, 5,000 each)
+#          mnist-wgangp-diffaug fashion-gan-r1 fashion-hinge-sn fashion-lsgan (issue #18's features, 5,000 each),
+#          fashion-wgangp-bf16 (issue #17's --precision bf16, 5,000)
 set -euo pipefail
 app=$(cd "$1" && pwd); runs=$(mkdir -p "$2" && cd "$2" && pwd); shift 2
 EVAL_EVERY=${EVAL_EVERY:-1000}
@@ -27,9 +28,11 @@ declare -A FLAGS=(
   [fashion-gan-r1]="--dset fashion --loss gan --r1-gamma 10 --reg-every 16"
   [fashion-hinge-sn]="--dset fashion --loss hinge --critic-spectral-norm"
   [fashion-lsgan]="--dset fashion --loss lsgan"
+  # issue #17's bf16 mixed precision: the default recipe, seed 1, against fashion-wgangp at the same iterations
+  [fashion-wgangp-bf16]="--dset fashion --loss wgan-gp --precision bf16"
 )
 declare -A ITERS=([fashion-wgangp]=20000 [mnist-wgangp]=20000 [fashion-dcgan]=10000 [fashion-dragan]=10000 [fashion-wgan]=10000 [mnist-wgangp-ema]=20000
-  [mnist-wgangp-diffaug]=5000 [fashion-gan-r1]=5000 [fashion-hinge-sn]=5000 [fashion-lsgan]=5000)
+  [mnist-wgangp-diffaug]=5000 [fashion-gan-r1]=5000 [fashion-hinge-sn]=5000 [fashion-lsgan]=5000 [fashion-wgangp-bf16]=5000)
 names=("$@"); [ ${#names[@]} -gt 0 ] || names=(fashion-wgangp mnist-wgangp fashion-dcgan fashion-dragan fashion-wgan)
 cd "$app"
 for name in "${names[@]}"; do

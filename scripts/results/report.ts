@@ -3,6 +3,9 @@
 //   docs/results/NAME.png            each run's latest fixed-noise grid (the last evaluated step)
 //   docs/results.md                  each run's metric table, between <!-- table:NAME --> and <!-- /table:NAME -->,
 //                                    with the training wall-clock to each row and the chunk's it/s (losses.jsonl)
+//   docs/results.md                  the parity table (issue #19: the recipe in PyTorch at the same iterations,
+//                                    two seeds each; scripts/results/parity-run.sh) between <!-- table:parity -->
+//                                    and <!-- /table:parity -->; the parity runs are in the FID plot too
 //   npx tsx scripts/results/report.ts RUNS_DIR
 import * as fs from 'fs';
 import * as path from 'path';
@@ -16,7 +19,14 @@ const NAMES: Record<string, string> = {
   'fashion-dragan': 'Fashion-MNIST DRAGAN', 'fashion-wgan': 'Fashion-MNIST WGAN (clipping)',
   'mnist-wgangp-diffaug': 'MNIST WGAN-GP + DiffAugment', 'fashion-gan-r1': 'Fashion-MNIST GAN + R1 (γ 10, lazy 16)',
   'fashion-hinge-sn': 'Fashion-MNIST hinge + SN critic', 'fashion-lsgan': 'Fashion-MNIST LSGAN',
+  'fashion-wgangp-bf16': 'Fashion-MNIST WGAN-GP, bf16 mixed precision',
   'mnist-wgangp-ema': 'MNIST WGAN-GP, EMA generator (0.999)', 'mnist-wgangp-ema:live': 'MNIST WGAN-GP, live generator',
+};
+// issue #19's parity runs (scripts/results/parity-run.sh); torch-gan's seed 1 is fashion-wgangp
+const PARITY: Record<string, { label: string; color: string }> = {
+  'parity-torchgan-s2': { label: 'Fashion-MNIST WGAN-GP, torch-gan seed 2', color: '#6baed6' },
+  'parity-pytorch-s1': { label: 'Fashion-MNIST WGAN-GP in PyTorch, seed 1', color: '#000000' },
+  'parity-pytorch-s2': { label: 'Fashion-MNIST WGAN-GP in PyTorch, seed 2', color: '#969696' },
 };
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf', '#393b79'];
 
@@ -53,11 +63,15 @@ function trainingClock(name: string): Map<number, number> {
 }
 const hours = (s: number) => (s >= 36000 ? (s / 3600).toFixed(0) : (s / 3600).toFixed(1));
 
+const parityRuns = Object.keys(PARITY).map((name) => ({ name, rows: rowsOf(name) })).filter((r) => r.rows.length > 0);
 const all = Object.keys(NAMES).map((name) => ({ name, rows: rowsOf(name) })).filter((r) => r.rows.length > 0);
 fs.mkdirSync(path.join(docs, 'results'), { recursive: true });
 const svg = linePlotSvg({
   title: 'classifier-FID against the test set (10,000 samples; each data set its own classifier)', xLabel: 'generator iterations', yLabel: 'FID (log scale)', logY: true, width: 720, height: 400,
-  series: all.map((r, i) => ({ name: NAMES[r.name], x: r.rows.map((q) => q.step), values: r.rows.map((q) => q.fid), color: COLORS[i % COLORS.length] })),
+  series: [
+    ...all.map((r, i) => ({ name: NAMES[r.name], x: r.rows.map((q) => q.step), values: r.rows.map((q) => q.fid), color: COLORS[i % COLORS.length] })),
+    ...parityRuns.map((r) => ({ name: PARITY[r.name].label, x: r.rows.map((q) => q.step), values: r.rows.map((q) => q.fid), color: PARITY[r.name].color })),
+  ],
 });
 writeFileAtomic(path.join(docs, 'results', 'fid.svg'), svg);
 let md = fs.readFileSync(path.join(docs, 'results.md'), 'utf8');
@@ -79,4 +93,39 @@ for (const r of all) {
   const last = r.rows[r.rows.length - 1];
   console.log(`${r.name}: ${r.rows.length} evaluations, last ${last.step}: FID ${last.fid.toFixed(2)}, score ${last.score.toFixed(2)}`);
 }
+
+/**
+ * The parity table: FID of torch-gan (seed 1: fashion-wgangp, seed 2) and PyTorch (seeds 1, 2) at
+ * each iteration count a parity run has reached, each implementation's mean over its two seeds and
+ * the ratio of the means; the verdict at the longest count all four reach (issue #19: within 10%).
+ */
+function parityTable(): { table: string; summary: string } {
+  const cols = ['fashion-wgangp', 'parity-torchgan-s2', 'parity-pytorch-s1', 'parity-pytorch-s2'];
+  const fid = new Map(cols.map((c) => [c, new Map(rowsOf(c).map((q) => [q.step, q.fid]))]));
+  const steps = [...new Set(cols.slice(1).flatMap((c) => [...fid.get(c)!.keys()]))].sort((a, b) => a - b);
+  const at = (c: string, k: number) => fid.get(c)!.get(k);
+  const mean = (a?: number, b?: number) => (a === undefined || b === undefined ? undefined : (a + b) / 2);
+  const cell = (v?: number) => (v === undefined ? '—' : v.toFixed(1));
+  let verdict: string | undefined;
+  const lines = ['| iteration | torch-gan s1 | torch-gan s2 | PyTorch s1 | PyTorch s2 | torch-gan mean | PyTorch mean | PyTorch / torch-gan |', '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'];
+  for (const k of steps) {
+    const t = mean(at(cols[0], k), at(cols[1], k));
+    const p = mean(at(cols[2], k), at(cols[3], k));
+    const ratio = t !== undefined && p !== undefined ? p / t : undefined;
+    lines.push(`| ${k.toLocaleString('en-US')} | ${cols.map((c) => cell(at(c, k))).join(' | ')} | ${cell(t)} | ${cell(p)} | ${ratio === undefined ? '—' : ratio.toFixed(3)} |`);
+    if (ratio !== undefined) {
+      const off = Math.abs(ratio - 1);
+      verdict = `At ${k.toLocaleString('en-US')} iterations, the longest count all four runs reach: PyTorch's mean FID ${p!.toFixed(2)}, torch-gan's ${t!.toFixed(2)}, ` +
+        `PyTorch / torch-gan = ${ratio.toFixed(3)}: ${(100 * off).toFixed(1)}% ${ratio >= 1 ? 'above' : 'below'} torch-gan's, ${off <= 0.1 ? 'within' : 'outside'} the 10% of issue #19.`;
+    }
+  }
+  if (steps.length === 0) return { table: '(no parity runs evaluated yet: scripts/results/parity-run.sh)', summary: 'parity: no runs yet' };
+  const table = lines.join('\n') + '\n\n' + (verdict ?? 'No iteration count has all four runs evaluated yet: no verdict.');
+  return { table, summary: `parity: ${steps.length} iteration counts; ${verdict ?? 'no count with all four runs yet'}` };
+}
+const parity = parityTable();
+const parityRe = /<!-- table:parity -->[\s\S]*?<!-- \/table:parity -->/;
+if (parityRe.test(md)) md = md.replace(parityRe, `<!-- table:parity -->\n${parity.table}\n<!-- /table:parity -->`);
+else console.log('docs/results.md has no <!-- table:parity --> markers: the parity table is not written');
+console.log(parity.summary);
 writeFileAtomic(path.join(docs, 'results.md'), md);
