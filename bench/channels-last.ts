@@ -39,7 +39,7 @@ function main(): void {
     for (const format of ['contiguous', 'channelsLast'] as const) {
       // the same seed: every variant starts from the same weights
       manualSeed(3);
-      const w = new Workload('wgan-gp', data, true, format);
+      const w = new Workload('wgan-gp', data, true, 'fp32', format);
       variants.push({ label: `${format === 'contiguous' ? 'NCHW' : 'channels-last'}, substitutions ${fast ? 'on' : 'off'}`, fast, format, w, ms: [], losses: { d: NaN, g: NaN } });
     }
   }
