@@ -33,7 +33,7 @@ function print(title: string, rows: Row[], top: number): void {
 
 function main(): void {
   const f = parseFlags(process.argv.slice(2));
-  checkFlags(f, ['workload', 'iters', 'threads', 'precision', 'top', 'python', 'no-python', 'by-caller', 'help']);
+  checkFlags(f, ['workload', 'iters', 'threads', 'precision', 'top', 'python', 'no-python', 'by-caller', 'channels-last', 'help']);
   if (f.has('help')) {
     console.log('Usage: npx tsx bench/profile.ts [--workload wgan-gp|dragan|dcgan] [--iters 5] [--threads N] [--precision fp32|bf16] [--top 25] [--by-caller] [--python PATH | --no-python]');
     return;
@@ -47,7 +47,7 @@ function main(): void {
   const threads = positiveIntFlag(f, 'threads', cores());
   setNumThreads(threads);
   manualSeed(3);
-  const w = new Workload(workload, new Batches(), true, precision);
+  const w = new Workload(workload, new Batches(), true, precision, f.has('channels-last') ? 'channelsLast' : 'contiguous');
   for (let i = 0; i < 3; i++) w.iteration(); // warm-up
   const t0 = performance.now();
   const { profile } = profileOps(() => {

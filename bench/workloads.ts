@@ -17,6 +17,7 @@
 //          step (non-saturating BCE); Adam(2e-4, betas [0.5, 0.999]).
 // dcgan:   as dragan without the penalty, BatchNorm2d networks.
 import { gan, loadFashionMnist, nn, optim, tensor, Tensor } from '../lib';
+import type { MemoryFormat } from '../lib';
 
 export const WORKLOADS = ['wgan-gp', 'dragan', 'dcgan'] as const;
 export type WorkloadName = (typeof WORKLOADS)[number];
@@ -111,10 +112,11 @@ export class Workload {
   readonly optD: optim.Adam;
   readonly trainer: gan.GanTrainer;
 
-  constructor(readonly name: WorkloadName, private readonly data: Batches, batched = true, precision: 'fp32' | 'bf16' = 'fp32') {
+  // memoryFormat 'channelsLast': both networks' weights NHWC (bench/channels-last.ts).
+  constructor(readonly name: WorkloadName, private readonly data: Batches, batched = true, precision: 'fp32' | 'bf16' = 'fp32', memoryFormat: MemoryFormat = 'contiguous') {
     const norm: Norm = name === 'dcgan' ? 'batch' : 'instance';
-    this.G = makeGenerator(Z, N_FILTERS, norm);
-    this.D = new Critic(N_FILTERS, norm);
+    this.G = makeGenerator(Z, N_FILTERS, norm).toMemoryFormat(memoryFormat);
+    this.D = new Critic(N_FILTERS, norm).toMemoryFormat(memoryFormat);
     const hyper: optim.AdamOptions = name === 'wgan-gp' ? { lr: 1e-4, betas: [0.5, 0.9] } : { lr: 2e-4, betas: [0.5, 0.999] };
     this.optG = new optim.Adam(this.G.parameters(), hyper);
     this.optD = new optim.Adam(this.D.parameters(), hyper);

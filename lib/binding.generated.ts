@@ -75,7 +75,8 @@ export interface NativeBinding {
   numel(tensor: NativeHandle): number;
   dtype(tensor: NativeHandle): DType;
   device(tensor: NativeHandle): Device;
-  isContiguous(tensor: NativeHandle): boolean;
+  /** isContiguous(tensor, memoryFormat = 'contiguous'): whether its elements lie densely in that order. */
+  isContiguous(tensor: NativeHandle, memoryFormat?: 'contiguous' | 'channelsLast'): boolean;
   item(tensor: NativeHandle): number;
   /** A typed-array copy: float16/bfloat16 as Float32Array, bool as Uint8Array, int64 as BigInt64Array. */
   data(tensor: NativeHandle): TensorData;
@@ -283,7 +284,16 @@ export interface NativeBinding {
   unsqueeze(self: NativeHandle, dim: number): NativeHandle;
   permute(self: NativeHandle, dims: number | number[]): NativeHandle;
   transpose(self: NativeHandle, dim0: number, dim1: number): NativeHandle;
-  contiguous(self: NativeHandle): NativeHandle;
+  /** contiguous(self, memoryFormat = 'contiguous'): self when already laid out so, else a copy that is. */
+  contiguous(self: NativeHandle, memoryFormat?: 'contiguous' | 'channelsLast'): NativeHandle;
+  /**
+   * toMemoryFormat(self, memoryFormat): self when its strides already are memoryFormat's, else a copy
+   * with memoryFormat's strides (PyTorch's tensor.to(memory_format=...)): unlike contiguous(), a
+   * tensor that is dense in both layouts (one channel) is restrided, so kernels read it as meant.
+   */
+  toMemoryFormat(self: NativeHandle, memoryFormat?: 'contiguous' | 'channelsLast'): NativeHandle;
+  /** The layout libtorch's kernels pick for self's outputs: 'channelsLast' when its strides are NHWC's. */
+  suggestMemoryFormat(self: NativeHandle): 'contiguous' | 'channelsLast';
   expand(self: NativeHandle, shape: number | number[]): NativeHandle;
   repeat(self: NativeHandle, repeats: number | number[]): NativeHandle;
   flip(self: NativeHandle, dims: number | number[]): NativeHandle;

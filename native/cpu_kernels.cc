@@ -186,6 +186,11 @@ static ConvGeometry LoadGeometry(AutogradContext* ctx) {
 
 static bool Im2colInputGrad(const at::Tensor& w) { return FewInputChannels(w); }
 
+// t dense in the layout it already suggests: a channels-last (NHWC) tensor stays channels-last,
+// so oneDNN keeps running NHWC and no NCHW<->NHWC copy is paid; anything else becomes NCHW.
+// (libtorch 1.13's kernels used here all accept either layout, also the im2col one.)
+static at::Tensor Dense(const at::Tensor& t) { return t.contiguous(t.suggest_memory_format()); }
+
 // gI = the input gradient for output gradient gO (x only gives the shape; gI does not depend on it).
 struct ConvInputGrad : public torch::autograd::Function<ConvInputGrad> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& gO, const at::Tensor& w, const at::Tensor& x,
@@ -195,7 +200,7 @@ struct ConvInputGrad : public torch::autograd::Function<ConvInputGrad> {
     SaveGeometry(ctx, g);
     if (Im2colInputGrad(w)) {
       return std::get<0>(
-          at::_slow_conv2d_backward(gO.contiguous(), x, w, {w.size(2), w.size(3)}, g.stride, g.padding, {true, false, false}));
+          at::_slow_conv2d_backward(Dense(gO), x, w, {w.size(2), w.size(3)}, g.stride, g.padding, {true, false, false}));
     }
     return std::get<0>(ConvBackward(gO, x, w, g, true, false));
   }
@@ -253,7 +258,7 @@ struct Conv2dFn : public torch::autograd::Function<Conv2dFn> {
     auto saved = ctx->get_saved_variables();
     const at::Tensor &x = saved[0], &w = saved[1];
     ConvGeometry g = LoadGeometry(ctx);
-    at::Tensor gO = grads[0].contiguous();
+    at::Tensor gO = Dense(grads[0]);
     at::Tensor gx, gw;
     // Only what this backward pass asks for: a penalty's autograd.grad(…, [x]) needs no weight gradient.
     if (ctx->needs_input_grad(0)) gx = ConvInputGrad::apply(gO, w, x, g.stride, g.padding);
@@ -280,7 +285,7 @@ static at::Tensor Conv2dAsGiven(const at::Tensor& x, const at::Tensor& w, const 
   // Odd argument lists go to libtorch, for its own checks and messages.
   bool plainLists = !stride.empty() && stride.size() <= 2 && !padding.empty() && padding.size() <= 2;
   if (plainLists && OwnBackwardConvApplies(x, w, bias, dilation, groups)) {
-    at::Tensor y = Conv2dFn::apply(x.contiguous(), w.contiguous(), Expand2(stride), Expand2(padding));
+    at::Tensor y = Conv2dFn::apply(Dense(x), Dense(w), Expand2(stride), Expand2(padding));
     if (bias && bias->defined()) y = y + bias->view({1, -1, 1, 1});
     return y;
   }
@@ -313,7 +318,8 @@ static at::Tensor TransposedOutputLike(const at::Tensor& x, const at::Tensor& w,
   int64_t outH = (x.size(2) - 1) * Pick(stride, 0) - 2 * Pick(padding, 0) + Pick(dilation, 0) * (w.size(2) - 1) + Pick(outputPadding, 0) + 1;
   int64_t outW = (x.size(3) - 1) * Pick(stride, 1) - 2 * Pick(padding, 1) + Pick(dilation, 1) * (w.size(3) - 1) + Pick(outputPadding, 1) + 1;
   TORCH_CHECK(outH > 0 && outW > 0, "transposed convolution output would be empty (", outH, "x", outW, ")");
-  return at::empty({x.size(0), w.size(1) * groups, outH, outW}, x.options().requires_grad(false));
+  // in x's layout: the kernels that fill the product in its place give it the layout of the "input" (or weight) they get
+  return at::empty({x.size(0), w.size(1) * groups, outH, outW}, x.options().requires_grad(false).memory_format(x.suggest_memory_format()));
 }
 
 static at::Tensor ConvTranspose2dViaConvBackward(const at::Tensor& x, const at::Tensor& w, const c10::optional<at::Tensor>& bias,
@@ -345,7 +351,7 @@ static at::Tensor ConvTranspose2dAsGiven(const at::Tensor& x, const at::Tensor& 
   if (plainLists && OnCpuFloat(Kernel::OwnConvBackward, x, w) && groups == 1 && AllOnes(dilation) && at::GradMode::is_enabled() &&
       (x.requires_grad() || w.requires_grad())) {
     at::Tensor like = TransposedOutputLike(x, w, stride, padding, outputPadding, groups, dilation);
-    at::Tensor y = ConvInputGrad::apply(x.contiguous(), w.contiguous(), like, Expand2(stride), Expand2(padding));
+    at::Tensor y = ConvInputGrad::apply(Dense(x), Dense(w), like, Expand2(stride), Expand2(padding));
     if (bias && bias->defined()) y = y + bias->view({1, -1, 1, 1});
     return y;
   }

@@ -1,5 +1,6 @@
 // Tensor creation, metadata and reading values back (sync and async).
 #include "creation.h"
+#include "memory_format.h"
 
 #include <cstring>
 
@@ -179,7 +180,11 @@ void RegisterCreation(Napi::Env env, Napi::Object exports) {
   TG_OP(exports, "dtype", { return Napi::String::New(info.Env(), DtypeName(TensorArg(info, 0, "tensor").scalar_type())); });
   // returns: Device
   TG_OP(exports, "device", { return Napi::String::New(info.Env(), TensorArg(info, 0, "tensor").device().str()); });
-  TG_OP(exports, "isContiguous", { return Napi::Boolean::New(info.Env(), TensorArg(info, 0, "tensor").is_contiguous()); });
+  // isContiguous(tensor, memoryFormat = 'contiguous'): whether its elements lie densely in that order.
+  TG_OP(exports, "isContiguous", {
+    auto& t = TensorArg(info, 0, "tensor");
+    return Napi::Boolean::New(info.Env(), t.is_contiguous(MemoryFormatArg(info, 1, "memoryFormat")));
+  });
 
   // ---- reading values
   TG_OP(exports, "item", {

@@ -1,5 +1,6 @@
 // Shape and indexing ops, conversions (to/clone/detach).
 #include "common.h"
+#include "memory_format.h"
 
 #include <algorithm>
 
@@ -18,6 +19,16 @@ static SplitSizes SplitSizeArg(const Napi::CallbackInfo& info, size_t i, const c
   return s;
 }
 
+at::MemoryFormat MemoryFormatArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  Napi::Value v = ArgAt(info, i);
+  std::string f = v.IsUndefined() ? "contiguous" : (v.IsString() ? v.As<Napi::String>().Utf8Value() : "");
+  if (f == "contiguous") return at::MemoryFormat::Contiguous;
+  if (f == "channelsLast") return at::MemoryFormat::ChannelsLast;
+  ThrowArg(info, i, name, "'contiguous' or 'channelsLast'");
+}
+
+const char* MemoryFormatName(at::MemoryFormat f) { return f == at::MemoryFormat::ChannelsLast ? "channelsLast" : "contiguous"; }
+
 void RegisterShape(Napi::Env env, Napi::Object exports) {
   TG_OP(exports, "reshape", { return Wrap(info.Env(), TensorArg(info, 0, "self").reshape(IntRestArg(info, 1, "shape"))); });
   TG_OP(exports, "view", { return Wrap(info.Env(), TensorArg(info, 0, "self").view(IntRestArg(info, 1, "shape"))); });
@@ -34,7 +45,35 @@ void RegisterShape(Napi::Env env, Napi::Object exports) {
   TG_OP(exports, "transpose", {
     return Wrap(info.Env(), TensorArg(info, 0, "self").transpose(IntArg(info, 1, "dim0"), IntArg(info, 2, "dim1")));
   });
-  TG_OP(exports, "contiguous", { return Wrap(info.Env(), TensorArg(info, 0, "self").contiguous()); });
+  // contiguous(self, memoryFormat = 'contiguous'): self when already laid out so, else a copy that is.
+  TG_OP(exports, "contiguous", {
+    auto& a = TensorArg(info, 0, "self");
+    at::MemoryFormat f = MemoryFormatArg(info, 1, "memoryFormat");
+    // libtorch's own message ("required rank 4 tensor to use channels_last format") names no argument
+    if (f == at::MemoryFormat::ChannelsLast && a.dim() != 4) {
+      ThrowInvalid(info.Env(), "memoryFormat", "'contiguous' for a tensor that is not 4-D ('channelsLast' needs [N, C, H, W])",
+                   "'channelsLast' for " + DescribeTensor(a));
+    }
+    return Wrap(info.Env(), a.contiguous(f));
+  });
+  // toMemoryFormat(self, memoryFormat): self when its strides already are memoryFormat's, else a copy
+  // with memoryFormat's strides (PyTorch's tensor.to(memory_format=...)): unlike contiguous(), a
+  // tensor that is dense in both layouts (one channel) is restrided, so kernels read it as meant.
+  TG_OP(exports, "toMemoryFormat", {
+    auto& a = TensorArg(info, 0, "self");
+    at::MemoryFormat f = MemoryFormatArg(info, 1, "memoryFormat");
+    if (f == at::MemoryFormat::ChannelsLast && a.dim() != 4) {
+      ThrowInvalid(info.Env(), "memoryFormat", "'contiguous' for a tensor that is not 4-D ('channelsLast' needs [N, C, H, W])",
+                   "'channelsLast' for " + DescribeTensor(a));
+    }
+    if (a.is_contiguous(f) && a.suggest_memory_format() == f) return Wrap(info.Env(), a);
+    return Wrap(info.Env(), a.clone(f));
+  });
+  // The layout libtorch's kernels pick for self's outputs: 'channelsLast' when its strides are NHWC's.
+  // returns: 'contiguous' | 'channelsLast'
+  TG_OP(exports, "suggestMemoryFormat", {
+    return Napi::String::New(info.Env(), MemoryFormatName(TensorArg(info, 0, "self").suggest_memory_format()));
+  });
   TG_OP(exports, "expand", { return Wrap(info.Env(), TensorArg(info, 0, "self").expand(IntListArg(info, 1, "shape"))); });
   TG_OP(exports, "repeat", { return Wrap(info.Env(), TensorArg(info, 0, "self").repeat(IntListArg(info, 1, "repeats"))); });
   TG_OP(exports, "flip", { return Wrap(info.Env(), TensorArg(info, 0, "self").flip(IntListArg(info, 1, "dims"))); });

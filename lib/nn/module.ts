@@ -16,7 +16,7 @@
 // they always see the current tensor; custom modules should do the same
 // (`this.param('w')`, or a getter) rather than keep their own references across to().
 import { checkOptionKeys, invalidArgument, invalidParameterError, is, TorchError } from '../errors';
-import { Tensor } from '../tensor/tensor';
+import { MemoryFormat, Tensor } from '../tensor/tensor';
 import { keep } from '../tensor/scope';
 import { checkDevice, checkDtype, Device, DType, isFloatingDtype } from '../tensor/dtype';
 import { noGrad } from '../autograd';
@@ -307,6 +307,42 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
         if (moved === null) continue;
         keep(moved);
         m._buffers.set(n, moved);
+        t.dispose();
+      }
+    }
+    return this;
+  }
+  /**
+   * Lays every 4-D parameter and buffer out in memoryFormat (PyTorch's
+   * module.to(memory_format=...)): 'channelsLast' for NHWC convolutions (oneDNN then reorders
+   * nothing), 'contiguous' back to NCHW. Values, shapes and stateDict() keys stay the same.
+   * As with to(), a tensor that changes layout is REPLACED by a new Tensor object (the old one
+   * freed, its gradient dropped): convert before creating optimizers.
+   */
+  toMemoryFormat(memoryFormat: MemoryFormat): this {
+    if (memoryFormat !== 'contiguous' && memoryFormat !== 'channelsLast') {
+      throw invalidParameterError('memoryFormat', "'contiguous' or 'channelsLast'", memoryFormat);
+    }
+    // Other ranks have no such layout; a tensor already laid out so is kept (same object).
+    // As PyTorch's module.to(memory_format=...): by the strides (a weight with one input channel
+    // is dense in both layouts; left with NCHW strides, oneDNN runs that layer NCHW)
+    const relaid = (t: Tensor): Tensor | null => (t.ndim !== 4 ? null : noGrad(() => t.detach().toMemoryFormat(memoryFormat)));
+    for (const m of this.modules()) {
+      for (const [n, t] of m._parameters) {
+        if (t === null) continue;
+        const fresh = relaid(t);
+        if (fresh === null) continue;
+        keep(fresh);
+        fresh.requiresGrad_(t.requiresGrad);
+        m._parameters.set(n, fresh);
+        t.dispose();
+      }
+      for (const [n, t] of m._buffers) {
+        if (t === null) continue;
+        const fresh = relaid(t);
+        if (fresh === null) continue;
+        keep(fresh);
+        m._buffers.set(n, fresh);
         t.dispose();
       }
     }

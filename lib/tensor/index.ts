@@ -1,5 +1,5 @@
 export { Tensor } from './tensor';
-export type { Scalar, TensorLike, IndexSpec } from './tensor';
+export type { Scalar, TensorLike, IndexSpec, MemoryFormat } from './tensor';
 export * from './creation';
 export { tidy, tidyAsync, keep, dispose } from './scope';
 export * as linalg from './linalg';

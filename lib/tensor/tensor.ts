@@ -6,6 +6,12 @@ import { track, keep as keepTensor } from './scope';
 import { checkDevice, checkDtype, Device, DType } from './dtype';
 
 export type Scalar = number | boolean;
+/**
+ * How a 4-D tensor's elements lie in memory: 'contiguous' is row-major NCHW, 'channelsLast' is NHWC
+ * (PyTorch's torch.channels_last), the layout oneDNN's CPU convolutions run in without reordering.
+ * Only the layout differs: shape, indexing and values are the same either way.
+ */
+export type MemoryFormat = 'contiguous' | 'channelsLast';
 export type TensorLike = Tensor | Scalar;
 /** A slice for index(): ':' | 'a:b' | 'a:b:s' | {start, end, step} | a number (select) | null (new axis) */
 export type IndexSpec = number | string | null | { start?: number; end?: number; step?: number };
@@ -59,7 +65,10 @@ export class Tensor {
     if (dim === undefined) return s;
     return s[dim < 0 ? s.length + dim : dim];
   }
-  isContiguous(): boolean { return N.isContiguous(this._h); }
+  /** Whether the elements lie densely in memoryFormat's order (default 'contiguous': row-major). */
+  isContiguous(memoryFormat?: MemoryFormat): boolean { return N.isContiguous(this._h, memoryFormat); }
+  /** The layout libtorch's kernels give this tensor's outputs: 'channelsLast' when its strides are NHWC's. */
+  suggestMemoryFormat(): MemoryFormat { return N.suggestMemoryFormat(this._h); }
 
   // ---- lifetime
   /** @internal set once this object has freed its handle: later disposals cost no native call */
@@ -208,7 +217,13 @@ export class Tensor {
   permute(...dims: number[] | [number[]]): Tensor { return new Tensor(N.permute(this._h, flatShape(dims))); }
   transpose(dim0: number, dim1: number): Tensor { return new Tensor(N.transpose(this._h, dim0, dim1)); }
   t(): Tensor { return this.transpose(0, 1); }
-  contiguous(): Tensor { return new Tensor(N.contiguous(this._h)); }
+  /**
+   * A tensor with these values laid out densely in memoryFormat (default 'contiguous': row-major);
+   * a new Tensor object over the same storage when already so. 'channelsLast' needs a 4-D tensor.
+   */
+  contiguous(memoryFormat?: MemoryFormat): Tensor { return new Tensor(N.contiguous(this._h, memoryFormat)); }
+  /** These values with memoryFormat's strides (PyTorch's to(memory_format=)): restrides even a tensor dense in both layouts. */
+  toMemoryFormat(memoryFormat: MemoryFormat): Tensor { return new Tensor(N.toMemoryFormat(this._h, memoryFormat)); }
   expand(...shape: number[] | [number[]]): Tensor { return new Tensor(N.expand(this._h, flatShape(shape))); }
   repeat(...repeats: number[] | [number[]]): Tensor { return new Tensor(N.repeat(this._h, flatShape(repeats))); }
   flip(dims: number | number[]): Tensor { return new Tensor(N.flip(this._h, dims)); }
