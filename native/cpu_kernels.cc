@@ -166,7 +166,10 @@ static at::Tensor ConvForward(const at::Tensor& x, const at::Tensor& w, const Co
   // 1-3 input channels (an image critic's first layer): im2col and one matrix product per
   // sample, 2.2-3x faster than oneDNN there on 2.13 and 1.7-2x on 1.13 (bench/kernels.ts);
   // differentiable like at::convolution (its backward is _slow_conv2d_backward's).
-  if (FewInputChannels(w)) return at::_slow_conv2d_forward(x.contiguous(), w, {w.size(2), w.size(3)}, c10::nullopt, g.stride, g.padding);
+  // (not for channels-last weights: oneDNN's NHWC forward is faster still there, and keeps the
+  // output NHWC for the layers after it)
+  if (FewInputChannels(w) && w.suggest_memory_format() != at::MemoryFormat::ChannelsLast)
+    return at::_slow_conv2d_forward(x.contiguous(), w, {w.size(2), w.size(3)}, c10::nullopt, g.stride, g.padding);
   return at::convolution(x, w, c10::nullopt, g.stride, g.padding, {1, 1}, false, {0, 0}, 1);
 }
 
@@ -280,6 +283,11 @@ static at::Tensor Conv2dAsGiven(const at::Tensor& x, const at::Tensor& w, const 
                                 const std::vector<int64_t>& padding, const std::vector<int64_t>& dilation, int64_t groups) {
   if (WholeInputConvApplies(x, w, stride, padding, dilation, groups)) {
     int64_t n = x.size(0), out = w.size(0);
+    if (x.suggest_memory_format() == at::MemoryFormat::ChannelsLast) {
+      // a channels-last x is [n, h, w, c] in memory: flatten both in that order (views, no copy),
+      // so its gradient comes back channels-last too
+      return at::linear(x.permute({0, 2, 3, 1}).reshape({n, -1}), w.permute({0, 2, 3, 1}).reshape({out, -1}), bias).view({n, out, 1, 1});
+    }
     return at::linear(x.reshape({n, -1}), w.reshape({out, -1}), bias).view({n, out, 1, 1});
   }
   // Odd argument lists go to libtorch, for its own checks and messages.
@@ -339,7 +347,14 @@ static at::Tensor ConvTranspose2dAsGiven(const at::Tensor& x, const at::Tensor& 
                                          const std::vector<int64_t>& outputPadding, int64_t groups, const std::vector<int64_t>& dilation) {
   if (PointInputConvTransposeApplies(x, w, stride, padding, outputPadding, dilation, groups)) {
     int64_t n = x.size(0), out = w.size(1);
-    at::Tensor y = at::mm(x.reshape({n, -1}), w.reshape({w.size(0), -1})).view({n, out, w.size(2), w.size(3)});
+    at::Tensor y;
+    if (w.dim() == 4 && w.suggest_memory_format() == at::MemoryFormat::ChannelsLast) {
+      // channels-last weights [in, out, kh, kw] lie as [in, kh, kw, out]: the product comes out NHWC
+      at::Tensor wRows = w.permute({0, 2, 3, 1}).reshape({w.size(0), -1});
+      y = at::mm(x.reshape({n, -1}), wRows).view({n, w.size(2), w.size(3), out}).permute({0, 3, 1, 2});
+    } else {
+      y = at::mm(x.reshape({n, -1}), w.reshape({w.size(0), -1})).view({n, out, w.size(2), w.size(3)});
+    }
     if (bias && bias->defined()) y = y + bias->view({1, -1, 1, 1});
     return y;
   }

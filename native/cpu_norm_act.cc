@@ -25,6 +25,7 @@
 #include <array>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 #include "cpu_kernels.h"
 
@@ -148,11 +149,132 @@ void NormDoubleBackwardRows(const T* g, const T* y, const T* rstd, const T* v, T
   });
 }
 
+// The same three kernels on a channels-last (NHWC) tensor: sample n's map is [m, C] with the
+// channels innermost, so each sample's C rows are reduced together, the loops over the channels
+// (contiguous) on the inside. rstd is indexed n·C + c as in the row kernels.
+template <typename T>
+void NormForwardNhwc(const T* x, T* y, T* rstd, int64_t n, int64_t c, int64_t m, double eps) {
+  const T invM = T(1) / m;
+  at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+    std::vector<T> shift(c), sum(c), squares(c);
+    for (int64_t s = begin; s < end; ++s) {
+      const T* xs = x + s * m * c;
+      T* ys = y + s * m * c;
+      std::copy(xs, xs + c, shift.begin());
+      std::fill(sum.begin(), sum.end(), T(0));
+      std::fill(squares.begin(), squares.end(), T(0));
+      for (int64_t i = 0; i < m; ++i) {
+        const T* xi = xs + i * c;
+        for (int64_t k = 0; k < c; ++k) {
+          const T d = xi[k] - shift[k];
+          sum[k] += d;
+          squares[k] += d * d;
+        }
+      }
+      T* rs = rstd + s * c;
+      for (int64_t k = 0; k < c; ++k) {
+        const T centredMean = sum[k] * invM;
+        const double var = std::max<double>(0, squares[k] * invM - centredMean * centredMean);
+        rs[k] = static_cast<T>(1.0 / std::sqrt(var + eps));
+        shift[k] += centredMean;  // now the mean
+      }
+      for (int64_t i = 0; i < m; ++i) {
+        const T* xi = xs + i * c;
+        T* yi = ys + i * c;
+        for (int64_t k = 0; k < c; ++k) yi[k] = (xi[k] - shift[k]) * rs[k];
+      }
+    }
+  });
+}
+
+template <typename T>
+void NormBackwardNhwc(const T* g, const T* y, const T* rstd, T* gx, int64_t n, int64_t c, int64_t m) {
+  const T invM = T(1) / m;
+  at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+    std::vector<T> gMean(c), a(c);
+    for (int64_t s = begin; s < end; ++s) {
+      const int64_t o = s * m * c;
+      std::fill(gMean.begin(), gMean.end(), T(0));
+      std::fill(a.begin(), a.end(), T(0));
+      for (int64_t i = 0; i < m; ++i) {
+        const T *gi = g + o + i * c, *yi = y + o + i * c;
+        for (int64_t k = 0; k < c; ++k) gMean[k] += gi[k], a[k] += gi[k] * yi[k];
+      }
+      for (int64_t k = 0; k < c; ++k) gMean[k] *= invM, a[k] *= invM;
+      const T* rs = rstd + s * c;
+      for (int64_t i = 0; i < m; ++i) {
+        const T *gi = g + o + i * c, *yi = y + o + i * c;
+        T* out = gx + o + i * c;
+        for (int64_t k = 0; k < c; ++k) out[k] = rs[k] * (gi[k] - gMean[k] - yi[k] * a[k]);
+      }
+    }
+  });
+}
+
+template <typename T>
+void NormDoubleBackwardNhwc(const T* g, const T* y, const T* rstd, const T* v, T* dg, T* dx, int64_t n, int64_t c, int64_t m) {
+  const T invM = T(1) / m;
+  at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+    std::vector<T> vMean(c), b(c), gMean(c), a(c), vg(c);
+    for (int64_t s = begin; s < end; ++s) {
+      const int64_t o = s * m * c;
+      for (auto* acc : {&vMean, &b, &gMean, &a, &vg}) std::fill(acc->begin(), acc->end(), T(0));
+      for (int64_t i = 0; i < m; ++i) {
+        const T *gi = g + o + i * c, *yi = y + o + i * c, *vi = v + o + i * c;
+        for (int64_t k = 0; k < c; ++k) {
+          vMean[k] += vi[k], b[k] += vi[k] * yi[k], gMean[k] += gi[k], a[k] += gi[k] * yi[k], vg[k] += vi[k] * gi[k];
+        }
+      }
+      for (int64_t k = 0; k < c; ++k) vMean[k] *= invM, b[k] *= invM, gMean[k] *= invM, a[k] *= invM, vg[k] *= invM;
+      const T* rs = rstd + s * c;
+      for (int64_t i = 0; i < m; ++i) {
+        const int64_t p = o + i * c;
+        const T *gi = g + p, *yi = y + p, *vi = v + p;
+        if (dg) {
+          for (int64_t k = 0; k < c; ++k) dg[p + k] = rs[k] * (vi[k] - vMean[k] - yi[k] * b[k]);
+        }
+        if (dx) {
+          for (int64_t k = 0; k < c; ++k) {
+            const T cy = vg[k] - gMean[k] * vMean[k] - 3 * a[k] * b[k];
+            dx[p + k] = -rs[k] * rs[k] * (yi[k] * cy + b[k] * (gi[k] - gMean[k]) + a[k] * (vi[k] - vMean[k]));
+          }
+        }
+      }
+    }
+  });
+}
+
+// How the kernels read a tensor shaped like x: as the rows of NCHW, or (a 4-D channels-last x,
+// the layout oneDNN's convolutions run in) as NHWC, so that a channels-last network stays so
+// without a copy per normalisation.
+struct Layout {
+  bool nhwc;
+  int64_t n, c, m;
+};
+
+Layout LayoutOf(const at::Tensor& x) {
+  bool nhwc = x.dim() == 4 && !x.is_contiguous() && x.is_contiguous(at::MemoryFormat::ChannelsLast);
+  int64_t n = x.size(0), c = x.size(1);
+  return {nhwc, n, c, x.numel() / std::max<int64_t>(1, n * c)};
+}
+
+// t (shaped like x) dense in the layout's order.
+at::Tensor Dense(const at::Tensor& t, const Layout& l) { return l.nhwc ? t.contiguous(at::MemoryFormat::ChannelsLast) : t.contiguous(); }
+
 // Rows of an [N, C, ...] tensor as a contiguous [N·C, rest] one.
 at::Tensor AsRows(const at::Tensor& t) { return t.contiguous().view({t.size(0) * t.size(1), -1}); }
 
 // y (shaped like x) and σ (one per row).
 std::pair<at::Tensor, at::Tensor> NormForward(const at::Tensor& x, double eps) {
+  Layout l = LayoutOf(x);
+  if (l.nhwc) {
+    at::Tensor xd = Dense(x, l);
+    at::Tensor y = at::empty_like(xd), rstd = at::empty({l.n * l.c}, xd.options());
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "instance_norm", [&] {
+      NormForwardNhwc(xd.data_ptr<scalar_t>(), y.data_ptr<scalar_t>(), rstd.data_ptr<scalar_t>(), l.n, l.c, l.m, eps);
+    });
+    return {y, rstd};
+  }
   at::Tensor xRows = AsRows(x);
   at::Tensor y = at::empty_like(xRows), rstd = at::empty({xRows.size(0)}, xRows.options());
   AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "instance_norm", [&] {
@@ -161,24 +283,28 @@ std::pair<at::Tensor, at::Tensor> NormForward(const at::Tensor& x, double eps) {
   return {y.view(x.sizes()), rstd};
 }
 
-// The double backward as differentiable ATen ops (a third order is being recorded).
+// The double backward as differentiable ATen ops (a third order is being recorded): reductions
+// over the map dimensions, so it runs on either layout.
 std::pair<at::Tensor, at::Tensor> NormDoubleBackwardComposite(const at::Tensor& g, const at::Tensor& x, const at::Tensor& v, double eps) {
-  at::Tensor x2 = AsRows(x), g2 = AsRows(g), v2 = AsRows(v);
-  at::Tensor centred = x2 - x2.mean({1}, true);
-  at::Tensor s = (centred.square().mean({1}, true) + eps).rsqrt();
+  std::vector<int64_t> maps;
+  for (int64_t d = 2; d < x.dim(); ++d) maps.push_back(d);
+  auto mean = [&](const at::Tensor& t) { return t.mean(maps, true); };
+  at::Tensor centred = x - mean(x);
+  at::Tensor s = (mean(centred.square()) + eps).rsqrt();
   at::Tensor y = centred * s;
-  at::Tensor gMean = g2.mean({1}, true), vMean = v2.mean({1}, true);
-  at::Tensor a = (g2 * y).mean({1}, true), b = (v2 * y).mean({1}, true), vg = (v2 * g2).mean({1}, true);
-  at::Tensor dg = s * (v2 - vMean - y * b);
-  at::Tensor dx = -(s * s) * (y * (vg - gMean * vMean - 3 * a * b) + b * (g2 - gMean) + a * (v2 - vMean));
-  return {dg.view(x.sizes()), dx.view(x.sizes())};
+  at::Tensor gMean = mean(g), vMean = mean(v);
+  at::Tensor a = mean(g * y), b = mean(v * y), vg = mean(v * g);
+  at::Tensor dg = s * (v - vMean - y * b);
+  at::Tensor dx = -(s * s) * (y * (vg - gMean * vMean - 3 * a * b) + b * (g - gMean) + a * (v - vMean));
+  return {dg, dx};
 }
 
 // gx = the input gradient of the normalisation for output gradient g; y and σ are the forward's.
 struct InstanceNormGrad : public torch::autograd::Function<InstanceNormGrad> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& g, const at::Tensor& x, const at::Tensor& y, const at::Tensor& rstd,
                             double eps) {
-    at::Tensor gRows = AsRows(g), yRows = AsRows(y);
+    Layout l = LayoutOf(x);
+    at::Tensor gRows = l.nhwc ? Dense(g, l) : AsRows(g), yRows = l.nhwc ? Dense(y, l) : AsRows(y);
     // g itself for a recorded third order (gRows, made here, has no graph to g), gRows for the kernel
     ctx->save_for_backward({g, x});
     ctx->saved_data["gRows"] = gRows;
@@ -187,10 +313,14 @@ struct InstanceNormGrad : public torch::autograd::Function<InstanceNormGrad> {
     ctx->saved_data["eps"] = eps;
     at::Tensor gx = at::empty_like(gRows);
     AT_DISPATCH_FLOATING_TYPES(g.scalar_type(), "instance_norm_backward", [&] {
-      NormBackwardRows(gRows.data_ptr<scalar_t>(), yRows.data_ptr<scalar_t>(), rstd.data_ptr<scalar_t>(), gx.data_ptr<scalar_t>(),
-                       gRows.size(0), gRows.size(1));
+      if (l.nhwc) {
+        NormBackwardNhwc(gRows.data_ptr<scalar_t>(), yRows.data_ptr<scalar_t>(), rstd.data_ptr<scalar_t>(), gx.data_ptr<scalar_t>(), l.n, l.c, l.m);
+      } else {
+        NormBackwardRows(gRows.data_ptr<scalar_t>(), yRows.data_ptr<scalar_t>(), rstd.data_ptr<scalar_t>(), gx.data_ptr<scalar_t>(),
+                         gRows.size(0), gRows.size(1));
+      }
     });
-    return gx.view(x.sizes());
+    return l.nhwc ? gx : gx.view(x.sizes());
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
@@ -203,17 +333,24 @@ struct InstanceNormGrad : public torch::autograd::Function<InstanceNormGrad> {
       if (at::GradMode::is_enabled()) {
         std::tie(dg, dx) = NormDoubleBackwardComposite(g, x, v, ctx->saved_data["eps"].toDouble());
       } else {
+        Layout l = LayoutOf(x);
         at::Tensor gRows = ctx->saved_data["gRows"].toTensor(), y = ctx->saved_data["y"].toTensor(),
-                   rstd = ctx->saved_data["rstd"].toTensor(), vRows = AsRows(v);
+                   rstd = ctx->saved_data["rstd"].toTensor(), vRows = l.nhwc ? Dense(v, l) : AsRows(v);
         if (wantG) dg = at::empty_like(vRows);
         if (wantX) dx = at::empty_like(vRows);
         AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "instance_norm_double_backward", [&] {
-          NormDoubleBackwardRows(gRows.data_ptr<scalar_t>(), y.data_ptr<scalar_t>(), rstd.data_ptr<scalar_t>(), vRows.data_ptr<scalar_t>(),
-                                 wantG ? dg.data_ptr<scalar_t>() : nullptr, wantX ? dx.data_ptr<scalar_t>() : nullptr, vRows.size(0),
-                                 vRows.size(1));
+          scalar_t* dgp = wantG ? dg.data_ptr<scalar_t>() : nullptr;
+          scalar_t* dxp = wantX ? dx.data_ptr<scalar_t>() : nullptr;
+          if (l.nhwc) {
+            NormDoubleBackwardNhwc(gRows.data_ptr<scalar_t>(), y.data_ptr<scalar_t>(), rstd.data_ptr<scalar_t>(), vRows.data_ptr<scalar_t>(), dgp,
+                                   dxp, l.n, l.c, l.m);
+          } else {
+            NormDoubleBackwardRows(gRows.data_ptr<scalar_t>(), y.data_ptr<scalar_t>(), rstd.data_ptr<scalar_t>(), vRows.data_ptr<scalar_t>(), dgp,
+                                   dxp, vRows.size(0), vRows.size(1));
+          }
         });
-        if (wantG) dg = dg.view(x.sizes());
-        if (wantX) dx = dx.view(x.sizes());
+        if (wantG && !l.nhwc) dg = dg.view(x.sizes());
+        if (wantX && !l.nhwc) dx = dx.view(x.sizes());
       }
     }
     return {dg, dx, at::Tensor(), at::Tensor(), at::Tensor()};

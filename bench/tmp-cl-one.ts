@@ -1,0 +1,11 @@
+import { manualSeed, setNumThreads } from '../lib';
+import { Batches, Workload } from './workloads';
+setNumThreads(2); manualSeed(3);
+const fmt = process.argv[2] === 'cl' ? 'channelsLast' : 'contiguous';
+const wl = (process.argv[3] ?? 'wgan-gp') as any;
+const w = new Workload(wl, new Batches(), true, 'fp32', fmt as any);
+const n = wl === 'wgan-gp' ? 8 : 25;
+for (let i = 0; i < 3; i++) w.iteration();
+const t = performance.now(); let l = { d: 0, g: 0 };
+for (let i = 0; i < n; i++) l = w.iteration();
+console.log(wl, fmt, ((performance.now() - t) / n).toFixed(1), 'ms/it', l.d.toFixed(5), l.g.toFixed(5));
