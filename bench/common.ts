@@ -11,9 +11,10 @@ export const BENCH = __dirname;
 export const BUILD_DIR = path.join(BENCH, '.build');
 export const CPP_BIN = path.join(BUILD_DIR, 'bench');
 
-export type ImplId = 'ts' | 'ts-unbatched' | 'ts-plain' | 'ts-bf16' | 'py' | 'py-bf16' | 'cpp';
+export type ImplId = 'ts' | 'ts-nchw' | 'ts-unbatched' | 'ts-plain' | 'ts-bf16' | 'py' | 'py-bf16' | 'cpp';
 export const IMPL_LABEL: Record<ImplId, string> = {
   ts: 'torch-gan',
+  'ts-nchw': 'torch-gan (NCHW)',
   'ts-unbatched': 'torch-gan (two critic forwards)',
   'ts-plain': 'torch-gan (plain kernels, two forwards)',
   'ts-bf16': 'torch-gan bf16',
@@ -218,14 +219,17 @@ export function workerCommand(impl: ImplId, o: SpawnOptions): { cmd: string; arg
   if (o.limit !== undefined) common.push('--limit', String(o.limit));
   switch (impl) {
     case 'ts':
+    case 'ts-nchw':
     case 'ts-unbatched':
     case 'ts-plain':
     case 'ts-bf16': {
-      // ts-plain is the textbook loop on exactly libtorch's kernels: PyTorch's work, through torch-gan
+      // ts-plain is the textbook loop on exactly libtorch's kernels: PyTorch's work, through torch-gan;
+      // ts-nchw the engine with NCHW networks (the layout of lib/gan/memory-format.ts off)
       const args = ['--require', require.resolve('tsx/cjs'), path.join(BENCH, 'ts_worker.ts'), '--impl', impl, ...common,
-        '--batched', impl === 'ts' || impl === 'ts-bf16' ? 'on' : 'off', '--precision', impl === 'ts-bf16' ? 'bf16' : 'fp32'];
+        '--batched', impl === 'ts-unbatched' || impl === 'ts-plain' ? 'off' : 'on', '--precision', impl === 'ts-bf16' ? 'bf16' : 'fp32'];
       if (o.dataDir) args.push('--data', o.dataDir);
-      return { cmd: process.execPath, args, env: childEnv(o.threads, { TORCH_GAN_FAST_KERNELS: impl === 'ts-plain' ? '0' : '1' }) };
+      const nchw = impl === 'ts-plain' || impl === 'ts-nchw';
+      return { cmd: process.execPath, args, env: childEnv(o.threads, { TORCH_GAN_FAST_KERNELS: impl === 'ts-plain' ? '0' : '1', ...(nchw ? { TORCH_GAN_CHANNELS_LAST: '0' } : {}) }) };
     }
     case 'py':
     case 'py-bf16': {

@@ -80,12 +80,16 @@ function options(): Options {
   const fct = String(f.get('fast-kernels') ?? 'both');
   if (!['on', 'off', 'both'].includes(fct)) throw new Error(`--fast-kernels expects on, off or both, got '${fct}'`);
   const only = String(f.get('only') ?? 'ts,py,cpp,bf16').split(',').map((s) => s.trim());
-  for (const o of only) if (!['ts', 'ts-unbatched', 'ts-plain', 'py', 'cpp', 'bf16'].includes(o)) throw new Error(`--only: unknown '${o}' (ts, ts-unbatched, ts-plain, py, cpp, bf16)`);
+  for (const o of only) if (!['ts', 'ts-nchw', 'ts-unbatched', 'ts-plain', 'py', 'cpp', 'bf16'].includes(o)) throw new Error(`--only: unknown '${o}' (ts, ts-nchw, ts-unbatched, ts-plain, py, cpp, bf16)`);
   const impls: ImplId[] = [];
-  // 'ts' names torch-gan's three variants: the engine as it trains (kernel substitutions, batched
-  // critic forward), the same with two critic forwards (what batching gives), and the plain one
-  if (only.includes('ts') && fct !== 'off') impls.push('ts', 'ts-unbatched');
-  else if (only.includes('ts-unbatched')) impls.push('ts-unbatched');
+  // 'ts' names torch-gan's four variants: the engine as it trains (kernel substitutions, batched
+  // critic forward, channels-last where lib/gan/memory-format.ts says), the same with NCHW networks
+  // and with two critic forwards (what those levers give), and the plain one
+  if (only.includes('ts') && fct !== 'off') impls.push('ts', 'ts-nchw', 'ts-unbatched');
+  else {
+    if (only.includes('ts-nchw')) impls.push('ts-nchw');
+    if (only.includes('ts-unbatched')) impls.push('ts-unbatched');
+  }
   if ((only.includes('ts') && fct !== 'on') || only.includes('ts-plain')) impls.push('ts-plain');
   if (only.includes('py')) impls.push('py');
   if (only.includes('cpp')) impls.push('cpp');
@@ -230,6 +234,7 @@ async function main(): Promise<void> {
     const ratioCols: [ImplId, ImplId, string][] = [];
     if (has('ts') && has('py')) ratioCols.push(['ts', 'py', 'torch-gan/PyTorch']);
     if (has('ts') && has('cpp')) ratioCols.push(['ts', 'cpp', 'torch-gan/C++']);
+    if (has('ts-nchw') && has('py')) ratioCols.push(['ts-nchw', 'py', 'NCHW/PyTorch']);
     if (has('ts-unbatched') && has('py')) ratioCols.push(['ts-unbatched', 'py', 'two forwards/PyTorch']);
     if (has('ts-bf16') && has('py')) ratioCols.push(['ts-bf16', 'py', 'bf16/PyTorch fp32']);
     if (has('py-bf16') && has('py')) ratioCols.push(['py-bf16', 'py', 'PyTorch bf16/fp32']);

@@ -112,8 +112,9 @@ export class Workload {
   readonly optD: optim.Adam;
   readonly trainer: gan.GanTrainer;
 
-  // memoryFormat 'channelsLast': both networks' weights NHWC (bench/channels-last.ts).
-  constructor(readonly name: WorkloadName, private readonly data: Batches, batched = true, precision: 'fp32' | 'bf16' = 'fp32', memoryFormat: MemoryFormat = 'contiguous') {
+  // memoryFormat: both networks' layout; by default the one `torch-gan train` gives them
+  // (gan.runMemoryFormat: channels-last on the CPU with libtorch 2.x; TORCH_GAN_CHANNELS_LAST=0 for NCHW)
+  constructor(readonly name: WorkloadName, private readonly data: Batches, batched = true, precision: 'fp32' | 'bf16' = 'fp32', memoryFormat: MemoryFormat = gan.runMemoryFormat('cpu')) {
     const norm: Norm = name === 'dcgan' ? 'batch' : 'instance';
     this.G = makeGenerator(Z, N_FILTERS, norm).toMemoryFormat(memoryFormat);
     this.D = new Critic(N_FILTERS, norm).toMemoryFormat(memoryFormat);

@@ -12,3 +12,4 @@ export * from './ema';
 export * from './diffaugment';
 export * from './conditional';
 export * from './sampling-weights';
+export { runMemoryFormat } from './memory-format';

@@ -12,6 +12,7 @@ import { dcganCritic, dcganGenerator, ImageSize } from './models';
 import { AuxiliaryClassifierCritic, conditionalDcganGenerator, dcganCriticFeatures, projectionDcganCritic } from './conditional';
 import { buildToyCritic, buildToyGenerator } from './toy-run';
 import type { RunConfig, RunDataset, RunOptimizer } from './run-config';
+import { withRunMemoryFormat } from './memory-format';
 
 export type ModelConfig = Pick<RunConfig, 'imgDim' | 'noiseDim' | 'baseWidth' | 'channels' | 'upsampling' | 'generatorNorm' | 'criticNorm' | 'loss' | 'device'>
   & Partial<Pick<RunConfig, 'conditional' | 'numClasses'>> & { dataset?: RunDataset; criticSpectralNorm?: boolean };
@@ -37,8 +38,8 @@ function classesOf(c: Partial<Pick<RunConfig, 'conditional' | 'numClasses'>>): n
 export function buildGenerator(c: Omit<ModelConfig, 'criticNorm' | 'loss'>): RunGenerator {
   if (c.dataset === 'toy') return buildToyGenerator(c);
   const o = { imageSize: c.imgDim as ImageSize, noiseDim: c.noiseDim, baseWidth: c.baseWidth, channels: c.channels, device: c.device as Device, upsampling: c.upsampling, normalization: c.generatorNorm };
-  if (c.conditional !== undefined) return conditionalDcganGenerator({ ...o, numClasses: classesOf(c) });
-  return dcganGenerator(o);
+  const g = c.conditional !== undefined ? conditionalDcganGenerator({ ...o, numClasses: classesOf(c) }) : dcganGenerator(o);
+  return withRunMemoryFormat(g, c.device);
 }
 
 /**
@@ -60,7 +61,7 @@ export function buildModels(c: ModelConfig): { generator: RunGenerator; critic: 
   } else critic = dcganCritic(o);
   // the toy MLP's layers, after their initialisation (dcganCritic does its own)
   if (sn && c.dataset === 'toy') for (const m of critic.modules()) if (m instanceof Linear) spectralNorm(m);
-  return { generator, critic };
+  return { generator, critic: c.dataset === 'toy' ? critic : withRunMemoryFormat(critic, c.device) };
 }
 
 export { cyclicLabels, rowLabels } from './conditional-step';

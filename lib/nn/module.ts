@@ -288,15 +288,18 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
       if (sameDevice && (dt === undefined || dt === t.dtype)) return null;
       return noGrad(() => t.detach().to(device ?? undefined, dt));
     };
+    return this.replaceTensors(convert);
+  }
+
+  /** Replaces every parameter and buffer that convert maps to a new tensor (null: kept), freeing the old. */
+  private replaceTensors(convert: (t: Tensor) => Tensor | null): this {
     for (const m of this.modules()) {
       for (const [n, t] of m._parameters) {
         if (t === null) continue;
         const moved = convert(t);
         if (moved === null) continue;
-        const wanted = t.requiresGrad;
-        const fresh = moved.isLeaf ? moved : moved.detach();
-        keep(fresh);
-        fresh.requiresGrad_(wanted);
+        const fresh = keep(moved.isLeaf ? moved : moved.detach());
+        fresh.requiresGrad_(t.requiresGrad);
         m._parameters.set(n, fresh);
         if (fresh !== moved) moved.dispose();
         t.dispose();
@@ -305,8 +308,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
         if (t === null) continue;
         const moved = convert(t);
         if (moved === null) continue;
-        keep(moved);
-        m._buffers.set(n, moved);
+        m._buffers.set(n, keep(moved));
         t.dispose();
       }
     }
@@ -326,27 +328,7 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     // Other ranks have no such layout; a tensor already laid out so is kept (same object).
     // As PyTorch's module.to(memory_format=...): by the strides (a weight with one input channel
     // is dense in both layouts; left with NCHW strides, oneDNN runs that layer NCHW)
-    const relaid = (t: Tensor): Tensor | null => (t.ndim !== 4 ? null : noGrad(() => t.detach().toMemoryFormat(memoryFormat)));
-    for (const m of this.modules()) {
-      for (const [n, t] of m._parameters) {
-        if (t === null) continue;
-        const fresh = relaid(t);
-        if (fresh === null) continue;
-        keep(fresh);
-        fresh.requiresGrad_(t.requiresGrad);
-        m._parameters.set(n, fresh);
-        t.dispose();
-      }
-      for (const [n, t] of m._buffers) {
-        if (t === null) continue;
-        const fresh = relaid(t);
-        if (fresh === null) continue;
-        keep(fresh);
-        m._buffers.set(n, fresh);
-        t.dispose();
-      }
-    }
-    return this;
+    return this.replaceTensors((t) => (t.ndim !== 4 ? null : noGrad(() => t.detach().toMemoryFormat(memoryFormat))));
   }
   cpu(): this { return this.to('cpu'); }
   cuda(index = 0): this { return this.to(`cuda:${index}`); }
