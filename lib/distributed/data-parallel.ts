@@ -12,6 +12,7 @@ import { Tensor } from '../tensor/tensor';
 import { tensor } from '../tensor/creation';
 import { getRngState, setRngState } from '../tensor/creation';
 import { tidy } from '../tensor/scope';
+import { noGrad } from '../autograd';
 import { Module } from '../nn/module';
 import { ProcessGroup, getProcessGroup } from './group';
 import { allReduceGradients } from './gradients';
@@ -192,9 +193,22 @@ export class DataParallel {
       }
     }
     try {
+      // Gloo sends memory as it lies: a channels-last tensor goes through an NCHW copy, so ranks
+      // agree on the values whatever layout each one's networks have
+      const send = (t: Tensor): void => {
+        if (t.isContiguous()) {
+          this.group.broadcast(t, 0);
+          return;
+        }
+        tidy(() => {
+          const dense = t.contiguous();
+          this.group.broadcast(dense, 0);
+          noGrad(() => t.copy_(dense));
+        });
+      };
       for (const m of list) {
-        for (const p of m.parameters()) this.group.broadcast(p, 0);
-        if (buffers) for (const b of m.buffers()) this.group.broadcast(b, 0);
+        for (const p of m.parameters()) send(p);
+        if (buffers) for (const b of m.buffers()) send(b);
       }
       if (rng) {
         tidy(() => {
