@@ -17,7 +17,7 @@ const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 
 
 test('every shipped generator: state.json and metrics.json agree, the weights load strictly, the samples are images in [-1, 1]', () => {
   const names = pretrainedNames();
-  assert.ok(names.includes('fashion'), `shipped: ${names}`);
+  assert.ok(names.includes('fashion') && names.includes('mnist'), `shipped: ${names}`);
   for (const name of names) {
     const dir = path.join(PRETRAINED_DIR, name);
     const state = JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8'));
@@ -48,6 +48,20 @@ test('--pretrained and --checkpoint: exactly one, named in the error', () => {
   const ev = cli(['evaluate']);
   assert.is(ev.status, 2);
   assert.match(ev.stderr, /or --dset mnist\|fashion alone for the real-vs-real baselines/);
+});
+
+test('a pretrained export of an EMA run samples its EMA weights, says so, and refuses --weights live', () => {
+  const dir = path.join(PRETRAINED_DIR, 'mnist');
+  assert.is(JSON.parse(fs.readFileSync(path.join(dir, 'state.json'), 'utf8')).extra.weights, 'generator_ema');
+  const out = path.join(fs.mkdtempSync(path.join(require('os').tmpdir(), 'tg-pre-')), 'g.png');
+  const ok = cli(['generate', '--pretrained', 'mnist', '--n', '8', '--out', out]);
+  assert.is(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /wgan-gp on mnist, ema weights/);
+  assert.ok(fs.statSync(out).size > 0);
+  const live = cli(['generate', '--pretrained', 'mnist', '--weights', 'live', '--out', out]);
+  assert.is(live.status, 2);
+  assert.match(live.stderr, /--weights live: .* ships only the run's EMA weights/);
+  fs.rmSync(path.dirname(out), { recursive: true, force: true });
 });
 
 test.run();

@@ -18,6 +18,12 @@ export type GeneratorWeights = (typeof GENERATOR_WEIGHTS)[number];
  */
 export function loadSamplingGenerator(root: string, generator: AnyModule, weights?: GeneratorWeights, flag = 'weights'): { step: number; dir: string; weights: GeneratorWeights } {
   const st = loadCheckpoint(root, { generator }, { restoreRng: false });
+  // a pretrained export (scripts/results/export-pretrained.ts) ships one set of weights as
+  // generator.safetensors, and says in state.json whether they were the run's EMA
+  if (st.extra?.weights === 'generator_ema') {
+    if (weights === 'live') throw new RunConfigError(`${flag} live: ${st.dir} ships only the run's EMA weights (as generator.safetensors); use ${flag} ema or leave it out`, flag);
+    return { step: st.step, dir: st.dir, weights: 'ema' };
+  }
   const emaFile = path.join(st.dir, 'generator_ema.safetensors');
   const has = fs.existsSync(emaFile);
   if (weights === 'ema' && !has) {
