@@ -328,7 +328,8 @@ export abstract class Module<In extends unknown[] = [Tensor], Out = Tensor> {
     // Other ranks have no such layout; a tensor already laid out so is kept (same object).
     // As PyTorch's module.to(memory_format=...): by the strides (a weight with one input channel
     // is dense in both layouts; left with NCHW strides, oneDNN runs that layer NCHW)
-    return this.replaceTensors((t) => (t.ndim !== 4 ? null : noGrad(() => t.detach().toMemoryFormat(memoryFormat))));
+    const laidOut = (t: Tensor) => t.isContiguous(memoryFormat) && t.suggestMemoryFormat() === memoryFormat;
+    return this.replaceTensors((t) => (t.ndim !== 4 || laidOut(t) ? null : noGrad(() => t.detach().toMemoryFormat(memoryFormat))));
   }
   cpu(): this { return this.to('cpu'); }
   cuda(index = 0): this { return this.to(`cuda:${index}`); }
