@@ -2,6 +2,7 @@
 import * as fs from 'fs';
 import { N, addonInfo, FoundLibtorch } from './native';
 import { invalidParameterError } from './errors';
+import { openblasChoice } from './openblas-env';
 
 export interface Diagnostics {
   addon: { file: string; kind: 'build' | 'prebuild' };
@@ -10,6 +11,8 @@ export interface Diagnostics {
   cuda: { available: boolean; deviceCount: number };
   threads: { intraOp: number; openblas: string | undefined };
   blas: string;
+  /** OPENBLAS_CORETYPE as OpenBLAS read it (undefined: its own detection by CPU model), and who set it */
+  openblasCoretype: { value: string | undefined; reason: string };
   mkldnn: boolean;
   /** whether any CPU kernel substitution is on (see setFastKernels) */
   fastKernels: boolean;
@@ -42,6 +45,7 @@ export function diagnostics(): Diagnostics {
     cuda: { available: N.cudaIsAvailable(), deviceCount: N.cudaDeviceCount() },
     threads: { intraOp: N.getNumThreads(), openblas: process.env.OPENBLAS_NUM_THREADS },
     blas,
+    openblasCoretype: { value: process.env.OPENBLAS_CORETYPE, reason: openblasChoice().reason },
     mkldnn: info.mkldnn,
     fastKernels: N.fastKernelsActive(),
     fastKernelList: N.fastKernelsList(),

@@ -3,15 +3,15 @@
 // it imports nothing of torch-gan but errors (scripts/check-layers.js).
 import * as path from 'path';
 import { TorchError } from './errors';
+import { configureOpenblas } from './openblas-env';
 import type { NativeBinding } from './binding.generated';
 
 import type { NativeHandle } from './binding-types';
 
 export type { NativeHandle };
 
-// OpenBLAS reads this when libtorch loads it: one BLAS thread per libtorch thread,
-// so the two thread pools do not fight over the cores (4x slower and erratic otherwise).
-if (process.env.OPENBLAS_NUM_THREADS === undefined) process.env.OPENBLAS_NUM_THREADS = '1';
+// OpenBLAS reads its threads and kernel family once, when libtorch loads it
+configureOpenblas();
 
 // lib/ when run from source (tsx), dist/ when compiled: both sit one level below the root.
 const root = path.resolve(__dirname, '..');

@@ -1,0 +1,74 @@
+// OPENBLAS_CORETYPE: OpenBLAS picks its kernels by CPU model and falls back to Prescott's SSE3
+// kernels on a model newer than itself (Debian 12's 0.3.21 on an Emerald Rapids: 5x slower
+// matrix products), so torch-gan chooses the family from the CPU's flags before libtorch loads
+// OpenBLAS. Checked against OpenBLAS's own report of the core it runs (OPENBLAS_VERBOSE=2).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tg from '../lib';
+import { openblasCoretypeFor } from '../lib/openblas-env';
+import { testUnless } from './helpers/skip';
+
+const root = path.resolve(__dirname, '..');
+const cpuinfo = (vendor: string, flags: string) => `processor\t: 0\nvendor_id\t: ${vendor}\ncpu family\t: 6\nmodel\t\t: 207\nflags\t\t: ${flags}\n\nprocessor\t: 1\n`;
+const BASE = 'fpu sse sse2 ssse3 sse4_1 sse4_2 avx';
+
+test('the family from the flags: AVX-512 -> SkylakeX, AVX2+FMA -> Haswell, else OpenBLAS decides', () => {
+  assert.is(openblasCoretypeFor(cpuinfo('GenuineIntel', `${BASE} avx2 fma avx512f avx512dq avx512bw avx512vl avx512_bf16 amx_tile`)), 'SKYLAKEX');
+  assert.is(openblasCoretypeFor(cpuinfo('GenuineIntel', `${BASE} avx2 fma avx512f avx512dq avx512bw avx512vl`)), 'SKYLAKEX');
+  // Knights Landing: AVX-512 F without BW/VL/DQ, which SkylakeX's kernels use
+  assert.is(openblasCoretypeFor(cpuinfo('GenuineIntel', `${BASE} avx2 fma avx512f avx512cd`)), 'HASWELL');
+  assert.is(openblasCoretypeFor(cpuinfo('GenuineIntel', `${BASE} avx2 fma`)), 'HASWELL');
+  assert.is(openblasCoretypeFor(cpuinfo('GenuineIntel', BASE)), null);
+  assert.is(openblasCoretypeFor(cpuinfo('AuthenticAMD', `${BASE} avx2 fma avx512f avx512dq avx512bw avx512vl`)), null, 'AMD is left to OpenBLAS');
+  assert.is(openblasCoretypeFor('processor : 0\n'), null, 'no vendor or flags line');
+  // "flags" must be the line's key, not a substring of another key
+  assert.is(openblasCoretypeFor('vendor_id\t: GenuineIntel\nvmx flags\t: avx2 fma\n'), null);
+});
+
+// which core OpenBLAS reports, in a fresh process that loads torch-gan
+function coreReported(env: NodeJS.ProcessEnv): { core: string | null; diag: { value?: string; reason: string } } {
+  const probe = "require('tsx/cjs'); const tg = require('./lib'); tg.ones([2, 2]).matmul(tg.ones([2, 2])); console.log(JSON.stringify(tg.diagnostics().openblasCoretype))";
+  const r = spawnSync(process.execPath, ['-e', probe], { cwd: root, encoding: 'utf8', timeout: 60_000, env: { ...env, OPENBLAS_VERBOSE: '2' } });
+  assert.is(r.status, 0, r.stderr);
+  const core = /^Core: (\S+)/m.exec(r.stdout + r.stderr)?.[1] ?? null;
+  return { core, diag: JSON.parse(r.stdout.trim().split('\n').pop()!) };
+}
+
+const d = tg.diagnostics();
+const cleanEnv = () => {
+  const env = { ...process.env };
+  delete env.OPENBLAS_CORETYPE;
+  return env;
+};
+const proc = (() => {
+  try {
+    return fs.readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    return '';
+  }
+})();
+const chosenHere = openblasCoretypeFor(proc);
+const openblasReason = !/openblas/i.test(d.blas)
+  ? `libtorch here does not use OpenBLAS (BLAS: ${d.blas})`
+  : chosenHere === null ? 'this CPU gets no OPENBLAS_CORETYPE from torch-gan (not an Intel CPU with AVX2 and FMA)' : null;
+const otest = testUnless(openblasReason);
+
+otest('OpenBLAS runs the family torch-gan chose from this CPU\'s flags', () => {
+  const { core, diag } = coreReported(cleanEnv());
+  assert.is(diag.value, chosenHere!);
+  assert.match(diag.reason, /chosen by torch-gan from the CPU flags/);
+  assert.ok(core !== null, 'OpenBLAS reported its core');
+  assert.is(core!.toUpperCase(), chosenHere!, `OpenBLAS runs ${core}`);
+});
+
+otest('a user\'s OPENBLAS_CORETYPE stands, and diagnostics says so', () => {
+  const { core, diag } = coreReported({ ...cleanEnv(), OPENBLAS_CORETYPE: 'Haswell' });
+  assert.is(core, 'Haswell');
+  assert.is(diag.value, 'Haswell');
+  assert.match(diag.reason, /OPENBLAS_CORETYPE=Haswell was set by the user/);
+});
+
+test.run();
