@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as readline from 'readline';
+import { configureOpenblas } from '../lib/openblas-env';
 
 export const ROOT = path.resolve(__dirname, '..');
 export const BENCH = __dirname;
@@ -79,6 +80,9 @@ export function table(header: string[], rows: string[][]): string {
 // ------------------------------------------------------------------ environment
 
 export function childEnv(threads: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  // every worker gets the OpenBLAS kernel family torch-gan would choose (lib/openblas-env.ts),
+  // PyTorch's and C++'s included: the same BLAS on every side
+  configureOpenblas();
   return {
     ...process.env,
     OPENBLAS_NUM_THREADS: '1',
