@@ -37,7 +37,6 @@ function coreReported(env: NodeJS.ProcessEnv): { core: string | null; diag: { va
   return { core, diag: JSON.parse(r.stdout.trim().split('\n').pop()!) };
 }
 
-const d = tg.diagnostics();
 const cleanEnv = () => {
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE;
@@ -51,8 +50,16 @@ const proc = (() => {
   }
 })();
 const chosenHere = openblasCoretypeFor(proc);
-const openblasReason = !/openblas/i.test(d.blas)
-  ? `libtorch here does not use OpenBLAS (BLAS: ${d.blas})`
+// whether this process (libtorch, loaded above) mapped OpenBLAS: pip's wheels bring MKL instead
+const openblasLoaded = (() => {
+  try {
+    return /libopenblas/.test(fs.readFileSync('/proc/self/maps', 'utf8'));
+  } catch {
+    return false;
+  }
+})();
+const openblasReason = !openblasLoaded
+  ? "libtorch here does not load OpenBLAS (pip's wheels bring MKL)"
   : chosenHere === null ? 'this CPU gets no OPENBLAS_CORETYPE from torch-gan (not an Intel CPU with AVX2 and FMA)' : null;
 const otest = testUnless(openblasReason);
 
