@@ -50,7 +50,8 @@ const proc = (() => {
   }
 })();
 const chosenHere = openblasCoretypeFor(proc);
-// whether this process (libtorch, loaded above) mapped OpenBLAS: pip's wheels bring MKL instead
+// whether this process mapped OpenBLAS once libtorch is loaded: pip's wheels bring MKL instead
+const linkedBlas = tg.diagnostics().blas; // (loads the addon and libtorch)
 const openblasLoaded = (() => {
   try {
     return /libopenblas/.test(fs.readFileSync('/proc/self/maps', 'utf8'));
@@ -59,7 +60,7 @@ const openblasLoaded = (() => {
   }
 })();
 const openblasReason = !openblasLoaded
-  ? "libtorch here does not load OpenBLAS (pip's wheels bring MKL)"
+  ? `libtorch here does not load OpenBLAS (pip's wheels bring MKL; the system's BLAS alternative: ${linkedBlas})`
   : chosenHere === null ? 'this CPU gets no OPENBLAS_CORETYPE from torch-gan (not an Intel CPU with AVX2 and FMA)' : null;
 const otest = testUnless(openblasReason);
 
