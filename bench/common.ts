@@ -5,19 +5,20 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as readline from 'readline';
-import { configureOpenblas } from '../lib/openblas-env';
+import { configureOpenblas } from '../lib/native-env';
 
 export const ROOT = path.resolve(__dirname, '..');
 export const BENCH = __dirname;
 export const BUILD_DIR = path.join(BENCH, '.build');
 export const CPP_BIN = path.join(BUILD_DIR, 'bench');
 
-export type ImplId = 'ts' | 'ts-nchw' | 'ts-unbatched' | 'ts-plain' | 'ts-bf16' | 'py' | 'py-bf16' | 'cpp';
+export type ImplId = 'ts' | 'ts-nchw' | 'ts-unbatched' | 'ts-plain' | 'ts-spin' | 'ts-bf16' | 'py' | 'py-bf16' | 'cpp';
 export const IMPL_LABEL: Record<ImplId, string> = {
   ts: 'torch-gan',
   'ts-nchw': 'torch-gan (NCHW)',
   'ts-unbatched': 'torch-gan (two critic forwards)',
   'ts-plain': 'torch-gan (plain kernels, two forwards)',
+  'ts-spin': "torch-gan (libgomp's spinning waits)",
   'ts-bf16': 'torch-gan bf16',
   py: 'PyTorch',
   'py-bf16': 'PyTorch bf16 autocast',
@@ -80,7 +81,7 @@ export function table(header: string[], rows: string[][]): string {
 // ------------------------------------------------------------------ environment
 
 export function childEnv(threads: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  // every worker gets the OpenBLAS kernel family torch-gan would choose (lib/openblas-env.ts),
+  // every worker gets the OpenBLAS kernel family torch-gan would choose (lib/native-env.ts),
   // PyTorch's and C++'s included: the same BLAS on every side
   configureOpenblas();
   return {
@@ -226,6 +227,7 @@ export function workerCommand(impl: ImplId, o: SpawnOptions): { cmd: string; arg
     case 'ts-nchw':
     case 'ts-unbatched':
     case 'ts-plain':
+    case 'ts-spin':
     case 'ts-bf16': {
       // ts-plain is the textbook loop on exactly libtorch's kernels: PyTorch's work, through torch-gan;
       // ts-nchw the engine with NCHW networks (the layout of lib/gan/memory-format.ts off)
@@ -233,7 +235,10 @@ export function workerCommand(impl: ImplId, o: SpawnOptions): { cmd: string; arg
         '--batched', impl === 'ts-unbatched' || impl === 'ts-plain' ? 'off' : 'on', '--precision', impl === 'ts-bf16' ? 'bf16' : 'fp32'];
       if (o.dataDir) args.push('--data', o.dataDir);
       const nchw = impl === 'ts-plain' || impl === 'ts-nchw';
-      return { cmd: process.execPath, args, env: childEnv(o.threads, { TORCH_GAN_FAST_KERNELS: impl === 'ts-plain' ? '0' : '1', ...(nchw ? { TORCH_GAN_CHANNELS_LAST: '0' } : {}) }) };
+      // ts-spin: the engine with libgomp's own default, 300,000 spin rounds before a waiting thread
+      // sleeps, instead of the OMP_WAIT_POLICY=PASSIVE torch-gan sets (lib/native-env.ts)
+      const spin: Record<string, string> = impl === 'ts-spin' ? { GOMP_SPINCOUNT: '300000' } : {};
+      return { cmd: process.execPath, args, env: childEnv(o.threads, { TORCH_GAN_FAST_KERNELS: impl === 'ts-plain' ? '0' : '1', ...(nchw ? { TORCH_GAN_CHANNELS_LAST: '0' } : {}), ...spin }) };
     }
     case 'py':
     case 'py-bf16': {

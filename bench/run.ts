@@ -80,7 +80,7 @@ function options(): Options {
   const fct = String(f.get('fast-kernels') ?? 'both');
   if (!['on', 'off', 'both'].includes(fct)) throw new Error(`--fast-kernels expects on, off or both, got '${fct}'`);
   const only = String(f.get('only') ?? 'ts,py,cpp,bf16').split(',').map((s) => s.trim());
-  for (const o of only) if (!['ts', 'ts-nchw', 'ts-unbatched', 'ts-plain', 'py', 'cpp', 'bf16'].includes(o)) throw new Error(`--only: unknown '${o}' (ts, ts-nchw, ts-unbatched, ts-plain, py, cpp, bf16)`);
+  for (const o of only) if (!['ts', 'ts-nchw', 'ts-unbatched', 'ts-plain', 'ts-spin', 'py', 'cpp', 'bf16'].includes(o)) throw new Error(`--only: unknown '${o}' (ts, ts-nchw, ts-unbatched, ts-plain, ts-spin, py, cpp, bf16)`);
   const impls: ImplId[] = [];
   // 'ts' names torch-gan's four variants: the engine as it trains (kernel substitutions, batched
   // critic forward, channels-last where lib/gan/memory-format.ts says), the same with NCHW networks
@@ -91,6 +91,8 @@ function options(): Options {
     if (only.includes('ts-unbatched')) impls.push('ts-unbatched');
   }
   if ((only.includes('ts') && fct !== 'on') || only.includes('ts-plain')) impls.push('ts-plain');
+  // what torch-gan's OMP_WAIT_POLICY=PASSIVE costs on a quiet machine: the engine with libgomp's spinning
+  if (only.includes('ts-spin')) impls.push('ts-spin');
   if (only.includes('py')) impls.push('py');
   if (only.includes('cpp')) impls.push('cpp');
   // bf16 mixed precision: torch-gan's --precision bf16 and PyTorch's own torch.autocast
@@ -240,6 +242,8 @@ async function main(): Promise<void> {
     if (has('py-bf16') && has('py')) ratioCols.push(['py-bf16', 'py', 'PyTorch bf16/fp32']);
     if (has('ts-bf16') && has('py-bf16')) ratioCols.push(['ts-bf16', 'py-bf16', 'bf16/PyTorch bf16']);
     if (has('ts-plain') && has('py')) ratioCols.push(['ts-plain', 'py', 'plain/PyTorch']);
+    if (has('ts-spin') && has('py')) ratioCols.push(['ts-spin', 'py', 'spinning/PyTorch']);
+    if (has('ts-spin') && has('ts')) ratioCols.push(['ts', 'ts-spin', 'torch-gan/spinning']);
     if (has('ts-plain') && has('cpp')) ratioCols.push(['ts-plain', 'cpp', 'plain/C++']);
     header.push(...ratioCols.map((r) => r[2]));
     const rows: string[][] = [];

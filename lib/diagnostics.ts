@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import { N, addonInfo, FoundLibtorch } from './native';
 import { invalidParameterError } from './errors';
-import { openblasChoice } from './openblas-env';
+import { nativeEnvChoices } from './native-env';
 
 export interface Diagnostics {
   addon: { file: string; kind: 'build' | 'prebuild' };
@@ -13,6 +13,8 @@ export interface Diagnostics {
   blas: string;
   /** OPENBLAS_CORETYPE as OpenBLAS read it (undefined: its own detection by CPU model), and who set it */
   openblasCoretype: { value: string | undefined; reason: string };
+  /** OpenMP's waiting: OMP_WAIT_POLICY and GOMP_SPINCOUNT as libgomp read them (undefined: its default, 300,000 spin rounds), and who set them */
+  ompWait: { policy: string | undefined; spincount: string | undefined; reason: string };
   mkldnn: boolean;
   /** whether any CPU kernel substitution is on (see setFastKernels) */
   fastKernels: boolean;
@@ -45,7 +47,8 @@ export function diagnostics(): Diagnostics {
     cuda: { available: N.cudaIsAvailable(), deviceCount: N.cudaDeviceCount() },
     threads: { intraOp: N.getNumThreads(), openblas: process.env.OPENBLAS_NUM_THREADS },
     blas,
-    openblasCoretype: { value: process.env.OPENBLAS_CORETYPE, reason: openblasChoice().reason },
+    openblasCoretype: { value: process.env.OPENBLAS_CORETYPE, reason: nativeEnvChoices().openblasCoretype.reason },
+    ompWait: { policy: process.env.OMP_WAIT_POLICY, spincount: process.env.GOMP_SPINCOUNT, reason: nativeEnvChoices().ompWait.reason },
     mkldnn: info.mkldnn,
     fastKernels: N.fastKernelsActive(),
     fastKernelList: N.fastKernelsList(),

@@ -3,15 +3,16 @@
 // it imports nothing of torch-gan but errors (scripts/check-layers.js).
 import * as path from 'path';
 import { TorchError } from './errors';
-import { configureOpenblas } from './openblas-env';
+import { configureNativeEnv } from './native-env';
 import type { NativeBinding } from './binding.generated';
 
 import type { NativeHandle } from './binding-types';
 
 export type { NativeHandle };
 
-// OpenBLAS reads its threads and kernel family once, when libtorch loads it
-configureOpenblas();
+// OpenBLAS (threads, kernel family) and OpenMP (wait policy) read their settings once, when
+// libtorch loads them
+configureNativeEnv();
 
 // lib/ when run from source (tsx), dist/ when compiled: both sit one level below the root.
 const root = path.resolve(__dirname, '..');

@@ -1,3 +1,6 @@
+// The settings OpenBLAS and OpenMP read when libtorch loads them (lib/native-env.ts), checked
+// against the libraries' own reports in a fresh process.
+//
 // OPENBLAS_CORETYPE: OpenBLAS picks its kernels by CPU model and falls back to Prescott's SSE3
 // kernels on a model newer than itself (Debian 12's 0.3.21 on an Emerald Rapids: 5x slower
 // matrix products), so torch-gan chooses the family from the CPU's flags before libtorch loads
@@ -8,7 +11,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tg from '../lib';
-import { openblasCoretypeFor } from '../lib/openblas-env';
+import { openblasCoretypeFor } from '../lib/native-env';
 import { testUnless } from './helpers/skip';
 
 const root = path.resolve(__dirname, '..');
@@ -77,6 +80,58 @@ otest('a user\'s OPENBLAS_CORETYPE stands, and diagnostics says so', () => {
   assert.is(core, 'Haswell');
   assert.is(diag.value, 'Haswell');
   assert.match(diag.reason, /OPENBLAS_CORETYPE=Haswell was set by the user/);
+});
+
+// ---------------------------------------------------------------- OpenMP's wait policy
+// libgomp prints its settings at load with OMP_DISPLAY_ENV=VERBOSE; GOMP_SPINCOUNT there is the
+// spin count in force: 300000 by default, 0 with OMP_WAIT_POLICY=PASSIVE.
+
+function openmpReported(env: NodeJS.ProcessEnv): { spincount: string | null; policy: string | null; diag: { policy?: string; spincount?: string; reason: string } } {
+  const probe = "require('tsx/cjs'); const tg = require('./lib'); console.log(JSON.stringify(tg.diagnostics().ompWait))";
+  const r = spawnSync(process.execPath, ['-e', probe], { cwd: root, encoding: 'utf8', timeout: 60_000, env: { ...env, OMP_DISPLAY_ENV: 'VERBOSE' } });
+  assert.is(r.status, 0, r.stderr);
+  const out = r.stdout + r.stderr;
+  return {
+    spincount: /GOMP_SPINCOUNT = '(\d+)'/.exec(out)?.[1] ?? null,
+    policy: /OMP_WAIT_POLICY = '(\w+)'/.exec(out)?.[1] ?? null,
+    diag: JSON.parse(r.stdout.trim().split('\n').pop()!),
+  };
+}
+
+const ompEnv = (extra: Record<string, string> = {}) => {
+  const env = { ...process.env, ...extra };
+  for (const k of ['OMP_WAIT_POLICY', 'GOMP_SPINCOUNT']) if (!(k in extra)) delete env[k];
+  return env;
+};
+// whether libtorch's OpenMP is GNU's (libgomp: Debian's libtorch and pip's wheels on Linux)
+const gompLoaded = (() => {
+  try {
+    return /libgomp/.test(fs.readFileSync('/proc/self/maps', 'utf8'));
+  } catch {
+    return false;
+  }
+})();
+const gtest = testUnless(gompLoaded ? null : "libtorch here does not load GNU OpenMP (libgomp), whose report these cases read");
+
+gtest('OMP_WAIT_POLICY unset: torch-gan sets PASSIVE, and libgomp runs with no spinning', () => {
+  const { spincount, policy, diag } = openmpReported(ompEnv());
+  assert.is(spincount, '0', 'libgomp spins 0 rounds');
+  assert.is(policy, 'PASSIVE');
+  assert.is(diag.policy, 'PASSIVE');
+  assert.is(diag.spincount, undefined);
+  assert.match(diag.reason, /OMP_WAIT_POLICY=PASSIVE set by torch-gan/);
+});
+
+gtest("the user's OMP_WAIT_POLICY or GOMP_SPINCOUNT stands", () => {
+  const active = openmpReported(ompEnv({ OMP_WAIT_POLICY: 'ACTIVE' }));
+  assert.is(active.policy, 'ACTIVE');
+  assert.ok(Number(active.spincount) > 300000, `ACTIVE spins long (${active.spincount})`);
+  assert.match(active.diag.reason, /OMP_WAIT_POLICY=ACTIVE set by the user/);
+  const spin = openmpReported(ompEnv({ GOMP_SPINCOUNT: '12345' }));
+  assert.is(spin.spincount, '12345', 'libgomp keeps the user\'s spin count');
+  assert.is(spin.diag.policy, undefined, 'OMP_WAIT_POLICY left unset');
+  assert.is(spin.diag.spincount, '12345');
+  assert.match(spin.diag.reason, /GOMP_SPINCOUNT=12345 set by the user/);
 });
 
 test.run();

@@ -1,14 +1,16 @@
-// The environment OpenBLAS reads once, when libtorch loads it: set before the addon loads
-// (lib/native.ts), only where the user has not set it. Part of the native layer.
+// The environment OpenBLAS and OpenMP read once, when libtorch loads them: set before the addon
+// loads (lib/native.ts), only where the user has not set it. Part of the native layer.
 import * as fs from 'fs';
 
 /** What torch-gan chose for OpenBLAS, for diagnostics(); null where the user's own setting stands. */
-export interface OpenblasChoice {
-  coretype: string | null;
+export interface EnvChoice {
+  /** the value torch-gan set, or null where it set nothing */
+  value: string | null;
   reason: string;
 }
 
-let choice: OpenblasChoice = { coretype: null, reason: "left to OpenBLAS's own detection by CPU model" };
+let coretypeChoice: EnvChoice = { value: null, reason: "left to OpenBLAS's own detection by CPU model" };
+let waitChoice: EnvChoice = { value: null, reason: "left to libgomp's default (spinning waits)" };
 
 /**
  * The OpenBLAS kernel family for an Intel x86-64 CPU, from its /proc/cpuinfo flags, or null.
@@ -40,7 +42,7 @@ export function configureOpenblas(): void {
   // (4x slower and erratic otherwise)
   if (process.env.OPENBLAS_NUM_THREADS === undefined) process.env.OPENBLAS_NUM_THREADS = '1';
   if (process.env.OPENBLAS_CORETYPE !== undefined) {
-    choice = { coretype: null, reason: `OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE} was set by the user` };
+    coretypeChoice = { value: null, reason: `OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE} was set by the user` };
     return;
   }
   if (process.platform !== 'linux' || process.arch !== 'x64') return;
@@ -54,9 +56,36 @@ export function configureOpenblas(): void {
   if (coretype === null) return;
   // the environment of this process, which the libraries loaded next (and child processes) read
   process.env.OPENBLAS_CORETYPE = coretype;
-  choice = { coretype, reason: 'chosen by torch-gan from the CPU flags (set OPENBLAS_CORETYPE to override)' };
+  coretypeChoice = { value: coretype, reason: 'chosen by torch-gan from the CPU flags (set OPENBLAS_CORETYPE to override)' };
 }
 
-export function openblasChoice(): OpenblasChoice {
-  return choice;
+/**
+ * OMP_WAIT_POLICY=PASSIVE where neither it nor GOMP_SPINCOUNT is set. With libgomp's default, a
+ * thread that reaches a barrier first spins 300,000 rounds (a `pause` each: milliseconds) for the
+ * others; when another process holds a core, the thread it waits for is descheduled for a whole
+ * time slice while it spins. On this project's 2-core machine, with one other busy process, a
+ * 20-iteration WGAN-GP run at 2 threads took 147 s with the default and 10.1-11.4 s with
+ * PASSIVE (sleeping waits). On a quiet machine PASSIVE costs a few percent (docs/benchmarks.md:
+ * `npm run bench -- --only ts,ts-spin,py`). OMP_WAIT_POLICY is the OpenMP standard's setting,
+ * so LLVM's and Intel's OpenMP runtimes read it too.
+ */
+export function configureOpenmp(): void {
+  const { OMP_WAIT_POLICY, GOMP_SPINCOUNT } = process.env;
+  if (OMP_WAIT_POLICY !== undefined || GOMP_SPINCOUNT !== undefined) {
+    const set = [OMP_WAIT_POLICY !== undefined ? `OMP_WAIT_POLICY=${OMP_WAIT_POLICY}` : '', GOMP_SPINCOUNT !== undefined ? `GOMP_SPINCOUNT=${GOMP_SPINCOUNT}` : ''].filter(Boolean).join(' and ');
+    waitChoice = { value: null, reason: `${set} set by the user` };
+    return;
+  }
+  process.env.OMP_WAIT_POLICY = 'PASSIVE';
+  waitChoice = { value: 'PASSIVE', reason: "OMP_WAIT_POLICY=PASSIVE set by torch-gan: waiting threads sleep instead of spinning, which stalls when other processes share the cores (set OMP_WAIT_POLICY or GOMP_SPINCOUNT to override)" };
+}
+
+/** Both: what lib/native.ts runs before the addon loads. */
+export function configureNativeEnv(): void {
+  configureOpenblas();
+  configureOpenmp();
+}
+
+export function nativeEnvChoices(): { openblasCoretype: EnvChoice; ompWait: EnvChoice } {
+  return { openblasCoretype: coretypeChoice, ompWait: waitChoice };
 }
