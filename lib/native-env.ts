@@ -2,11 +2,19 @@
 // loads (lib/native.ts), only where the user has not set it. Part of the native layer.
 import * as fs from 'fs';
 
-/** What torch-gan chose for OpenBLAS, for diagnostics(); null where the user's own setting stands. */
+/** What torch-gan chose for one setting, for diagnostics(); value null where the user's own setting stands. */
 export interface EnvChoice {
   /** the value torch-gan set, or null where it set nothing */
   value: string | null;
   reason: string;
+}
+
+// the variables torch-gan set, listed in the environment itself: worker threads and child
+// processes inherit both, and must not report torch-gan's values as the user's
+const MARKER = 'TORCH_GAN_SET_ENV';
+const setByTorchGan = (name: string): boolean => (process.env[MARKER] ?? '').split(',').includes(name);
+function markSet(name: string): void {
+  if (!setByTorchGan(name)) process.env[MARKER] = [process.env[MARKER], name].filter(Boolean).join(',');
 }
 
 let coretypeChoice: EnvChoice = { value: null, reason: "left to OpenBLAS's own detection by CPU model" };
@@ -41,6 +49,10 @@ export function configureOpenblas(): void {
   // one BLAS thread per libtorch thread, so the two thread pools do not fight over the cores
   // (4x slower and erratic otherwise)
   if (process.env.OPENBLAS_NUM_THREADS === undefined) process.env.OPENBLAS_NUM_THREADS = '1';
+  if (process.env.OPENBLAS_CORETYPE !== undefined && setByTorchGan('OPENBLAS_CORETYPE')) {
+    coretypeChoice = { value: process.env.OPENBLAS_CORETYPE, reason: 'chosen by torch-gan from the CPU flags, inherited from the process that started this one (set OPENBLAS_CORETYPE to override)' };
+    return;
+  }
   if (process.env.OPENBLAS_CORETYPE !== undefined) {
     coretypeChoice = { value: null, reason: `OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE} was set by the user` };
     return;
@@ -56,6 +68,7 @@ export function configureOpenblas(): void {
   if (coretype === null) return;
   // the environment of this process, which the libraries loaded next (and child processes) read
   process.env.OPENBLAS_CORETYPE = coretype;
+  markSet('OPENBLAS_CORETYPE');
   coretypeChoice = { value: coretype, reason: 'chosen by torch-gan from the CPU flags (set OPENBLAS_CORETYPE to override)' };
 }
 
@@ -71,12 +84,17 @@ export function configureOpenblas(): void {
  */
 export function configureOpenmp(): void {
   const { OMP_WAIT_POLICY, GOMP_SPINCOUNT } = process.env;
+  if (OMP_WAIT_POLICY !== undefined && GOMP_SPINCOUNT === undefined && setByTorchGan('OMP_WAIT_POLICY')) {
+    waitChoice = { value: OMP_WAIT_POLICY, reason: `OMP_WAIT_POLICY=${OMP_WAIT_POLICY} set by torch-gan, inherited from the process that started this one: waiting threads sleep instead of spinning (set OMP_WAIT_POLICY or GOMP_SPINCOUNT to override)` };
+    return;
+  }
   if (OMP_WAIT_POLICY !== undefined || GOMP_SPINCOUNT !== undefined) {
     const set = [OMP_WAIT_POLICY !== undefined ? `OMP_WAIT_POLICY=${OMP_WAIT_POLICY}` : '', GOMP_SPINCOUNT !== undefined ? `GOMP_SPINCOUNT=${GOMP_SPINCOUNT}` : ''].filter(Boolean).join(' and ');
     waitChoice = { value: null, reason: `${set} set by the user` };
     return;
   }
   process.env.OMP_WAIT_POLICY = 'PASSIVE';
+  markSet('OMP_WAIT_POLICY');
   waitChoice = { value: 'PASSIVE', reason: "OMP_WAIT_POLICY=PASSIVE set by torch-gan: waiting threads sleep instead of spinning, which stalls when other processes share the cores (set OMP_WAIT_POLICY or GOMP_SPINCOUNT to override)" };
 }
 

@@ -43,6 +43,7 @@ function coreReported(env: NodeJS.ProcessEnv): { core: string | null; diag: { va
 const cleanEnv = () => {
   const env = { ...process.env };
   delete env.OPENBLAS_CORETYPE;
+  delete env.TORCH_GAN_SET_ENV;
   return env;
 };
 const proc = (() => {
@@ -86,8 +87,8 @@ otest('a user\'s OPENBLAS_CORETYPE stands, and diagnostics says so', () => {
 // libgomp prints its settings at load with OMP_DISPLAY_ENV=VERBOSE; GOMP_SPINCOUNT there is the
 // spin count in force: 300000 by default, 0 with OMP_WAIT_POLICY=PASSIVE.
 
-function openmpReported(env: NodeJS.ProcessEnv): { spincount: string | null; policy: string | null; diag: { policy?: string; spincount?: string; reason: string } } {
-  const probe = "require('tsx/cjs'); const tg = require('./lib'); console.log(JSON.stringify(tg.diagnostics().ompWait))";
+function openmpReported(env: NodeJS.ProcessEnv): { spincount: string | null; policy: string | null; diag: { policy?: string; spincount?: string; reason: string; marker?: string } } {
+  const probe = "require('tsx/cjs'); const tg = require('./lib'); console.log(JSON.stringify({ ...tg.diagnostics().ompWait, marker: process.env.TORCH_GAN_SET_ENV }))";
   const r = spawnSync(process.execPath, ['-e', probe], { cwd: root, encoding: 'utf8', timeout: 60_000, env: { ...env, OMP_DISPLAY_ENV: 'VERBOSE' } });
   assert.is(r.status, 0, r.stderr);
   const out = r.stdout + r.stderr;
@@ -100,7 +101,7 @@ function openmpReported(env: NodeJS.ProcessEnv): { spincount: string | null; pol
 
 const ompEnv = (extra: Record<string, string> = {}) => {
   const env = { ...process.env, ...extra };
-  for (const k of ['OMP_WAIT_POLICY', 'GOMP_SPINCOUNT']) if (!(k in extra)) delete env[k];
+  for (const k of ['OMP_WAIT_POLICY', 'GOMP_SPINCOUNT', 'TORCH_GAN_SET_ENV']) if (!(k in extra)) delete env[k];
   return env;
 };
 // whether libtorch's OpenMP is GNU's (libgomp: Debian's libtorch and pip's wheels on Linux)
@@ -120,6 +121,15 @@ gtest('OMP_WAIT_POLICY unset: torch-gan sets PASSIVE, and libgomp runs with no s
   assert.is(diag.policy, 'PASSIVE');
   assert.is(diag.spincount, undefined);
   assert.match(diag.reason, /OMP_WAIT_POLICY=PASSIVE set by torch-gan/);
+});
+
+gtest('a child process inherits torch-gan\'s settings and reports them as torch-gan\'s, not the user\'s', () => {
+  const parent = openmpReported(ompEnv());
+  assert.ok((parent.diag.marker ?? '').split(',').includes('OMP_WAIT_POLICY'), `the environment lists what torch-gan set (${parent.diag.marker})`);
+  // the environment a torch-gan process hands its children
+  const child = openmpReported(ompEnv({ OMP_WAIT_POLICY: parent.diag.policy!, TORCH_GAN_SET_ENV: parent.diag.marker! }));
+  assert.is(child.spincount, '0');
+  assert.match(child.diag.reason, /OMP_WAIT_POLICY=PASSIVE set by torch-gan, inherited/);
 });
 
 gtest("the user's OMP_WAIT_POLICY or GOMP_SPINCOUNT stands", () => {
