@@ -13,11 +13,11 @@ import * as path from 'path';
 import * as tg from '../lib';
 import { Tensor } from '../lib';
 import { Module } from '../lib/nn/module';
-import { Adam } from '../lib/optim';
 import { gradientPenalty } from '../lib/gan/penalties';
-import { GanTrainer, dcganCritic, dcganGenerator } from '../lib/gan';
+import { dcganCritic, dcganGenerator } from '../lib/gan';
 import { saveSafetensors, loadSafetensors } from '../lib/io/safetensors';
 import { torchError } from './helpers/errors';
+import { trainWganGpF64 } from './helpers/train-f64';
 
 let threads = 0;
 test.before(() => { threads = tg.getNumThreads(); tg.setNumThreads(1); });
@@ -300,28 +300,12 @@ for (const [kname, kernels] of KERNELS) {
   test(`5 GanTrainer WGAN-GP steps, ${kname}: channels-last models and batches train as NCHW ones do`, () => {
     const steps = 5, nCritic = 2, batch = 8;
     const batches = tg.tidy(() => Array.from({ length: steps * nCritic }, () => tg.keep(tg.randn([batch, 3, 28, 28], { dtype: 'float64' }).tanh())));
-    const train = (relay: boolean) => {
-      tg.manualSeed(21);
-      const G = dcganGenerator({ normalization: 'instance', channels: 3, baseWidth: 16, dtype: 'float64' });
-      const D = dcganCritic({ loss: 'wgan-gp', normalization: 'instance', channels: 3, baseWidth: 16, dtype: 'float64' });
-      if (relay) {
-        G.toMemoryFormat('channelsLast');
-        D.toMemoryFormat('channelsLast');
-      }
-      let bi = 0;
-      const trainer = new GanTrainer({
-        generator: G, critic: D, loss: 'wgan-gp', nCritic,
-        optG: new Adam(G.parameters(), { lr: 1e-4, betas: [0.5, 0.9] }), optD: new Adam(D.parameters(), { lr: 1e-4, betas: [0.5, 0.9] }),
-        batches: () => { const b = batches[bi++]; return relay ? cl(b) : b.clone(); },
-      });
-      tg.manualSeed(22);
-      const stats = Array.from({ length: steps }, () => trainer.step());
-      if (relay) assert.ok(D.parameters().some((p) => p.ndim === 4 && !p.isContiguous() && p.isContiguous('channelsLast')), 'the critic is still channels-last after the optimizer steps');
-      const weights = [...G.parameters(), ...D.parameters()].map((p) => tg.keep(p.detach().clone()));
-      G.dispose();
-      D.dispose();
-      return { stats, weights };
-    };
+    const train = (relay: boolean) => trainWganGpF64({
+      batches, steps, nCritic, channels: 3, channelsLast: relay,
+      check: (D) => {
+        if (relay) assert.ok(D.parameters().some((p) => p.ndim === 4 && !p.isContiguous() && p.isContiguous('channelsLast')), 'the critic is still channels-last after the optimizer steps');
+      },
+    });
     tg.setFastKernels(kernels);
     try {
       const a = train(false);

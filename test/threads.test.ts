@@ -8,8 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as tg from '../lib';
 import { Tensor } from '../lib';
-import { Adam } from '../lib/optim';
-import { GanTrainer, dcganCritic, dcganGenerator } from '../lib/gan';
+import { trainWganGpF64 } from './helpers/train-f64';
 
 let threads = 0;
 test.before(() => { threads = tg.getNumThreads(); });
@@ -30,25 +29,7 @@ for (const [kname, kernels] of KERNELS) {
       const train = (n: number) => {
         tg.setNumThreads(n);
         assert.is(tg.getNumThreads(), n);
-        tg.manualSeed(31);
-        const G = dcganGenerator({ normalization: 'instance', baseWidth: 16, dtype: 'float64' });
-        const D = dcganCritic({ loss: 'wgan-gp', normalization: 'instance', baseWidth: 16, dtype: 'float64' });
-        if (channelsLast) {
-          G.toMemoryFormat('channelsLast');
-          D.toMemoryFormat('channelsLast');
-        }
-        let bi = 0;
-        const trainer = new GanTrainer({
-          generator: G, critic: D, loss: 'wgan-gp', nCritic,
-          optG: new Adam(G.parameters(), { lr: 1e-4, betas: [0.5, 0.9] }), optD: new Adam(D.parameters(), { lr: 1e-4, betas: [0.5, 0.9] }),
-          batches: () => { const b = batches[bi++]; return channelsLast ? b.contiguous('channelsLast') : b.clone(); },
-        });
-        tg.manualSeed(32);
-        const stats = Array.from({ length: steps }, () => trainer.step());
-        const weights = [...G.parameters(), ...D.parameters()].map((p) => tg.keep(p.detach().contiguous()));
-        G.dispose();
-        D.dispose();
-        return { stats, weights };
+        return trainWganGpF64({ batches, steps, nCritic, channels: 1, channelsLast });
       };
       tg.setFastKernels(kernels);
       try {
