@@ -12,6 +12,8 @@
 #          and with the live generator (iter-N-live.json), the same run, so the two compare exactly),
 #          mnist-wgangp-diffaug fashion-gan-r1 fashion-hinge-sn fashion-lsgan (issue #18's features, 5,000 each),
 #          fashion-wgangp-bf16 (issue #17's --precision bf16, 5,000)
+#   env: EVAL_EVERY (1000) THREADS (1) UNTIL (train each named run to this many iterations instead
+#        of its own count below, e.g. to continue a finished run past it)
 set -euo pipefail
 app=$(cd "$1" && pwd); runs=$(mkdir -p "$2" && cd "$2" && pwd); shift 2
 EVAL_EVERY=${EVAL_EVERY:-1000}
@@ -38,7 +40,8 @@ cd "$app"
 for name in "${names[@]}"; do
   out="$runs/$name"; mkdir -p "$out/metrics"
   dset=$(sed -E 's/.*--dset ([a-z]+).*/\1/' <<<"${FLAGS[$name]}")
-  for ((k = EVAL_EVERY; k <= ITERS[$name]; k += EVAL_EVERY)); do
+  until=${UNTIL:-${ITERS[$name]}}
+  for ((k = EVAL_EVERY; k <= until; k += EVAL_EVERY)); do
     [ -f "$out/metrics/iter-$k.json" ] && continue
     resume=""; [ -f "$out/checkpoints/latest.json" ] && resume="--resume"
     echo "$(date -Is) $name: train to $k $resume"
