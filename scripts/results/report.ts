@@ -6,6 +6,8 @@
 //   docs/results.md                  the parity table (issue #19: the recipe in PyTorch at the same iterations,
 //                                    two seeds each; scripts/results/parity-run.sh) between <!-- table:parity -->
 //                                    and <!-- /table:parity -->; the parity runs are in the FID plot too
+//   docs/results.md                  the four losses on Fashion-MNIST side by side, FID and classifier score at the
+//                                    same iterations, between <!-- table:losses --> and <!-- /table:losses -->
 //   npx tsx scripts/results/report.ts RUNS_DIR
 import * as fs from 'fs';
 import * as path from 'path';
@@ -123,6 +125,18 @@ function parityTable(): { table: string; summary: string } {
   const table = lines.join('\n') + '\n\n' + (verdict ?? 'No iteration count has all four runs evaluated yet: no verdict.');
   return { table, summary: `parity: ${steps.length} iteration counts; ${verdict ?? 'no count with all four runs yet'}` };
 }
+/** FID (classifier score) of the four losses' Fashion-MNIST runs at each iteration count any of them reached. */
+function lossesTable(): string {
+  const cols: [string, string][] = [['fashion-wgangp', 'WGAN-GP'], ['fashion-dragan', 'DRAGAN'], ['fashion-wgan', 'WGAN (clipping)'], ['fashion-dcgan', 'DCGAN (BCE)']];
+  const byStep = new Map(cols.map(([c]) => [c, new Map(rowsOf(c).map((q) => [q.step, q]))]));
+  const others = cols.slice(1).flatMap(([c]) => [...byStep.get(c)!.keys()]);
+  const steps = [...new Set(others)].sort((a, b) => a - b);
+  const cell = (q?: Row) => (q === undefined ? '—' : `${q.fid.toFixed(1)} (${q.score.toFixed(2)})`);
+  return [`| iteration | ${cols.map(([, l]) => l).join(' | ')} |`, `| ---: | ${cols.map(() => '---:').join(' | ')} |`,
+    ...steps.map((k) => `| ${k.toLocaleString('en-US')} | ${cols.map(([c]) => cell(byStep.get(c)!.get(k))).join(' | ')} |`)].join('\n');
+}
+const lossesRe = /<!-- table:losses -->[\s\S]*?<!-- \/table:losses -->/;
+if (lossesRe.test(md)) md = md.replace(lossesRe, `<!-- table:losses -->\n${lossesTable()}\n<!-- /table:losses -->`);
 const parity = parityTable();
 const parityRe = /<!-- table:parity -->[\s\S]*?<!-- \/table:parity -->/;
 if (parityRe.test(md)) md = md.replace(parityRe, `<!-- table:parity -->\n${parity.table}\n<!-- /table:parity -->`);
