@@ -6,6 +6,9 @@
 //   docs/results.md                  the parity table (issue #19: the recipe in PyTorch at the same iterations,
 //                                    two seeds each; scripts/results/parity-run.sh) between <!-- table:parity -->
 //                                    and <!-- /table:parity -->; the parity runs are in the FID plot too
+//   docs/results.md                  the summary: each main run's last evaluation beside its data set's real-vs-real
+//                                    baselines, its training time and command, between <!-- table:summary --> and
+//                                    <!-- /table:summary -->
 //   docs/results.md                  the four losses on Fashion-MNIST side by side, FID and classifier score at the
 //                                    same iterations, between <!-- table:losses --> and <!-- /table:losses -->
 //   npx tsx scripts/results/report.ts RUNS_DIR
@@ -135,6 +138,33 @@ function lossesTable(): string {
   return [`| iteration | ${cols.map(([, l]) => l).join(' | ')} |`, `| ---: | ${cols.map(() => '---:').join(' | ')} |`,
     ...steps.map((k) => `| ${k.toLocaleString('en-US')} | ${cols.map(([c]) => cell(byStep.get(c)!.get(k))).join(' | ')} |`)].join('\n');
 }
+// the main runs of issue #19 and the command each was trained with (long-run.sh's FLAGS, in chunks of 1,000 with --resume)
+const SUMMARY: [string, string, string][] = [
+  ['fashion-wgangp', 'Fashion-MNIST, WGAN-GP', '--dset fashion --loss wgan-gp'],
+  ['fashion-dragan', 'Fashion-MNIST, DRAGAN', '--dset fashion --loss dragan'],
+  ['fashion-wgan', 'Fashion-MNIST, WGAN (clipping)', '--dset fashion --loss wgan'],
+  ['fashion-dcgan', 'Fashion-MNIST, DCGAN (BCE)', '--dset fashion --loss gan'],
+  ['mnist-wgangp-ema', 'MNIST (fallback), WGAN-GP + EMA', '--dset mnist --loss wgan-gp --ema-decay 0.999'],
+];
+/** Each main run at its own last iteration count (its long-run.sh count: an MNIST row past 20,000 is not the table's). */
+function summaryTable(): string {
+  const target: Record<string, number> = { 'fashion-wgangp': 20000, 'mnist-wgangp-ema': 20000 };
+  const lines = ['| data set, loss | iterations | classifier FID | KID ×1000 | classifier score | real: half vs half (FID / score) | training hours | mean it/s | `npx torch-gan train ...` |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |'];
+  for (const [name, label, flags] of SUMMARY) {
+    const rows = rowsOf(name).filter((q) => q.step <= (target[name] ?? 10000));
+    if (rows.length === 0) continue;
+    const last = rows[rows.length - 1];
+    const m = JSON.parse(fs.readFileSync(path.join(runs, name, 'metrics', `iter-${last.step}.json`), 'utf8'));
+    const t = trainingClock(name).get(last.step);
+    lines.push(`| ${label} | ${last.step.toLocaleString('en-US')} | ${last.fid.toFixed(1)} | ${last.kid.toFixed(1)} | ${last.score.toFixed(2)} | ` +
+      `${m.baselineHalves.fid.toFixed(2)} / ${m.baselineHalves.score.mean.toFixed(2)} | ${t === undefined ? '—' : hours(t)} | ${t === undefined ? '—' : (last.step / t).toFixed(2)} | ` +
+      `\`${flags} --iters ${last.step}\` |`);
+  }
+  return lines.join('\n');
+}
+const summaryRe = /<!-- table:summary -->[\s\S]*?<!-- \/table:summary -->/;
+if (summaryRe.test(md)) md = md.replace(summaryRe, `<!-- table:summary -->\n${summaryTable()}\n<!-- /table:summary -->`);
 const lossesRe = /<!-- table:losses -->[\s\S]*?<!-- \/table:losses -->/;
 if (lossesRe.test(md)) md = md.replace(lossesRe, `<!-- table:losses -->\n${lossesTable()}\n<!-- /table:losses -->`);
 const parity = parityTable();
