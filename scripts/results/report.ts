@@ -1,6 +1,7 @@
 // The results page's generated parts, from the long runs' evaluations (scripts/results/long-run.sh):
 //   docs/results/fid.svg             classifier-FID over generator iterations, every run (log scale)
-//   docs/results/NAME.png            each run's latest fixed-noise grid (the last evaluated step)
+//   docs/results/NAME.png            each run's latest fixed-noise grid (the last evaluated step; OWN_COUNT's step
+//                                    for a run continued past its own count, OWN_COUNT)
 //   docs/results.md                  each run's metric table, between <!-- table:NAME --> and <!-- /table:NAME -->,
 //                                    with the training wall-clock to each row and the chunk's it/s (losses.jsonl)
 //   docs/results.md                  the parity table (issue #19: the recipe in PyTorch at the same iterations,
@@ -33,6 +34,9 @@ const PARITY: Record<string, { label: string; color: string }> = {
   'parity-pytorch-s1': { label: 'Fashion-MNIST WGAN-GP in PyTorch, seed 1', color: '#000000' },
   'parity-pytorch-s2': { label: 'Fashion-MNIST WGAN-GP in PyTorch, seed 2', color: '#969696' },
 };
+// the main runs' own iteration counts (long-run.sh's ITERS): a run continued past its count keeps
+// the grid and the summary row of that count on the page; the tables show every evaluation
+const OWN_COUNT: Record<string, number> = { 'fashion-wgangp': 20000, 'mnist-wgangp-ema': 20000, 'fashion-dragan': 10000, 'fashion-wgan': 10000, 'fashion-dcgan': 10000 };
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf', '#393b79'];
 
 interface Row { step: number; fid: number; kid: number; score: number; tvd: number }
@@ -81,7 +85,10 @@ const svg = linePlotSvg({
 writeFileAtomic(path.join(docs, 'results', 'fid.svg'), svg);
 let md = fs.readFileSync(path.join(docs, 'results.md'), 'utf8');
 for (const r of all) {
-  const png = path.join(runs, r.name.split(':')[0], 'latest.png');
+  // the grid the page describes: the one at the run's own count when there is one, else the latest
+  const gridStep = OWN_COUNT[r.name];
+  const stepPng = gridStep === undefined ? undefined : path.join(runs, r.name, 'samples', `step-${String(gridStep).padStart(8, '0')}.png`);
+  const png = stepPng !== undefined && fs.existsSync(stepPng) ? stepPng : path.join(runs, r.name.split(':')[0], 'latest.png');
   if (!r.name.includes(':') && fs.existsSync(png)) writeFileAtomic(path.join(docs, 'results', `${r.name}.png`), fs.readFileSync(png));
   const clock = trainingClock(r.name.split(':')[0]);
   const timing = (q: Row, i: number) => {
@@ -146,13 +153,12 @@ const SUMMARY: [string, string, string][] = [
   ['fashion-dcgan', 'Fashion-MNIST, DCGAN (BCE)', '--dset fashion --loss gan'],
   ['mnist-wgangp-ema', 'MNIST (fallback), WGAN-GP + EMA', '--dset mnist --loss wgan-gp --ema-decay 0.999'],
 ];
-/** Each main run at its own last iteration count (its long-run.sh count: an MNIST row past 20,000 is not the table's). */
+/** Each main run at its own iteration count (OWN_COUNT; rows past it are not the summary's), or its last evaluation before it. */
 function summaryTable(): string {
-  const target: Record<string, number> = { 'fashion-wgangp': 20000, 'mnist-wgangp-ema': 20000 };
   const lines = ['| data set, loss | iterations | classifier FID | KID ×1000 | classifier score | real: half vs half (FID / score) | training hours | mean it/s | `npx torch-gan train ...` |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |'];
   for (const [name, label, flags] of SUMMARY) {
-    const rows = rowsOf(name).filter((q) => q.step <= (target[name] ?? 10000));
+    const rows = rowsOf(name).filter((q) => q.step <= (OWN_COUNT[name] ?? Infinity));
     if (rows.length === 0) continue;
     const last = rows[rows.length - 1];
     const m = JSON.parse(fs.readFileSync(path.join(runs, name, 'metrics', `iter-${last.step}.json`), 'utf8'));
