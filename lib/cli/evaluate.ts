@@ -73,13 +73,26 @@ export function realSide(dset: MetricDset, classifier: ReturnType<typeof loadCla
   return { test, train, note: split.note };
 }
 
-/** Loads a checkpoint's generator and evaluates it (with both baselines). */
-export function evaluateCheckpoint(dir: string, o: {
-  n?: number; dset?: MetricDset; classifier?: string; kidSubsets?: number; kidSubsetSize?: number; splits?: number;
-  tvdDims?: number; seed?: number; batchSize?: number; device?: string; log?: (m: string) => void; weights?: GeneratorWeights;
-  truncation?: number;
-  real?: { test: ClassifierOutputs; train: ClassifierOutputs; note: string };
-} = {}): CheckpointEvaluation {
+/** A checkpoint's generator loaded for sampling, with what evaluating it needs. */
+export interface CheckpointGenerator {
+  generator: ReturnType<typeof buildModels>['generator'];
+  config: RunConfig;
+  /** the ckpt-N folder */
+  dir: string;
+  step: number;
+  weights: GeneratorWeights;
+  dset: MetricDset;
+  /** the truncation threshold, checked against the run's noise */
+  psi?: number;
+  /** generatedOutputs()'s noise options for this run (its scale and kind, the truncation) */
+  noiseOptions: { noiseScale: number; noiseKind: 'normal' | 'uniform'; noise?: (shape: number[], fo: { device: tg.Device; dtype: tg.DType }) => tg.Tensor };
+}
+
+/**
+ * Resolves a checkpoint argument (any form generate accepts), checks that the metrics classifier
+ * can judge its images, and loads its generator (weights: ema or live); the caller disposes it.
+ */
+export function loadCheckpointGenerator(dir: string, o: { dset?: MetricDset; weights?: GeneratorWeights; truncation?: number; device?: string; log?: (m: string) => void } = {}): CheckpointGenerator {
   const log = o.log ?? (() => {});
   // the same forms generate accepts: a checkpoints root, one ckpt-N folder, a run's --out folder, a file in a ckpt-N folder
   const resolved = resolveCheckpointPath(dir, '--checkpoint');
@@ -90,23 +103,47 @@ export function evaluateCheckpoint(dir: string, o: {
   if (dset === undefined) throw usageError(`the run was trained on '${config.dataset}'; the metrics classifier is for 28×28 mnist or fashion (pass --dset to force one)`);
   if (config.imgDim !== 28 || config.channels !== 1) throw usageError(`the generator makes ${config.channels}×${config.imgDim}×${config.imgDim} images; the metrics classifier needs 1×28×28`);
   const psi = checkTruncation(o.truncation, '--truncation', config.noiseKind, ckDir);
-  const clfFile = o.classifier ?? classifierPath(dset);
-  if (!fs.existsSync(clfFile)) {
-    throw usageError(`no classifier weights at ${clfFile}; train them with (from a checkout of torch-gan): npx tsx scripts/train-classifier.ts --dset ${dset}`);
-  }
-  const device = (o.device ?? 'cpu') as tg.Device;
-  const classifier = loadClassifier(clfFile, { device });
-  const { generator, critic } = buildModels({ ...config, device });
+  const { generator, critic } = buildModels({ ...config, device: (o.device ?? 'cpu') as tg.Device });
   critic.dispose();
   try {
     const st = loadSamplingGenerator(resolved.dir, generator, o.weights, '--weights');
+    return {
+      generator, config, dir: ckDir, step: st.step, weights: st.weights, dset, ...(psi !== undefined ? { psi } : {}),
+      noiseOptions: {
+        noiseScale: config.noiseScale, noiseKind: config.noiseKind,
+        ...(psi !== undefined ? { noise: (shape: number[], fo: { device: tg.Device; dtype: tg.DType }) => truncatedNoise(shape, psi, fo) } : {}),
+      },
+    };
+  } catch (e) {
+    generator.dispose();
+    throw e;
+  }
+}
+
+/** Loads a checkpoint's generator and evaluates it (with both baselines). */
+export function evaluateCheckpoint(dir: string, o: {
+  n?: number; dset?: MetricDset; classifier?: string; kidSubsets?: number; kidSubsetSize?: number; splits?: number;
+  tvdDims?: number; seed?: number; batchSize?: number; device?: string; log?: (m: string) => void; weights?: GeneratorWeights;
+  truncation?: number;
+  real?: { test: ClassifierOutputs; train: ClassifierOutputs; note: string };
+} = {}): CheckpointEvaluation {
+  const log = o.log ?? (() => {});
+  const g = loadCheckpointGenerator(dir, o);
+  const { config, dset, psi, generator } = g;
+  let classifier: ReturnType<typeof loadClassifier> | undefined;
+  try {
+    const clfFile = o.classifier ?? classifierPath(dset);
+    if (!fs.existsSync(clfFile)) {
+      throw usageError(`no classifier weights at ${clfFile}; train them with (from a checkout of torch-gan): npx tsx scripts/train-classifier.ts --dset ${dset}`);
+    }
+    classifier = loadClassifier(clfFile, { device: (o.device ?? 'cpu') as tg.Device });
     const n = o.n ?? 10000;
     const quality = {
       kid: { subsets: o.kidSubsets ?? 100, subsetSize: o.kidSubsetSize ?? 1000, seed: 0 },
       splits: o.splits ?? 10,
       tvd: { dims: o.tvdDims ?? 2 },
     };
-    log(`checkpoint ${ckDir} (iteration ${st.step}, ${config.loss} on ${config.dataset}, ${st.weights} weights${psi !== undefined ? `, truncation ${psi}` : ''}); classifier ${clfFile}`);
+    log(`checkpoint ${g.dir} (iteration ${g.step}, ${config.loss} on ${config.dataset}, ${g.weights} weights${psi !== undefined ? `, truncation ${psi}` : ''}); classifier ${clfFile}`);
     const real = o.real ?? realSide(dset, classifier, n);
     log(`real: ${real.note}`);
     const ref = qualityReference(real.test, { tvdDims: quality.tvd.dims });
@@ -114,16 +151,15 @@ export function evaluateCheckpoint(dir: string, o: {
       throw usageError(`the conditional run has ${config.numClasses} classes, the classifier ${clfFile} ${classifier.arch.classes}: its label consistency cannot be measured`);
     }
     const generated = evaluateGenerator(generator, classifier, ref, {
-      n, batchSize: o.batchSize ?? 500, seed: o.seed ?? 0, noiseScale: config.noiseScale, noiseKind: config.noiseKind, ...quality,
-      ...(psi !== undefined ? { noise: (shape: number[], fo: { device: tg.Device; dtype: tg.DType }) => truncatedNoise(shape, psi, fo) } : {}),
+      n, batchSize: o.batchSize ?? 500, seed: o.seed ?? 0, ...g.noiseOptions, ...quality,
       ...(config.numClasses !== undefined ? { numClasses: config.numClasses } : {}),
     });
     const baselineHalves = realBaseline(real.test, { ...quality, tvdDims: quality.tvd.dims });
     const baselineTrain = compareToReference(ref, real.train, quality);
-    return { checkpoint: ckDir, step: st.step, config, weights: st.weights, ...(psi !== undefined ? { truncation: psi } : {}), dset, generated, baselineHalves, baselineTrain, realNote: real.note };
+    return { checkpoint: g.dir, step: g.step, config, weights: g.weights, ...(psi !== undefined ? { truncation: psi } : {}), dset, generated, baselineHalves, baselineTrain, realNote: real.note };
   } finally {
     generator.dispose();
-    classifier.dispose();
+    classifier?.dispose();
   }
 }
 

@@ -39,7 +39,7 @@ const PARITY: Record<string, { label: string; color: string }> = {
 const OWN_COUNT: Record<string, number> = { 'fashion-wgangp': 20000, 'mnist-wgangp-ema': 20000, 'fashion-dragan': 10000, 'fashion-wgan': 10000, 'fashion-dcgan': 10000 };
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf', '#393b79'];
 
-interface Row { step: number; fid: number; kid: number; score: number; tvd: number }
+interface Row { step: number; fid: number; kid: number; score: number; tvd: number; halves: { fid: number; score: number } }
 /** A run's evaluations; NAME:live are an EMA run's evaluations of its live generator (iter-N-live.json). */
 function rowsOf(key: string): Row[] {
   const [name, which] = key.split(':');
@@ -48,7 +48,8 @@ function rowsOf(key: string): Row[] {
   const pattern = which === 'live' ? /^iter-\d+-live\.json$/ : /^iter-\d+\.json$/;
   return fs.readdirSync(dir).filter((f) => pattern.test(f)).map((f) => {
     const m = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
-    return { step: m.step, fid: m.generated.fid, kid: m.generated.kid.mean, score: m.generated.score.mean, tvd: m.generated.tvd };
+    return { step: m.step, fid: m.generated.fid, kid: m.generated.kid.mean, score: m.generated.score.mean, tvd: m.generated.tvd,
+      halves: { fid: m.baselineHalves.fid, score: m.baselineHalves.score.mean } };
   }).sort((a, b) => a.step - b.step);
 }
 
@@ -161,10 +162,9 @@ function summaryTable(): string {
     const rows = rowsOf(name).filter((q) => q.step <= (OWN_COUNT[name] ?? Infinity));
     if (rows.length === 0) continue;
     const last = rows[rows.length - 1];
-    const m = JSON.parse(fs.readFileSync(path.join(runs, name, 'metrics', `iter-${last.step}.json`), 'utf8'));
     const t = trainingClock(name).get(last.step);
     lines.push(`| ${label} | ${last.step.toLocaleString('en-US')} | ${last.fid.toFixed(1)} | ${last.kid.toFixed(1)} | ${last.score.toFixed(2)} | ` +
-      `${m.baselineHalves.fid.toFixed(2)} / ${m.baselineHalves.score.mean.toFixed(2)} | ${t === undefined ? '—' : hours(t)} | ${t === undefined ? '—' : (last.step / t).toFixed(2)} | ` +
+      `${last.halves.fid.toFixed(2)} / ${last.halves.score.toFixed(2)} | ${t === undefined ? '—' : hours(t)} | ${t === undefined ? '—' : (last.step / t).toFixed(2)} | ` +
       `\`${flags} --iters ${last.step}\` |`);
   }
   return lines.join('\n');

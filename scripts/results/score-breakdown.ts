@@ -7,15 +7,10 @@
 //   npx tsx scripts/results/score-breakdown.ts --checkpoint RUN/evaluated/ckpt-00020000 [--dset mnist]
 //     [--n 10000] [--weights ema|live] [--truncation PSI] [--json OUT]
 import * as path from 'path';
-import { buildModels } from '../../lib/cli/train-run';
-import { latestCheckpoint } from '../../lib/gan/checkpoint';
-import { checkSavedRunConfig } from '../../lib/gan/resume';
-import { loadSamplingGenerator, GeneratorWeights } from '../../lib/gan/sampling-weights';
-import { truncatedNoise } from '../../lib/gan/truncation';
-import { generatedOutputs, loadClassifier, classifierPath, classifierScore, FeatureMatrix, sliceRows } from '../../lib/metrics';
-import { realSide } from '../../lib/cli/evaluate';
+import { generatedOutputs, loadClassifier, classifierPath, classifierScore, FeatureMatrix, sliceRows, predictedClasses, MetricDset } from '../../lib/metrics';
+import { loadCheckpointGenerator, realSide } from '../../lib/cli/evaluate';
+import type { GeneratorWeights } from '../../lib/gan/sampling-weights';
 import { writeJsonAtomic } from '../../lib/io/atomic';
-import type { Device, DType } from '../../lib/tensor/dtype';
 
 const flag = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
@@ -52,12 +47,11 @@ function breakdown(probs: FeatureMatrix): Breakdown {
     hs += h / SPLITS;
   }
   const counts = new Array<number>(d).fill(0);
+  const predicted = predictedClasses(probs);
   let confident = 0;
   for (let i = 0; i < rows; i++) {
-    let best = 0;
-    for (let c = 1; c < d; c++) if (probs.data[i * d + c] > probs.data[i * d + best]) best = c;
-    counts[best]++;
-    if (probs.data[i * d + best] >= 0.9) confident++;
+    counts[predicted[i]]++;
+    if (probs.data[i * d + predicted[i]] >= 0.9) confident++;
   }
   return {
     n: rows, score: classifierScore(probs, { splits: SPLITS }).mean, marginalEntropy: hm, meanSampleEntropy: hs,
@@ -65,24 +59,18 @@ function breakdown(probs: FeatureMatrix): Breakdown {
   };
 }
 
-const resolved = path.resolve(ckptArg);
-const { dir, state } = latestCheckpoint(resolved);
-const config = checkSavedRunConfig(state.config, path.join(dir, 'state.json'));
-const dset = (flag('dset') ?? config.dataset) as 'mnist' | 'fashion';
-const classifier = loadClassifier(classifierPath(dset));
-const { generator, critic } = buildModels({ ...config, device: 'cpu' });
-critic.dispose();
-const st = loadSamplingGenerator(resolved, generator, flag('weights') as GeneratorWeights | undefined, '--weights');
-const fake = generatedOutputs(generator, classifier, {
-  n, seed: 0, noiseScale: config.noiseScale, noiseKind: config.noiseKind,
-  ...(psi !== undefined ? { noise: (shape: number[], o: { device: Device; dtype: DType }) => truncatedNoise(shape, psi, o) } : {}),
+const g = loadCheckpointGenerator(path.resolve(ckptArg), {
+  dset: flag('dset') as MetricDset | undefined, weights: flag('weights') as GeneratorWeights | undefined, truncation: psi,
 });
+const { dset } = g;
+const classifier = loadClassifier(classifierPath(dset));
+const fake = generatedOutputs(g.generator, classifier, { n, seed: 0, ...g.noiseOptions });
 const real = realSide(dset, classifier, n);
 const rows = { generated: breakdown(fake.probs), train: breakdown(real.train.probs), test: breakdown(real.test.probs) };
-generator.dispose();
+g.generator.dispose();
 classifier.dispose();
 
-console.log(`checkpoint ${dir} (iteration ${st.step}, ${st.weights} weights${psi !== undefined ? `, truncation ${psi}` : ''}); ${dset}, ${SPLITS} splits; log(score) = H(p(y)) − E[H(p(y|x))], ln 10 = ${Math.log(10).toFixed(3)}`);
+console.log(`checkpoint ${g.dir} (iteration ${g.step}, ${g.weights} weights${psi !== undefined ? `, truncation ${psi}` : ''}); ${dset}, ${SPLITS} splits; log(score) = H(p(y)) − E[H(p(y|x))], ln 10 = ${Math.log(10).toFixed(3)}`);
 console.log('| images | n | score | H(p(y)) | E[H(p(y|x))] | top p ≥ 0.9 | smallest / largest class share |');
 console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const [name, b] of Object.entries(rows)) {
@@ -91,4 +79,4 @@ for (const [name, b] of Object.entries(rows)) {
 }
 console.log(`generated class shares: ${rows.generated.classShare.map((v, c) => `${c}: ${(v * 100).toFixed(1)}%`).join(', ')}`);
 const out = flag('json');
-if (out) writeJsonAtomic(path.resolve(out), { checkpoint: dir, step: st.step, weights: st.weights, truncation: psi ?? null, dset, splits: SPLITS, ...rows });
+if (out) writeJsonAtomic(path.resolve(out), { checkpoint: g.dir, step: g.step, weights: g.weights, truncation: psi ?? null, dset, splits: SPLITS, ...rows });
